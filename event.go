@@ -1,0 +1,51 @@
+package sesame
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names a lifecycle event. Event types are stable strings, used
+// as the "event" attribute of audit log records.
+type EventType string
+
+// The lifecycle events.
+const (
+	EventSignup         EventType = "user.signup"
+	EventLoginSuccess   EventType = "login.success"
+	EventLoginFailure   EventType = "login.failure"
+	EventLogout         EventType = "logout"
+	EventSessionCreated EventType = "session.created"
+	EventSessionRenewed EventType = "session.renewed"
+	EventSessionRevoked EventType = "session.revoked"
+	EventSessionExpired EventType = "session.expired"
+	EventUserBlocked    EventType = "user.blocked"
+	EventUserUnblocked  EventType = "user.unblocked"
+	EventPasswordChange EventType = "user.password_changed"
+	EventCSRFRejected   EventType = "csrf.rejected"
+)
+
+// Event is one audit record. It never carries a secret: session IDs here are
+// the public ID, never the token.
+type Event struct {
+	Type      EventType
+	Time      time.Time // UTC
+	UserID    string
+	Username  string
+	SessionID string
+	IP        string
+	UserAgent string
+	Reason    string // for failures and revocations
+}
+
+// EventSink receives events. Implementations must be safe for concurrent use
+// and must not block for long.
+type EventSink interface {
+	Emit(ctx context.Context, e Event)
+}
+
+// EventFunc adapts a function to an [EventSink].
+type EventFunc func(ctx context.Context, e Event)
+
+// Emit calls f.
+func (f EventFunc) Emit(ctx context.Context, e Event) { f(ctx, e) }

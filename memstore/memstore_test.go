@@ -1,0 +1,15 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/sesame-auth/sesame/memstore"
+	"github.com/sesame-auth/sesame/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		s := memstore.New()
+		return storetest.Stores{Sessions: s, Users: s}
+	})
+}

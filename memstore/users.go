@@ -1,0 +1,74 @@
+package memstore
+
+import (
+	"context"
+	"sort"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// CreateUser implements [sesame.UserStore].
+func (m *Store) CreateUser(_ context.Context, u *sesame.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.usersByName[u.Username]; dup {
+		return sesame.Errorf(sesame.EConflict, "username is taken")
+	}
+	if _, dup := m.users[u.ID]; dup {
+		return sesame.Errorf(sesame.EConflict, "user id exists")
+	}
+	c := *u
+	m.users[u.ID] = &c
+	m.usersByName[u.Username] = u.ID
+	return nil
+}
+
+// UserByID implements [sesame.UserStore].
+func (m *Store) UserByID(_ context.Context, id string) (*sesame.User, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	u, ok := m.users[id]
+	if !ok {
+		return nil, sesame.ErrNotFound
+	}
+	c := *u
+	return &c, nil
+}
+
+// UserByName implements [sesame.UserStore].
+func (m *Store) UserByName(ctx context.Context, name string) (*sesame.User, error) {
+	m.mu.RLock()
+	id, ok := m.usersByName[name]
+	m.mu.RUnlock()
+	if !ok {
+		return nil, sesame.ErrNotFound
+	}
+	return m.UserByID(ctx, id)
+}
+
+// UpdateUser implements [sesame.UserStore].
+func (m *Store) UpdateUser(_ context.Context, u *sesame.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.users[u.ID]
+	if !ok {
+		return sesame.ErrNotFound
+	}
+	c := *old
+	c.PasswordHash, c.Admin, c.Blocked, c.UpdatedAt = u.PasswordHash, u.Admin, u.Blocked, u.UpdatedAt
+	m.users[u.ID] = &c
+	return nil
+}
+
+// ListUsers implements [sesame.UserStore].
+func (m *Store) ListUsers(_ context.Context) ([]*sesame.User, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*sesame.User, 0, len(m.users))
+	for _, u := range m.users {
+		c := *u
+		out = append(out, &c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}

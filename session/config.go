@@ -1,0 +1,121 @@
+package session
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// Config configures a [Manager]. The zero value of every field is the
+// secure default written in its comment.
+type Config struct {
+	// CookieName is the session cookie's name. Default "__Host-sesame"
+	// (Secure, Path=/, no Domain: a sibling subdomain cannot set or
+	// overwrite it). With InsecureCookie the default is "sesame".
+	CookieName string
+
+	// InsecureCookie drops the Secure attribute (and so the __Host-
+	// prefix) for plain-HTTP deployments on addresses browsers do not treat
+	// as secure. Default false. Only for development: the cookie then
+	// travels in clear text.
+	InsecureCookie bool
+
+	// SameSite of the session cookie. Default Lax (top-level navigations
+	// from other sites keep the user signed in; cross-site subrequests and
+	// POSTs carry no cookie). Strict is allowed; None is refused.
+	SameSite http.SameSite
+
+	// IdleTimeout ends a session that has seen no request for this long.
+	// Default 30 minutes.
+	IdleTimeout time.Duration
+	// Lifetime is a session's absolute lifetime; it is never extended.
+	// Default 12 hours.
+	Lifetime time.Duration
+	// RememberIdleTimeout and RememberLifetime apply to "remember me"
+	// sessions, which get a persistent cookie whose Max-Age never exceeds
+	// the remaining absolute lifetime. Defaults 7 days and 30 days.
+	RememberIdleTimeout time.Duration
+	RememberLifetime    time.Duration
+
+	// RenewGrace is how long the token a session had before a renewal
+	// stays usable, for requests already in flight. Default 10 seconds; a
+	// negative value disables the grace (the old token dies at once).
+	RenewGrace time.Duration
+
+	// TouchInterval is the minimum time between two last-seen writes of one
+	// session. Default 1 minute. The idle timeout is therefore enforced
+	// with this much slack at most: a node that believes a session idle
+	// re-reads the store before rejecting it.
+	TouchInterval time.Duration
+
+	// SyncInterval is how often the in-process view reads the store's
+	// change feed. Revocations made by this process apply at once; made by
+	// another process, within about this interval. Default 200 ms.
+	SyncInterval time.Duration
+
+	// CacheSize bounds the number of sessions held in the in-process view.
+	// Default 100000.
+	CacheSize int
+
+	// LoginPath is where RequireAuth redirects HTML requests that carry no
+	// session. Default "/login".
+	LoginPath string
+
+	// Clock tells the time for every expiry decision. Default the system
+	// clock.
+	Clock sesame.Clock
+
+	// Events receives lifecycle events. Default none.
+	Events sesame.EventSink
+
+	// Logger receives operational messages (never a token). Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	// ErrorHandler writes an error response. Default: JSON
+	// {"error":{"code","message"}} with the status of the error's code.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+func (c *Config) setDefaults() {
+	if c.CookieName == "" {
+		c.CookieName = "__Host-sesame"
+		if c.InsecureCookie {
+			c.CookieName = "sesame"
+		}
+	}
+	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	setDur(&c.IdleTimeout, 30*time.Minute)
+	setDur(&c.Lifetime, 12*time.Hour)
+	setDur(&c.RememberIdleTimeout, 7*24*time.Hour)
+	setDur(&c.RememberLifetime, 30*24*time.Hour)
+	setDur(&c.RenewGrace, 10*time.Second)
+	if c.RenewGrace < 0 {
+		c.RenewGrace = 0
+	}
+	setDur(&c.TouchInterval, time.Minute)
+	setDur(&c.SyncInterval, 200*time.Millisecond)
+	if c.CacheSize <= 0 {
+		c.CacheSize = 100000
+	}
+	if c.LoginPath == "" {
+		c.LoginPath = "/login"
+	}
+	c.Clock = sesame.ClockOrSystem(c.Clock)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = WriteJSONError
+	}
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}

@@ -1,0 +1,265 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/cookie"
+)
+
+// Manager creates, loads, renews and revokes sessions. It is safe for
+// concurrent use. Call [Manager.Start] to keep its in-process view in sync
+// with the store; until then (or while the store's change feed cannot be
+// read) every request reads the store.
+type Manager struct {
+	store Store
+	cfg   Config
+	view  *view
+}
+
+// New returns a Manager over store. It returns an error for a configuration
+// that would weaken the session cookie.
+func New(store Store, cfg Config) (*Manager, error) {
+	cfg.setDefaults()
+	if cfg.SameSite == http.SameSiteNoneMode {
+		return nil, errors.New("session: SameSite=None is not allowed for the session cookie")
+	}
+	m := &Manager{store: store, cfg: cfg}
+	m.view = newView(store, cfg.Logger, cfg.CacheSize, cfg.SyncInterval)
+	return m, nil
+}
+
+// Config returns the manager's configuration with defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Store returns the manager's store.
+func (m *Manager) Store() Store { return m.store }
+
+// Start keeps the in-process view in sync with the store's change feed
+// until ctx ends. It returns after the first sync attempt, so that a
+// manager whose store is reachable serves from its view at once.
+func (m *Manager) Start(ctx context.Context) {
+	m.view.sync(ctx) // an error here is logged by the loop's next attempt
+	go m.view.run(ctx)
+}
+
+// Sync applies the store's pending changes to the in-process view now.
+// Tests and tools use it; servers rely on Start.
+func (m *Manager) Sync(ctx context.Context) error { return m.view.sync(ctx) }
+
+// LoginOptions are the choices made at login.
+type LoginOptions struct {
+	// Remember makes the session a "remember me" session: a persistent
+	// cookie and the longer Remember timeouts.
+	Remember bool
+	// Device describes the client. Default: the request's User-Agent
+	// (truncated to 256 bytes) and the IP of its RemoteAddr.
+	Device *sesame.Device
+}
+
+// Login starts a new session for userID and sets its cookie on w.
+//
+// It always issues a fresh token and destroys any session the request
+// already carried (session fixation defence, SEC-09/SEC-10): a token planted
+// in the browser before login is never adopted.
+func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, opts LoginOptions) (*sesame.Session, error) {
+	ctx := r.Context()
+	if err := m.destroyCarried(ctx, r, "login"); err != nil {
+		return nil, err
+	}
+	now := m.cfg.Clock.Now().UTC()
+	idle, life := m.cfg.IdleTimeout, m.cfg.Lifetime
+	if opts.Remember {
+		idle, life = m.cfg.RememberIdleTimeout, m.cfg.RememberLifetime
+	}
+	dev := deviceOf(r)
+	if opts.Device != nil {
+		dev = *opts.Device
+	}
+	token, hash := newToken()
+	s := &sesame.Session{
+		ID: newID(), UserID: userID, TokenHash: hash,
+		CreatedAt: now, LastSeen: now, AuthTime: now,
+		IdleTimeout: idle, ExpiresAt: now.Add(life),
+		Remember: opts.Remember, Device: dev,
+	}
+	if err := m.store.Create(ctx, s); err != nil {
+		return nil, unavailable(err)
+	}
+	m.view.replace(s)
+	if err := m.writeCookie(w, token, s, now); err != nil {
+		return nil, err
+	}
+	if st := stateFrom(ctx); st != nil {
+		st.sess, st.dirty, st.renew = s, nil, false
+	}
+	m.emit(ctx, sesame.EventSessionCreated, s, "")
+	return s, nil
+}
+
+// destroyCarried deletes the session the request carries, if any: the
+// loaded one, or whatever the cookie names.
+func (m *Manager) destroyCarried(ctx context.Context, r *http.Request, reason string) error {
+	var id string
+	if st := stateFrom(ctx); st != nil && st.sess != nil {
+		id = st.sess.ID
+	} else if tok, err := cookie.Get(r, m.cfg.CookieName); err == nil {
+		if h, ok := hashToken(tok); ok {
+			s, err := m.store.ByToken(ctx, h)
+			switch {
+			case err == nil:
+				id = s.ID
+			case !errors.Is(err, sesame.ErrNotFound):
+				return unavailable(err)
+			}
+		}
+	}
+	if id == "" {
+		return nil
+	}
+	_, err := m.Revoke(ctx, id, reason)
+	return err
+}
+
+// Logout destroys the request's session, clears its cookie and asks the
+// browser to clear site data (SEC-12). It is not an error when the request
+// carries no session.
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var s *sesame.Session
+	if st := stateFrom(ctx); st != nil {
+		s = st.sess
+	}
+	if err := m.destroyCarried(ctx, r, "logout"); err != nil {
+		return err
+	}
+	if st := stateFrom(ctx); st != nil {
+		st.sess, st.dirty, st.renew = nil, nil, false
+	}
+	h := w
+	if err := cookie.Delete(h, m.cookieSpec()); err != nil {
+		return err
+	}
+	h.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	if s != nil {
+		m.emit(ctx, sesame.EventLogout, s, "")
+	}
+	return nil
+}
+
+// Renew gives the request's session a new token, keeping its data, for use
+// after a privilege change (SEC-10). The old token stays usable for
+// RenewGrace, for requests already in flight, then dies. The new cookie is
+// written with the response.
+func (m *Manager) Renew(r *http.Request) error {
+	st := stateFrom(r.Context())
+	if st == nil || st.sess == nil {
+		return errUnauthenticated
+	}
+	st.renew = true
+	return nil
+}
+
+// Revoke ends the session with the given public ID. It is not an error
+// when there is no such session; revoked reports whether there was.
+func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, err error) {
+	s, _ := m.store.ByID(ctx, id) // for the event only
+	deleted, err := m.store.Delete(ctx, id)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	m.view.forget(id)
+	if deleted && s != nil {
+		m.emit(ctx, sesame.EventSessionRevoked, s, reason)
+	}
+	return deleted, nil
+}
+
+// RevokeUser ends every session of userID except the one with ID except
+// ("" ends all) and returns the IDs it ended.
+func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string) ([]string, error) {
+	ids, err := m.store.DeleteByUser(ctx, userID, except)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	for _, id := range ids {
+		m.view.forget(id)
+		m.emit(ctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
+	}
+	return ids, nil
+}
+
+// List returns the live sessions of userID, oldest first.
+func (m *Manager) List(ctx context.Context, userID string) ([]*sesame.Session, error) {
+	all, err := m.store.ListByUser(ctx, userID)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	now := m.cfg.Clock.Now()
+	live := all[:0]
+	for _, s := range all {
+		if !s.Expired(now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// Lookup returns the live session with the given public ID, or
+// sesame.ErrNotFound.
+func (m *Manager) Lookup(ctx context.Context, id string) (*sesame.Session, error) {
+	s, err := m.store.ByID(ctx, id)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if s.Expired(m.cfg.Clock.Now()) {
+		return nil, sesame.ErrNotFound
+	}
+	return s, nil
+}
+
+func (m *Manager) cookieSpec() cookie.Cookie {
+	return cookie.Cookie{Name: m.cfg.CookieName, SameSite: m.cfg.SameSite, Insecure: m.cfg.InsecureCookie}
+}
+
+// writeCookie sets the session cookie. A remember-me session gets a
+// persistent cookie whose Max-Age is the remaining absolute lifetime, never
+// more (SEC-05); any other session gets a browser-session cookie.
+func (m *Manager) writeCookie(w http.ResponseWriter, token string, s *sesame.Session, now time.Time) error {
+	c := m.cookieSpec()
+	c.Value = token
+	if s.Remember {
+		c.MaxAge = s.ExpiresAt.Sub(now).Truncate(time.Second)
+		if c.MaxAge < time.Second {
+			c.MaxAge = time.Second
+		}
+	}
+	return cookie.Write(w, c)
+}
+
+func (m *Manager) emit(ctx context.Context, t sesame.EventType, s *sesame.Session, reason string) {
+	if m.cfg.Events == nil {
+		return
+	}
+	m.cfg.Events.Emit(ctx, sesame.Event{Type: t, Time: m.cfg.Clock.Now().UTC(),
+		UserID: s.UserID, SessionID: s.ID, IP: s.Device.IP, UserAgent: s.Device.UserAgent, Reason: reason})
+}
+
+func deviceOf(r *http.Request) sesame.Device {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return sesame.Device{UserAgent: ua, IP: ip}
+}

@@ -1,0 +1,238 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/cookie"
+)
+
+type stateKey struct{}
+
+// state is one request's view of its session. It doubles as the response
+// writer wrapper, so that a session change is saved (and a renewed cookie
+// set) before the first byte of the response, in one allocation.
+//
+// A state belongs to its request's goroutine; it is not safe for concurrent
+// use.
+type state struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	m     *Manager
+	ctx   context.Context
+	sess  *sesame.Session   // immutable snapshot; nil when anonymous
+	dirty map[string][]byte // pending data changes; a nil value deletes
+	renew bool
+
+	committed bool
+	failed    bool // the commit failed and an error response was written
+}
+
+func stateFrom(ctx context.Context) *state {
+	st, _ := ctx.Value(stateKey{}).(*state)
+	return st
+}
+
+// Middleware loads the request's session (if any) into its context, and
+// saves session changes before the response is written.
+//
+// A missing, malformed, forged, revoked or expired cookie means no session:
+// the request goes on anonymous, and [RequireAuth] decides. A Cookie header
+// over 8 KiB is answered 431; a store that cannot answer, 503.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &state{w: w, r: r, m: m}
+		sess, err := m.load(r)
+		if err != nil {
+			m.cfg.ErrorHandler(w, r, err)
+			return
+		}
+		st.sess = sess
+		st.ctx = context.WithValue(r.Context(), stateKey{}, st)
+		next.ServeHTTP(st, r.WithContext(st.ctx))
+		if !st.committed {
+			if err := st.commit(); err != nil {
+				m.cfg.ErrorHandler(w, r, err)
+			}
+		}
+	})
+}
+
+// load finds the live session the request's cookie names, or nil.
+func (m *Manager) load(r *http.Request) (*sesame.Session, error) {
+	tok, err := cookie.Get(r, m.cfg.CookieName)
+	if err != nil {
+		if errors.Is(err, cookie.ErrHeaderTooLarge) {
+			return nil, errCookieTooLarge
+		}
+		return nil, nil // absent or unparsable: anonymous
+	}
+	h, ok := hashToken(tok)
+	if !ok {
+		return nil, nil
+	}
+	ctx := r.Context()
+	s, gen := m.view.get(h)
+	if s == nil {
+		if s, err = m.fetch(ctx, h, gen); s == nil || err != nil {
+			return nil, err
+		}
+	}
+	return m.check(ctx, s, h)
+}
+
+// fetch reads the session for h from the store and caches it.
+func (m *Manager) fetch(ctx context.Context, h [32]byte, gen int64) (*sesame.Session, error) {
+	if gen < 0 {
+		gen = m.view.generation()
+	}
+	s, err := m.store.ByToken(ctx, h)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	m.view.put(s, gen)
+	return s, nil
+}
+
+// check applies the renewal grace, the timeouts and the last-seen throttle
+// to s, found by hash h.
+func (m *Manager) check(ctx context.Context, s *sesame.Session, h [32]byte) (*sesame.Session, error) {
+	now := m.cfg.Clock.Now()
+	if h != s.TokenHash && !now.Before(s.PrevValidUntil) {
+		return nil, nil // a pre-renewal token past its grace
+	}
+	if !now.Before(s.ExpiresAt) {
+		m.expire(ctx, s, "absolute timeout")
+		return nil, nil
+	}
+	if !now.Before(s.IdleDeadline()) {
+		// Another node may have seen the session more recently than
+		// this view knows: ask the store before rejecting.
+		fresh, err := m.store.ByID(ctx, s.ID)
+		if errors.Is(err, sesame.ErrNotFound) {
+			m.view.forget(s.ID)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if !now.Before(fresh.IdleDeadline()) {
+			m.expire(ctx, fresh, "idle timeout")
+			return nil, nil
+		}
+		s = fresh
+		m.view.replace(s)
+	}
+	if now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
+		s = m.touch(ctx, s, now)
+	}
+	return s, nil
+}
+
+// touch records that s was seen at now, at most once per TouchInterval.
+// A failed write is logged and ignored: the session stays valid, and its
+// idle deadline simply does not move.
+func (m *Manager) touch(ctx context.Context, s *sesame.Session, now time.Time) *sesame.Session {
+	now = now.UTC()
+	if err := m.store.Touch(ctx, s.ID, now); err != nil {
+		m.cfg.Logger.Warn("session: could not record last seen", "session", s.ID, "err", err)
+		return s
+	}
+	t := *s // snapshots are immutable, so sharing Data is safe
+	t.LastSeen = now
+	m.view.replace(&t)
+	return &t
+}
+
+func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) {
+	deleted, err := m.store.Delete(ctx, s.ID)
+	m.view.forget(s.ID)
+	if err != nil {
+		m.cfg.Logger.Warn("session: could not delete an expired session", "session", s.ID, "err", err)
+		return
+	}
+	if deleted {
+		m.emit(ctx, sesame.EventSessionExpired, s, reason)
+	}
+}
+
+// RequireAuth answers requests without a session: HTML page requests
+// (GET or HEAD accepting text/html) are redirected to the login page with
+// the path to come back to; anything else gets 401 JSON. It must run inside
+// [Manager.Middleware].
+func (m *Manager) RequireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if Current(r.Context()) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
+			target := m.cfg.LoginPath + "?next=" + url.QueryEscape(r.URL.Path)
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Cookie realm="sesame"`)
+		m.cfg.ErrorHandler(w, r, errUnauthenticated)
+	})
+}
+
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// Current returns the request's live session, or nil when it has none. The
+// returned record is shared: do not modify it.
+func Current(ctx context.Context) *sesame.Session {
+	if st := stateFrom(ctx); st != nil {
+		return st.sess
+	}
+	return nil
+}
+
+// Header, Write and WriteHeader make state an http.ResponseWriter that
+// commits session changes before the response starts.
+
+func (st *state) Header() http.Header { return st.w.Header() }
+
+func (st *state) WriteHeader(code int) {
+	if st.before() {
+		st.w.WriteHeader(code)
+	}
+}
+
+func (st *state) Write(p []byte) (int, error) {
+	if !st.before() {
+		return len(p), nil // an error response replaced this one
+	}
+	return st.w.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (st *state) Unwrap() http.ResponseWriter { return st.w }
+
+// Flush commits, then flushes the underlying writer if it can.
+func (st *state) Flush() {
+	if st.before() {
+		http.NewResponseController(st.w).Flush()
+	}
+}
+
+// before commits pending changes once; it reports false when the commit
+// failed and an error response was written instead.
+func (st *state) before() bool {
+	if !st.committed {
+		if err := st.commit(); err != nil {
+			st.failed = true
+			st.m.cfg.ErrorHandler(st.w, st.r, err)
+		}
+	}
+	return !st.failed
+}
