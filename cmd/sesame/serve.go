@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame/server"
+	"github.com/sesame-auth/sesame/session"
+)
+
+func init() { register("serve", "run the Sesame server", runServe) }
+
+const serveHelp = `
+Runs the Sesame auth server: sign-up, login, account and admin pages and the
+JSON API, on an embedded SQLite database (created on first start).
+
+Every flag can also be set from the environment as SESAME_<FLAG>, with
+dashes as underscores (SESAME_ADDR, SESAME_DB, SESAME_INSECURE_COOKIES...);
+the command line wins.
+
+Plain HTTP is allowed on loopback addresses (browsers accept Secure cookies
+from http://localhost). Anywhere else, serve TLS (--tls-cert, --tls-key) or,
+for development only, pass --insecure-cookies.`
+
+type serveFlags struct {
+	addr, db, tlsCert, tlsKey, origins, logFormat, logLevel string
+	insecureCookies                                         bool
+	idle, life, rememberIdle, rememberLife, grace           time.Duration
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "serve", "sesame serve [flags]", serveHelp)
+	var f serveFlags
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address host:port (port 0 picks a free port)")
+	db := dbFlag(fs)
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&f.insecureCookies, "insecure-cookies", false, "allow plain HTTP on a non-loopback address: cookies lose Secure and the __Host- prefix (development only)")
+	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins (scheme://host[:port]) allowed to make cross-origin unsafe requests")
+	fs.DurationVar(&f.idle, "idle-timeout", 30*time.Minute, "session idle timeout")
+	fs.DurationVar(&f.life, "lifetime", 12*time.Hour, "session absolute lifetime")
+	fs.DurationVar(&f.rememberIdle, "remember-idle-timeout", 7*24*time.Hour, "idle timeout of \"remember me\" sessions")
+	fs.DurationVar(&f.rememberLife, "remember-lifetime", 30*24*time.Hour, "absolute lifetime of \"remember me\" sessions (at most 400 days)")
+	fs.DurationVar(&f.grace, "renew-grace", 10*time.Second, "how long a session's previous token stays valid after renewal (0 disables)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Arg(0))
+	}
+	f.db = *db
+	return serve(ctx, env, f)
+}
+
+func serve(ctx context.Context, env *Env, f serveFlags) error {
+	logger, err := newLogger(env.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	useTLS := f.tlsCert != "" || f.tlsKey != ""
+	if useTLS && (f.tlsCert == "" || f.tlsKey == "") {
+		return usageError("--tls-cert and --tls-key go together")
+	}
+	if !useTLS && !f.insecureCookies && !isLoopback(f.addr) {
+		return usageError("refusing to serve plain HTTP on %s: browsers drop Secure cookies there. Use --tls-cert/--tls-key, a loopback address, or --insecure-cookies (development only)", f.addr)
+	}
+	if f.insecureCookies {
+		logger.Warn("INSECURE COOKIES: session cookies are sent without Secure and can be read by anyone on the network; never use this in production")
+	}
+	grace := f.grace
+	if grace == 0 {
+		grace = -1
+	}
+	st, err := openStack(ctx, f.db, session.Config{
+		InsecureCookie: f.insecureCookies && !useTLS,
+		IdleTimeout:    f.idle, Lifetime: f.life,
+		RememberIdleTimeout: f.rememberIdle, RememberLifetime: f.rememberLife,
+		RenewGrace: grace,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st.sessions.Start(runCtx)
+	go st.db.RunCleanup(runCtx, time.Minute, 1000, time.Hour, logger)
+
+	var origins []string
+	for _, o := range strings.Split(f.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Logger: logger,
+		Events: server.AuditLog{Logger: logger}, AllowedOrigins: origins, TLS: useTLS})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return failure("listen on %s: %v", f.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if useTLS {
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	url := publicURL(ln.Addr().(*net.TCPAddr), useTLS)
+	fmt.Fprintf(env.Stdout, "sesame listening on %s\n", url)
+	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "db", f.db)
+
+	errc := make(chan error, 1)
+	go func() {
+		if useTLS {
+			errc <- hs.ServeTLS(ln, f.tlsCert, f.tlsKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return failure("serve: %v", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	logger.Info("sesame shutting down")
+	return hs.Shutdown(shutCtx)
+}
+
+// isLoopback reports whether addr's host is a loopback address or
+// localhost (where browsers treat plain HTTP as a secure context).
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// publicURL is the URL to print: loopback addresses are printed as
+// localhost, which every browser treats as a secure context.
+func publicURL(a *net.TCPAddr, useTLS bool) string {
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	host := a.IP.String()
+	if a.IP.IsLoopback() {
+		host = "localhost"
+	} else if a.IP.To4() == nil {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("%s://%s:%d", scheme, host, a.Port)
+}

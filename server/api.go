@@ -1,0 +1,266 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/session"
+)
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Remember bool   `json:"remember"`
+}
+
+type meResponse struct {
+	User    sesame.PublicUser   `json:"user"`
+	Session *sesame.SessionInfo `json:"session,omitempty"`
+}
+
+// apiSignup is POST /api/v1/signup {"username","password"} → 201.
+func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.accounts.Signup(r.Context(), in.Username, in.Password, false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, meResponse{User: u.Public()})
+}
+
+// apiLogin is POST /api/v1/login {"username","password","remember"} → 200
+// with the session cookie; the token is never in the body (SEC-02).
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, sess, err := s.login(w, r, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info := sess.Info(true)
+	writeJSON(w, http.StatusOK, meResponse{User: u.Public(), Session: &info})
+}
+
+// login authenticates and starts a session; shared by the API and the form.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, *sesame.Session, error) {
+	u, err := s.accounts.Authenticate(r.Context(), in.Username, in.Password)
+	if err != nil {
+		reason := "bad credentials"
+		switch sesame.ErrorCode(err) {
+		case sesame.EForbidden:
+			reason = "blocked"
+		case sesame.EInvalid:
+			reason = "invalid input"
+		case sesame.EUnavailable:
+			reason = "store unavailable"
+		}
+		e := sesame.Event{Type: sesame.EventLoginFailure, Reason: reason}
+		if u, lookErr := s.accounts.Lookup(r.Context(), in.Username); lookErr == nil {
+			e.UserID, e.Username = u.ID, u.Username
+		}
+		s.audit(r, e)
+		return nil, nil, err
+	}
+	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: in.Remember, Device: s.device(r)})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password"})
+	return u, sess, nil
+}
+
+func (s *Server) device(r *http.Request) *sesame.Device {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return &sesame.Device{UserAgent: ua, IP: clientIP(r)}
+}
+
+// apiMe is GET /api/v1/me.
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	u, sess, err := s.user(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info := sess.Info(true)
+	writeJSON(w, http.StatusOK, meResponse{User: u.Public(), Session: &info})
+}
+
+// apiLogout is POST /api/v1/logout → 204; the server state is destroyed,
+// the cookie cleared and Clear-Site-Data sent (SEC-12).
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Logout(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type sessionList struct {
+	Sessions []sesame.SessionInfo `json:"sessions"`
+}
+
+// apiSessions is GET /api/v1/sessions: the caller's sessions.
+func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
+	u, cur, err := s.user(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.sessions.List(r.Context(), u.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := sessionList{Sessions: make([]sesame.SessionInfo, 0, len(list))}
+	for _, x := range list {
+		out.Sessions = append(out.Sessions, x.Info(x.ID == cur.ID))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiRevokeSession is DELETE /api/v1/sessions/{id}: one of the caller's
+// own sessions. Another user's session ID is 404, as if it did not exist.
+func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request) {
+	if err := s.revokeOwn(r, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) revokeOwn(r *http.Request, id string) error {
+	u, _, err := s.user(r.Context())
+	if err != nil {
+		return err
+	}
+	target, err := s.sessions.Lookup(r.Context(), id)
+	if sesame.ErrorCode(err) == sesame.ENotFound || (err == nil && target.UserID != u.ID) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.sessions.Revoke(r.Context(), id, "revoked by user")
+	return err
+}
+
+type revokedCount struct {
+	Revoked int `json:"revoked"`
+}
+
+// apiRevokeOthers is POST /api/v1/sessions/revoke-others.
+func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request) {
+	n, err := s.revokeOthers(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, revokedCount{Revoked: n})
+}
+
+func (s *Server) revokeOthers(r *http.Request) (int, error) {
+	u, cur, err := s.user(r.Context())
+	if err != nil {
+		return 0, err
+	}
+	ids, err := s.sessions.RevokeUser(r.Context(), u.ID, cur.ID, "signed out other sessions")
+	return len(ids), err
+}
+
+// admin returns the calling user if they are an admin.
+func (s *Server) admin(r *http.Request) (*sesame.User, error) {
+	u, _, err := s.user(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	if !u.Admin {
+		return nil, errForbidden
+	}
+	return u, nil
+}
+
+type userList struct {
+	Users []sesame.PublicUser `json:"users"`
+}
+
+// apiAdminUsers is GET /api/v1/admin/users.
+func (s *Server) apiAdminUsers(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.admin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	users, err := s.accounts.Users.ListUsers(r.Context())
+	if err != nil {
+		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable"))
+		return
+	}
+	out := userList{Users: make([]sesame.PublicUser, 0, len(users))}
+	for _, u := range users {
+		out.Users = append(out.Users, u.Public())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiAdminBlock is POST /api/v1/admin/users/{username}/block (and unblock).
+// Blocking ends every session of the user at once.
+func (s *Server) apiAdminBlock(block bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.admin(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		u, err := s.accounts.SetBlocked(r.Context(), r.PathValue("username"), block)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, meResponse{User: u.Public()})
+	}
+}
+
+// apiAdminRevokeSessions is DELETE /api/v1/admin/users/{username}/sessions.
+func (s *Server) apiAdminRevokeSessions(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.admin(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.accounts.Lookup(r.Context(), r.PathValue("username"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids, err := s.sessions.RevokeUser(r.Context(), u.ID, "", "revoked by admin")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, revokedCount{Revoked: len(ids)})
+}
+
+// handleHealth is GET /healthz: 200 when the stores answer, else 503.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := s.sessions.Store().Changes(r.Context(), 1<<62, 1); err != nil {
+		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
+		return
+	}
+	if _, err := s.accounts.Users.UserByID(r.Context(), "healthz"); err != nil && sesame.ErrorCode(err) != sesame.ENotFound {
+		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,234 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/account"
+	"github.com/sesame-auth/sesame/internal/testclock"
+	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/server"
+	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/sqlite"
+)
+
+var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+
+// cheap keeps argon2 fast in tests that are not about hashing cost.
+var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// env is one running server over a fresh SQLite file, reached over TLS
+// with a real HTTP client.
+type env struct {
+	t        *testing.T
+	srv      *httptest.Server
+	db       *sqlite.DB
+	clock    *testclock.Clock
+	accounts *account.Service
+	sessions *session.Manager
+	logs     *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db, clock: testclock.New(t0), logs: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	audit := server.AuditLog{Logger: logger}
+	e.sessions, err = session.New(db, session.Config{Clock: e.clock, Events: audit, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sessions.Start(ctx)
+	e.accounts = &account.Service{Users: db, Sessions: e.sessions, Hasher: &password.Hasher{Params: cheap, AllowWeakParams: true},
+		Clock: e.clock, Events: audit}
+	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Logger: logger, Events: audit, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewTLSServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// client is one browser: its own cookie jar, sending the Origin a browser
+// would send for same-origin requests.
+type client struct {
+	e      *env
+	c      *http.Client
+	origin string
+	ua     string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	c := *e.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client{e: e, c: &c, origin: e.srv.URL, ua: "test-browser/1.0"}
+}
+
+type resp struct {
+	*http.Response
+	body []byte
+}
+
+func (r *resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r *resp) errCode(t *testing.T) string {
+	t.Helper()
+	var b struct{ Error struct{ Code, Message string } }
+	r.json(t, &b)
+	return b.Error.Code
+}
+
+// do sends a request; body is JSON-encoded unless it is a string or
+// url.Values.
+func (c *client) do(method, path string, body any, hdr ...string) *resp {
+	c.e.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/json"
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		buf, _ := json.Marshal(b)
+		rd, ct = bytes.NewReader(buf), "application/json"
+	}
+	req, err := http.NewRequest(method, c.e.srv.URL+path, rd)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("User-Agent", c.ua)
+	if method != "GET" && method != "HEAD" && c.origin != "" {
+		req.Header.Set("Origin", c.origin)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	res, err := c.c.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &resp{Response: res, body: b}
+}
+
+func (c *client) want(r *resp, status int) *resp {
+	c.e.t.Helper()
+	if r.StatusCode != status {
+		c.e.t.Fatalf("%s %s: got %d %s, want %d", r.Request.Method, r.Request.URL.Path, r.StatusCode, r.body, status)
+	}
+	return r
+}
+
+func (c *client) signup(name, pw string) {
+	c.e.t.Helper()
+	c.want(c.do("POST", "/api/v1/signup", map[string]string{"username": name, "password": pw}), 201)
+}
+
+func (c *client) login(name, pw string, remember bool) *resp {
+	c.e.t.Helper()
+	return c.want(c.do("POST", "/api/v1/login", map[string]any{"username": name, "password": pw, "remember": remember}), 200)
+}
+
+// me returns the status of GET /api/v1/me.
+func (c *client) me() int {
+	c.e.t.Helper()
+	return c.do("GET", "/api/v1/me", nil).StatusCode
+}
+
+// sessionCookie returns the session token this client holds.
+func (c *client) sessionCookie() string {
+	u, _ := url.Parse(c.e.srv.URL)
+	for _, ck := range c.c.Jar.Cookies(u) {
+		if ck.Name == "__Host-sesame" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// setSessionCookie plants a session cookie value, as an attacker or a
+// stolen-cookie replay would.
+func (c *client) setSessionCookie(v string) {
+	u, _ := url.Parse(c.e.srv.URL)
+	c.c.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-sesame", Value: v, Path: "/", Secure: true}})
+}
+
+// admin creates an admin account directly and returns a logged-in client.
+func (e *env) admin() *client {
+	e.t.Helper()
+	if _, err := e.accounts.Signup(context.Background(), "root", "correct horse battery", true); err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.client()
+	c.login("root", "correct horse battery", false)
+	return c
+}
+
+func (e *env) events(t sesame.EventType) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "audit" && m["event"] == string(t) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+//go:embed templates/*.html templates/style.css
+var templateFS embed.FS
+
+// pages holds one parsed template set per page, each the layout plus the
+// page's content.
+type pages struct {
+	byName map[string]*template.Template
+	css    []byte
+}
+
+func loadPages() (*pages, error) {
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	}
+	p := &pages{byName: make(map[string]*template.Template)}
+	for _, name := range []string{"login", "signup", "account", "admin", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, err
+	}
+	p.css = css
+	return p, nil
+}
+
+// pageData is what every page template sees.
+type pageData struct {
+	Title    string
+	User     *sesame.PublicUser
+	Error    string
+	Notice   string
+	Next     string
+	Username string
+	Sessions []sesame.SessionInfo
+	Users    []sesame.PublicUser
+}
+
+// render writes a page. It renders into a buffer first so that a template
+// error becomes a clean 500, not half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	if d.User == nil {
+		if u, _, err := s.user(r.Context()); err == nil {
+			pu := u.Public()
+			d.User = &pu
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	code := sesame.ErrorCode(err)
+	s.render(w, r, sesame.HTTPStatus(code), "error", pageData{Title: sesame.ErrorMessage(err), Error: sesame.ErrorMessage(err)})
+}
+
+func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(s.pages.css)
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := s.user(r.Context()); err == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a post-login redirect on this site: a local absolute path,
+// never "//host" or "/\host" (open redirect).
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t") {
+		return "/account"
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/account"
+	}
+	return next
+}
+
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.formError(w, r, "login", "Sign in", err)
+		return
+	}
+	in := credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Remember: r.PostForm.Get("remember") != ""}
+	if _, _, err := s.login(w, r, in); err != nil {
+		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "login", pageData{Title: "Sign in",
+			Error: sesame.ErrorMessage(err), Next: safeNext(r.PostForm.Get("next")), Username: truncate(in.Username, 64)})
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signup", pageData{Title: "Create an account"})
+}
+
+func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.formError(w, r, "signup", "Create an account", err)
+		return
+	}
+	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	if _, err := s.accounts.Signup(r.Context(), name, pw, false); err != nil {
+		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "signup", pageData{Title: "Create an account",
+			Error: sesame.ErrorMessage(err), Username: truncate(name, 64)})
+		return
+	}
+	if _, _, err := s.login(w, r, credentials{Username: name, Password: pw}); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// formError answers a form whose body could not be read.
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, page, title string, err error) {
+	e := sesame.Errorf(sesame.EInvalid, "the form could not be read")
+	if isBodyTooLarge(err) {
+		e = errBodyTooLarge
+	}
+	s.render(w, r, sesame.HTTPStatus(e.Code), page, pageData{Title: title, Error: e.Message})
+}
+
+func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Logout(w, r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
+	u, cur, err := s.user(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	list, err := s.sessions.List(r.Context(), u.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d := pageData{Title: "Your account", Notice: noticeText(r.URL.Query().Get("done"))}
+	pu := u.Public()
+	d.User = &pu
+	for _, x := range list {
+		d.Sessions = append(d.Sessions, x.Info(x.ID == cur.ID))
+	}
+	s.render(w, r, http.StatusOK, "account", d)
+}
+
+// noticeText maps a fixed set of outcome codes to messages, so that no
+// client-chosen text is ever rendered from the URL.
+func noticeText(code string) string {
+	switch code {
+	case "revoked":
+		return "The session was signed out."
+	case "others":
+		return "All your other sessions were signed out."
+	case "blocked":
+		return "The user was blocked and all of their sessions ended."
+	case "unblocked":
+		return "The user was unblocked."
+	}
+	return ""
+}
+
+func (s *Server) handleRevokeForm(w http.ResponseWriter, r *http.Request) {
+	if err := s.revokeOwn(r, r.PathValue("id")); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=revoked", http.StatusSeeOther)
+}
+
+func (s *Server) handleRevokeOthersForm(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.revokeOthers(r); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=others", http.StatusSeeOther)
+}
+
+func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
+	u, err := s.admin(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	users, err := s.accounts.Users.ListUsers(r.Context())
+	if err != nil {
+		s.renderError(w, r, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable"))
+		return
+	}
+	pu := u.Public()
+	d := pageData{Title: "Users", User: &pu, Notice: noticeText(r.URL.Query().Get("done"))}
+	for _, x := range users {
+		d.Users = append(d.Users, x.Public())
+	}
+	s.render(w, r, http.StatusOK, "admin", d)
+}
+
+func (s *Server) handleBlockForm(block bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.admin(r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if _, err := s.accounts.SetBlocked(r.Context(), r.PathValue("username"), block); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done := "unblocked"
+		if block {
+			done = "blocked"
+		}
+		http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
+	}
+}

@@ -1,0 +1,62 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQueryPlans checks that the hot and the batched queries are answered
+// from indexes, never by scanning a table.
+func TestQueryPlans(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	hash := make([]byte, 32)
+	tests := []struct {
+		name  string
+		query string
+		args  []any
+		want  []string // each must appear in the plan
+	}{
+		{"ByToken", `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ?1 OR prev_token_hash = ?1 LIMIT 1`,
+			[]any{hash}, []string{"sqlite_autoindex_sessions_2", "sessions_prev_token_hash"}},
+		{"ByID", `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`, []any{"x"}, []string{"sqlite_autoindex_sessions_1"}},
+		{"ListByUser", `SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at, id`,
+			[]any{"u"}, []string{"sessions_user_created"}},
+		{"DeleteExpired", `SELECT rowid FROM sessions WHERE deadline <= ?1 ORDER BY deadline LIMIT ?2`,
+			[]any{int64(0), 10}, []string{"sessions_deadline"}},
+		{"TrimChanges", `SELECT seq FROM session_changes WHERE time < ?`, []any{int64(0)}, []string{"session_changes_time"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+tc.query, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			all := strings.Join(plan, "; ")
+			t.Logf("plan: %s", all)
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("plan: got %q, want it to use %s", all, w)
+				}
+			}
+			if strings.Contains(all, "SCAN sessions") && !strings.Contains(all, "USING INDEX") {
+				t.Errorf("plan: got %q, want no table scan", all)
+			}
+		})
+	}
+}
