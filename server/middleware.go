@@ -51,11 +51,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 // (413 when a handler reads past the limit).
 func (s *Server) limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := 0
-		for _, v := range r.Header.Values("Cookie") {
-			n += len(v)
-		}
-		if n > cookie.MaxHeaderBytes {
+		if cookie.CheckHeaderSize(r) != nil {
 			s.writeError(w, r, sesame.Errorf(sesame.EHeaderTooLarge, "cookie header too large"))
 			return
 		}

@@ -28,6 +28,9 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if cfg.SameSite == http.SameSiteNoneMode {
 		return nil, errors.New("session: SameSite=None is not allowed for the session cookie")
 	}
+	if cfg.Lifetime > cookie.MaxMaxAge || cfg.RememberLifetime > cookie.MaxMaxAge {
+		return nil, errors.New("session: a lifetime over 400 days cannot be carried by a cookie (browsers cap Max-Age there)")
+	}
 	m := &Manager{store: store, cfg: cfg}
 	m.view = newView(store, cfg.Logger, cfg.CacheSize, cfg.SyncInterval)
 	return m, nil

@@ -567,3 +567,44 @@ func (f *failingStore) ByToken(ctx context.Context, h [32]byte) (*sesame.Session
 	}
 	return f.Store.ByToken(ctx, h)
 }
+
+// SEC-15 (load/race): while one request renews the session, many requests
+// still carrying the old token are in flight; all of them succeed within the
+// grace, and the session keeps one ID. Run with -race.
+func TestSEC15_RenewalUnderConcurrency(t *testing.T) {
+	hs := newHarness(t, session.Config{RenewGrace: 10 * time.Second})
+	old, id := hs.login("alice", false)
+	var wg sync.WaitGroup
+	var renewed string
+	var mu sync.Mutex
+	fails := 0
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 20 {
+				w := hs.do("POST", "/renew", old)
+				tok, _ := hs.tokenFrom(w)
+				mu.Lock()
+				renewed = tok
+				mu.Unlock()
+				return
+			}
+			if w := hs.do("GET", "/whoami", old); w.Code != 200 || w.Body.String() != "alice "+id {
+				mu.Lock()
+				fails++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if fails != 0 {
+		t.Fatalf("%d in-flight requests with the pre-renewal token failed, want 0", fails)
+	}
+	if renewed == "" || renewed == old {
+		t.Fatal("renewal issued no new token")
+	}
+	hs.wantStatus(renewed, 200)
+	hs.clock.Add(10 * time.Second)
+	hs.wantStatus(old, 401)
+}

@@ -164,8 +164,8 @@ func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) 
 	}
 }
 
-// RequireAuth answers requests without a session: HTML page requests
-// (GET or HEAD accepting text/html) are redirected to the login page with
+// RequireAuth answers requests without a session: browser requests
+// (accepting text/html) are redirected to the login page, GET and HEAD with
 // the path to come back to; anything else gets 401 JSON. It must run inside
 // [Manager.Middleware].
 func (m *Manager) RequireAuth(next http.Handler) http.Handler {
@@ -174,8 +174,11 @@ func (m *Manager) RequireAuth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
-			target := m.cfg.LoginPath + "?next=" + url.QueryEscape(r.URL.Path)
+		if wantsHTML(r) {
+			target := m.cfg.LoginPath
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				target += "?next=" + url.QueryEscape(r.URL.Path)
+			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
