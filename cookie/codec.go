@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +19,8 @@ const KeySize = 32
 // maxKeyIDBytes bounds a key ID, which is written into every cookie.
 const maxKeyIDBytes = 32
 
-// Key is one AES-256-GCM key of a [Codec]. Its String, GoString and LogValue
-// methods redact Secret.
+// Key is one AES-256-GCM key of a [Codec]. Its String, GoString, LogValue and
+// MarshalJSON methods redact Secret.
 type Key struct {
 	// ID names the key inside each encoded value so that [Codec.Decode]
 	// can pick it after a rotation. It is public: 1 to 32 bytes of ASCII
@@ -40,6 +41,12 @@ func (k Key) GoString() string { return k.String() }
 // LogValue implements slog.LogValuer with the Secret redacted.
 func (k Key) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("id", k.ID), slog.String("secret", redacted))
+}
+
+// MarshalJSON encodes k with its Secret redacted, for slog's JSON handler,
+// which encodes a slice of Keys with encoding/json rather than LogValue.
+func (k Key) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ ID, Secret string }{k.ID, redacted})
 }
 
 func validateKey(k Key) error {

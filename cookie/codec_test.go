@@ -3,6 +3,7 @@ package cookie
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -386,7 +387,11 @@ func TestSecretsRedact(t *testing.T) {
 	}
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	logger.Info("keys", "key", k, "codec", c)
+	logger.Info("keys", "key", k, "codec", c, "keys", []Key{k})
+	asJSON, err := json.Marshal(k)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("keys", "key", k, "codec", c, "keys", []Key{k})
 
 	outputs := map[string]string{
@@ -403,6 +408,7 @@ func TestSecretsRedact(t *testing.T) {
 		"Codec value %+v":  fmt.Sprintf("%+v", *c),
 		"Codec value %#v":  fmt.Sprintf("%#v", *c),
 		"slog":             logged.String(),
+		"json":             string(asJSON),
 		"NewCodec error":   fmt.Sprint(func() error { _, err := NewCodec(Key{ID: "k", Secret: secret[:31]}); return err }()),
 		"Codec in a slice": fmt.Sprintf("%+v", []*Codec{c}),
 	}

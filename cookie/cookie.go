@@ -1,6 +1,7 @@
 package cookie
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,7 +11,8 @@ import (
 )
 
 // MaxMaxAge is the longest [Cookie.MaxAge] accepted: user agents cap a
-// cookie's lifetime at 400 days (RFC 6265bis §5.5), so anything longer would
+// cookie's lifetime at 400 days (RFC 6265bis, Max-Age and Expires
+// processing), so anything longer would
 // be silently shortened.
 const MaxMaxAge = 400 * 24 * time.Hour
 
@@ -18,14 +20,15 @@ const MaxMaxAge = 400 * 24 * time.Hour
 // [Cookie.Header]. The zero value of every field is the secure default; only
 // Name is required. A Cookie is a plain value and safe to copy and share.
 //
-// Cookie's String, GoString and LogValue methods never print Value, so a
-// Cookie holding a session token may be logged.
+// Cookie's String, GoString, LogValue and MarshalJSON methods never print
+// Value, so a Cookie holding a session token may be logged.
 type Cookie struct {
 	// Name is the full name including any prefix, e.g. "__Host-sesame". It
 	// is required and must be an HTTP token. Names starting with "__Host-"
 	// must keep Secure, Path "/" and no Domain; names starting with
-	// "__Secure-" must keep Secure (SEC-01, SEC-34). Prefixes are matched
-	// ignoring case.
+	// "__Secure-" must keep Secure (SEC-01, SEC-34); names starting with
+	// "__Http-" or "__Host-Http-" must also keep HttpOnly. Prefixes are
+	// matched ignoring case.
 	Name string
 
 	// Value must consist of cookie-octets (RFC 6265 §4.1.1): printable
@@ -63,8 +66,8 @@ type Cookie struct {
 	// Insecure, when true, omits Secure so the cookie also travels over
 	// plain HTTP. Default false: Secure is set. Refused for "__Host-" and
 	// "__Secure-" names and with SameSite None. Browsers treat localhost
-	// as a secure context, so development over http://localhost does not
-	// need it.
+	// as a secure context, so development over http://localhost rarely
+	// needs it.
 	Insecure bool
 }
 
@@ -72,24 +75,34 @@ type Cookie struct {
 // Max-Age; agents that know Max-Age ignore Expires.
 const deletionExpires = "Thu, 01 Jan 1970 00:00:00 GMT"
 
+// Validate reports whether c can be written: it returns the error [Write]
+// and [Cookie.Header] would return, or nil. Call it at set-up to reject a bad
+// cookie configuration before the first request.
+func (c Cookie) Validate() error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if err := validateValue(c.Value); err != nil {
+		return err
+	}
+	if n := len(c.Name) + len(c.Value); n > MaxCookieBytes {
+		return fmt.Errorf("cookie: %s: name and value are %d bytes, over the %d-byte limit: %w", c.Name, n, MaxCookieBytes, ErrTooLarge)
+	}
+	if c.MaxAge < 0 {
+		return fmt.Errorf("cookie: %s: negative MaxAge %v; use Delete to remove a cookie", c.Name, c.MaxAge)
+	}
+	if c.MaxAge > MaxMaxAge {
+		return fmt.Errorf("cookie: %s: MaxAge %v exceeds the 400-day cap of user agents", c.Name, c.MaxAge)
+	}
+	return nil
+}
+
 // Header validates c and returns the value of its Set-Cookie header line. It
 // returns an error, and no header, for any cookie a user agent would reject,
 // truncate or mis-scope.
 func (c Cookie) Header() (string, error) {
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return "", err
-	}
-	if err := validateValue(c.Value); err != nil {
-		return "", err
-	}
-	if n := len(c.Name) + len(c.Value); n > MaxCookieBytes {
-		return "", fmt.Errorf("cookie: %s: name and value are %d bytes, over the %d-byte limit: %w", c.Name, n, MaxCookieBytes, ErrTooLarge)
-	}
-	if c.MaxAge < 0 {
-		return "", fmt.Errorf("cookie: %s: negative MaxAge %v; use Delete to remove a cookie", c.Name, c.MaxAge)
-	}
-	if c.MaxAge > MaxMaxAge {
-		return "", fmt.Errorf("cookie: %s: MaxAge %v exceeds the 400-day cap of user agents", c.Name, c.MaxAge)
 	}
 	var lifetime string
 	if c.MaxAge > 0 {
@@ -133,9 +146,13 @@ func Delete(w http.ResponseWriter, c Cookie) error {
 }
 
 // validate checks everything but Value and MaxAge, which deletion ignores.
+// It checks the name first, so later messages may print it unquoted.
 func (c Cookie) validate() error {
 	if err := validateName(c.Name); err != nil {
 		return err
+	}
+	if len(c.Name) > MaxCookieBytes {
+		return fmt.Errorf("cookie: name is %d bytes, over the %d-byte limit: %w", len(c.Name), MaxCookieBytes, ErrTooLarge)
 	}
 	if err := validatePath(c.path()); err != nil {
 		return fmt.Errorf("%w (cookie %s)", err, c.Name)
@@ -257,6 +274,18 @@ func (c Cookie) LogValue() slog.Value {
 		slog.Bool("allow_script", c.AllowScript),
 		slog.Bool("insecure", c.Insecure),
 	)
+}
+
+// MarshalJSON encodes c with its Value redacted, for slog's JSON handler,
+// which encodes a slice of Cookies with encoding/json rather than LogValue.
+func (c Cookie) MarshalJSON() ([]byte, error) {
+	type shown struct {
+		Name, Value, Path, Domain string
+		MaxAge                    time.Duration
+		SameSite                  http.SameSite
+		AllowScript, Insecure     bool
+	}
+	return json.Marshal(shown{c.Name, redacted, c.Path, c.Domain, c.MaxAge, c.SameSite, c.AllowScript, c.Insecure})
 }
 
 var _ slog.LogValuer = Cookie{}

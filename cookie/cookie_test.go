@@ -2,6 +2,7 @@ package cookie
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,6 +101,9 @@ func TestHeader(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Header()\ngot  %q\nwant %q", got, tt.want)
 			}
+			if err := tt.c.Validate(); err != nil {
+				t.Errorf("Validate() = %v, want nil", err)
+			}
 		})
 	}
 }
@@ -189,6 +193,9 @@ func TestHeaderRejects(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "cookie: ") {
 				t.Errorf("error %q lacks the \"cookie: \" prefix", err)
+			}
+			if verr := tt.c.Validate(); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("Validate() = %v, want %v as Header", verr, err)
 			}
 			if tt.tooBig != errors.Is(err, ErrTooLarge) {
 				t.Errorf("errors.Is(%v, ErrTooLarge) = %t, want %t", err, !tt.tooBig, tt.tooBig)
@@ -351,6 +358,7 @@ func TestDeleteRejects(t *testing.T) {
 		{"SEC-01 __Host- insecure", Cookie{Name: "__Host-sesame", Insecure: true}},
 		{"path with CRLF", Cookie{Name: "x", Path: "/\r\nX: y"}},
 		{"empty name", Cookie{}},
+		{"SEC-04 oversized name", Cookie{Name: strings.Repeat("a", MaxCookieBytes+1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,7 +382,11 @@ func TestCookieRedacts(t *testing.T) {
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logged, nil))
 	logger.Info("set", "cookie", c)
-	logger.Info("set", "cookie", &c)
+	logger.Info("set", "cookie", &c, "cookies", []Cookie{c})
+	asJSON, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("set", "cookie", c)
 
 	outputs := map[string]string{
@@ -386,6 +398,7 @@ func TestCookieRedacts(t *testing.T) {
 		"%v in struct": fmt.Sprintf("%+v", struct{ C Cookie }{c}),
 		"%v in slice":  fmt.Sprintf("%v", []Cookie{c}),
 		"slog":         logged.String(),
+		"json":         string(asJSON),
 	}
 	for verb, out := range outputs {
 		if strings.Contains(out, canary) {

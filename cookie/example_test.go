@@ -94,9 +94,17 @@ func ExampleGetAll() {
 
 func ExampleParse() {
 	pairs, err := cookie.Parse(`a=1; junk; b = 2; c="3"; d=4`)
-	fmt.Println(pairs, err)
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range pairs {
+		fmt.Println(p.Name, p.Value)
+	}
+	fmt.Println(pairs) // values are redacted when printed or logged
 	// Output:
-	// [{a 1} {d 4}] <nil>
+	// a 1
+	// d 4
+	// ["a"=REDACTED "d"=REDACTED]
 }
 
 func ExampleCodec() {

@@ -1,7 +1,10 @@
 package cookie
 
 import (
+	"encoding/json"
+	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -13,9 +16,28 @@ import (
 // a server should answer 431.
 const MaxHeaderBytes = 8 << 10
 
-// Pair is one name=value pair of a request's Cookie header.
+// Pair is one name=value pair of a request's Cookie header. Its String,
+// GoString, LogValue and MarshalJSON methods redact Value, which may be a
+// session token.
 type Pair struct {
 	Name, Value string
+}
+
+// String describes p with its Value redacted.
+func (p Pair) String() string { return fmt.Sprintf("%q=%s", p.Name, redacted) }
+
+// GoString is String, so that the %#v verb does not print Value either.
+func (p Pair) GoString() string { return p.String() }
+
+// LogValue implements slog.LogValuer with the Value redacted.
+func (p Pair) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", p.Name), slog.String("value", redacted))
+}
+
+// MarshalJSON encodes p with its Value redacted, for slog's JSON handler,
+// which encodes a slice of Pairs with encoding/json rather than LogValue.
+func (p Pair) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ Name, Value string }{p.Name, redacted})
 }
 
 // Parse parses the value of a Cookie request header into its pairs, in the
@@ -46,7 +68,7 @@ func Parse(header string) ([]Pair, error) {
 // Cookie header lines, or [ErrNotFound]. It returns [ErrHeaderTooLarge] when
 // the lines together exceed [MaxHeaderBytes], whether or not name is present.
 // Malformed pairs are skipped as [Parse] skips them. Names are compared
-// exactly, with case.
+// exactly, with case; a name that is not a token is never found.
 //
 // When a name occurs more than once (cookie tossing, SEC-07), the first
 // occurrence wins. User agents send cookies with longer paths first and,
@@ -92,6 +114,14 @@ func GetAll(r *http.Request, name string) ([]string, error) {
 		return nil, ErrNotFound
 	}
 	return values, nil
+}
+
+// CheckHeaderSize returns [ErrHeaderTooLarge] when r's Cookie header lines,
+// joined, exceed [MaxHeaderBytes], and nil otherwise. It applies exactly the
+// rule of [Get], so a middleware that answers 431 early agrees with it.
+func CheckHeaderSize(r *http.Request) error {
+	_, err := cookieLines(r)
+	return err
 }
 
 // cookieLines returns r's Cookie header lines after checking their joined

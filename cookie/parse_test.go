@@ -3,6 +3,7 @@ package cookie
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -47,10 +48,34 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse error %v, want nil", err)
 			}
-			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
+			if pairsString(got) != pairsString(tt.want) {
+				t.Errorf("got %s, want %s", pairsString(got), pairsString(tt.want))
 			}
 		})
+	}
+}
+
+// pairsString shows pairs with their values, which Pair.String redacts.
+func pairsString(pairs []Pair) string {
+	var b strings.Builder
+	for _, p := range pairs {
+		fmt.Fprintf(&b, "%q=%q ", p.Name, p.Value)
+	}
+	return b.String()
+}
+
+func TestPairRedacts(t *testing.T) {
+	const canary = "CANARY-token"
+	pairs, err := Parse("__Host-sesame=" + canary)
+	if err != nil || len(pairs) != 1 {
+		t.Fatalf("Parse = %d pairs, %v; want 1, nil", len(pairs), err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("pairs", "pair", pairs[0], "pairs", pairs)
+	for _, out := range []string{fmt.Sprint(pairs), fmt.Sprintf("%+v", pairs[0]), fmt.Sprintf("%#v", pairs), logged.String()} {
+		if strings.Contains(out, canary) || !strings.Contains(out, "__Host-sesame") {
+			t.Errorf("output %q: want the name and not the value", out)
+		}
 	}
 }
 
@@ -129,7 +154,15 @@ func TestGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Get(requestWithCookies(tt.lines...), tt.cookie)
+			r := requestWithCookies(tt.lines...)
+			wantSizeErr := tt.wantErr
+			if wantSizeErr != ErrHeaderTooLarge {
+				wantSizeErr = nil
+			}
+			if err := CheckHeaderSize(r); err != wantSizeErr {
+				t.Errorf("CheckHeaderSize error %v, want %v", err, wantSizeErr)
+			}
+			got, err := Get(r, tt.cookie)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Get error %v, want %v", err, tt.wantErr)
 			}

@@ -11,8 +11,8 @@ import (
 const MaxCookieBytes = 4096
 
 // MaxAttributeBytes is the largest attribute value, in bytes, that user agents
-// honour (RFC 6265bis §5.6). A longer Path or Domain would be ignored, which
-// would silently widen the cookie's scope.
+// honour (RFC 6265bis §5.6). A longer Path or Domain would be ignored,
+// silently changing the cookie's scope.
 const MaxAttributeBytes = 1024
 
 // Name prefixes with meaning to user agents (RFC 6265bis §4.1.3). They are
