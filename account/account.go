@@ -191,6 +191,42 @@ func (s *Service) SetPassword(ctx context.Context, username, pw, keepSession str
 	return nil
 }
 
+// ChangePassword changes the password of the user with userID after
+// checking the current one (SEC-43): a wrong current password is
+// ErrBadCredentials. When endOthers is true every other session of the user
+// ends (SEC-13); keepSession is the caller's own.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keepSession string, endOthers bool) error {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return storeError(err)
+	}
+	if len(current) > s.maxPasswordBytes() {
+		return ErrBadCredentials
+	}
+	if ok, _, err := s.Hasher.Verify(current, u.PasswordHash); err != nil || !ok {
+		return ErrBadCredentials
+	}
+	if err := s.Policy.Check(next, u.Username); err != nil {
+		return passwordError(err)
+	}
+	hash, err := s.Hasher.Hash(next)
+	if err != nil {
+		return passwordError(err)
+	}
+	u.PasswordHash = hash
+	u.UpdatedAt = sesame.ClockOrSystem(s.Clock).Now().UTC()
+	if err := s.Users.UpdateUser(ctx, u); err != nil {
+		return storeError(err)
+	}
+	if endOthers {
+		if _, err := s.Sessions.RevokeUser(ctx, u.ID, keepSession, "password changed"); err != nil {
+			return err
+		}
+	}
+	s.emit(ctx, sesame.Event{Type: sesame.EventPasswordChange, UserID: u.ID, Username: u.Username})
+	return nil
+}
+
 // Lookup returns the user with the given username.
 func (s *Service) Lookup(ctx context.Context, username string) (*sesame.User, error) {
 	return s.lookup(ctx, username)

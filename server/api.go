@@ -159,6 +159,38 @@ func (s *Server) revokeOwn(r *http.Request, id string) error {
 	return err
 }
 
+// apiPassword is POST /api/v1/password {"current_password",
+// "new_password", "end_other_sessions"}: 204. The current session gets a
+// new token (a credential change is a privilege change, SEC-10); other
+// sessions end unless end_other_sessions is false.
+func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Current   string `json:"current_password"`
+		New       string `json:"new_password"`
+		EndOthers *bool  `json:"end_other_sessions"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.changePassword(r, in.Current, in.New, in.EndOthers == nil || *in.EndOthers); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) changePassword(r *http.Request, current, next string, endOthers bool) error {
+	u, sess, err := s.user(r.Context())
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.ChangePassword(r.Context(), u.ID, current, next, sess.ID, endOthers); err != nil {
+		return err
+	}
+	return s.sessions.Renew(r)
+}
+
 type revokedCount struct {
 	Revoked int `json:"revoked"`
 }

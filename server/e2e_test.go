@@ -273,7 +273,9 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.do(tc.method, tc.path, tc.body, tc.hdr...)
-			var b struct{ Error struct{ Code, Message string } }
+			var b struct {
+				Error struct{ Code, Message string }
+			}
 			r.json(t, &b)
 			if r.StatusCode != tc.status || !strings.Contains(b.Error.Message, tc.msg) {
 				t.Fatalf("got %d %.200s, want %d with %q", r.StatusCode, r.body, tc.status, tc.msg)
@@ -480,5 +482,39 @@ func TestStoreOutage503(t *testing.T) {
 		if x.StatusCode != 503 {
 			t.Fatalf("%s with the store down: got %d %s, want 503", x.Request.URL.Path, x.StatusCode, x.body)
 		}
+	}
+}
+
+// SEC-43, SEC-13, SEC-10: changing the password needs the current one, ends
+// the other sessions, and renews the caller's session token.
+func TestPasswordChange(t *testing.T) {
+	e := newEnv(t)
+	c, other := e.client(), e.client()
+	c.signup("alice", pw)
+	c.login("alice", pw, false)
+	other.login("alice", pw, false)
+	before := c.sessionCookie()
+	r := c.do("POST", "/api/v1/password", map[string]string{"current_password": "not my password", "new_password": "another long passphrase"})
+	if r.StatusCode != 401 || other.me() != 200 {
+		t.Fatalf("wrong current password: got %d, want 401 and nothing changed", r.StatusCode)
+	}
+	c.want(c.do("POST", "/api/v1/password", map[string]string{"current_password": pw, "new_password": "password1"}), 400)
+	c.want(c.do("POST", "/api/v1/password", map[string]string{"current_password": pw, "new_password": "another long passphrase"}), 204)
+	if other.me() != 401 {
+		t.Fatal("other session survived the password change")
+	}
+	if c.me() != 200 || c.sessionCookie() == before {
+		t.Fatal("the caller's session must survive with a new token")
+	}
+	e.clock.Add(11 * time.Second) // past the renewal grace
+	old := e.client()
+	old.setSessionCookie(before)
+	if old.me() != 401 {
+		t.Fatal("the pre-change token still works after the grace")
+	}
+	c.want(c.do("POST", "/api/v1/login", map[string]string{"username": "alice", "password": pw}), 401)
+	c.login("alice", "another long passphrase", false)
+	if len(e.events(sesame.EventPasswordChange)) != 1 {
+		t.Fatal("SEC-53: want one user.password_changed event")
 	}
 }

@@ -118,7 +118,9 @@ func (r *resp) json(t *testing.T, v any) {
 
 func (r *resp) errCode(t *testing.T) string {
 	t.Helper()
-	var b struct{ Error struct{ Code, Message string } }
+	var b struct {
+		Error struct{ Code, Message string }
+	}
 	r.json(t, &b)
 	return b.Error.Code
 }

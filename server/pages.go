@@ -191,6 +191,8 @@ func noticeText(code string) string {
 		return "The session was signed out."
 	case "others":
 		return "All your other sessions were signed out."
+	case "password":
+		return "Your password was changed."
 	case "blocked":
 		return "The user was blocked and all of their sessions ended."
 	case "unblocked":
@@ -213,6 +215,19 @@ func (s *Server) handleRevokeOthersForm(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	http.Redirect(w, r, "/account?done=others", http.StatusSeeOther)
+}
+
+func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, sesame.Errorf(sesame.EInvalid, "the form could not be read"))
+		return
+	}
+	err := s.changePassword(r, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), r.PostForm.Get("end_other_sessions") != "")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=password", http.StatusSeeOther)
 }
 
 func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
