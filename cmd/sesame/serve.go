@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame/server"
@@ -98,12 +97,7 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	st.sessions.Start(runCtx)
 	go st.db.RunCleanup(runCtx, time.Minute, 1000, time.Hour, logger)
 
-	var origins []string
-	for _, o := range strings.Split(f.origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
+	origins := splitList(f.origins)
 	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Logger: logger,
 		Events: server.AuditLog{Logger: logger}, AllowedOrigins: origins, TLS: useTLS})
 	if err != nil {
