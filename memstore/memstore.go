@@ -210,7 +210,7 @@ func (m *Store) DeleteByUser(_ context.Context, userID, except string) ([]string
 func (m *Store) Changes(_ context.Context, after int64, limit int) ([]session.Change, int64, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var oldest int64
+	oldest := m.seq + 1
 	if len(m.changes) > 0 {
 		oldest = m.changes[0].Seq
 	}

@@ -56,9 +56,10 @@ type Store interface {
 	DeleteByUser(ctx context.Context, userID, except string) ([]string, error)
 
 	// Changes returns the change records with Seq > after, in Seq order, at
-	// most limit of them, and the lowest Seq the store still holds (so that
-	// a reader that fell behind the store's retention knows it missed
-	// changes). A store with no changes at all returns oldest = 0.
+	// most limit of them, and oldest: the lowest Seq the store still holds,
+	// or, when it holds none, the Seq its next change will get. A reader
+	// whose cursor is below oldest-1 has missed changes the store no longer
+	// has. Seqs start at 1, increase strictly and are never reused.
 	Changes(ctx context.Context, after int64, limit int) (changes []Change, oldest int64, err error)
 }
 

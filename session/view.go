@@ -177,6 +177,8 @@ func (v *view) sync(ctx context.Context) error {
 		more := len(changes) == page
 		if !more {
 			if !v.primed {
+				// An empty or trimmed feed: start after its last Seq.
+				v.cursor = max(v.cursor, oldest-1)
 				v.floor = v.cursor
 			}
 			v.primed = true

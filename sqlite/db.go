@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // busyTimeoutMillis is how long a connection waits for another process's
@@ -20,8 +22,8 @@ const busyTimeoutMillis = 5000
 // [session.Cleaner] and [sesame.UserStore]. It is safe for concurrent use;
 // see the package documentation for how reads and writes are scheduled.
 type DB struct {
-	w *sql.DB // one connection: every write, in BEGIN IMMEDIATE transactions
-	r *sql.DB // several query_only connections: every read
+	w  *sql.DB // one connection: every write, in BEGIN IMMEDIATE transactions
+	r  *sql.DB // several query_only connections: every read
 	st statements
 }
 
@@ -45,11 +47,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// The writer connection is opened (and the file created, in WAL mode)
 	// before any reader, whose query_only connections could not do it.
-	if err := db.w.PingContext(ctx); err != nil {
-		db.w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	if err := migrate(ctx, db.w, ms); err != nil {
+	if err := retryBusy(ctx, func() error {
+		if err := db.w.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		return migrate(ctx, db.w, ms)
+	}); err != nil {
 		db.w.Close()
 		return nil, err
 	}
@@ -125,3 +128,28 @@ func (db *DB) Close() error {
 // transaction or result set before calling any writing method of db, or
 // both wait for each other forever.
 func (db *DB) SQL() *sql.DB { return db.w }
+
+// retryBusy runs f until it succeeds, fails with anything but SQLITE_BUSY,
+// or about 10 s have passed. Switching a new file to WAL mode while another
+// process opens it can fail with SQLITE_BUSY at once, without waiting for
+// busy_timeout (SQLite does not call the busy handler there), so two
+// processes starting together retry here instead of failing.
+func retryBusy(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(min(attempt, 20)) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}

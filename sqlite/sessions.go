@@ -46,7 +46,7 @@ func (db *DB) ByToken(ctx context.Context, h [32]byte) (*sesame.Session, error) 
 	if h == ([32]byte{}) {
 		return nil, sesame.ErrNotFound
 	}
-	s, err := scanSession(db.st.sessionByToken.QueryRowContext(ctx, h[:]))
+	s, err := oneSession(ctx, db.st.sessionByToken, h[:])
 	if err != nil {
 		return nil, readErr("session by token", err)
 	}
@@ -55,7 +55,7 @@ func (db *DB) ByToken(ctx context.Context, h [32]byte) (*sesame.Session, error) 
 
 // ByID implements [session.Store].
 func (db *DB) ByID(ctx context.Context, id string) (*sesame.Session, error) {
-	s, err := scanSession(db.st.sessionByID.QueryRowContext(ctx, id))
+	s, err := oneSession(ctx, db.st.sessionByID, id)
 	if err != nil {
 		return nil, readErr("session by id", err)
 	}
@@ -216,29 +216,58 @@ func (db *DB) changes(ctx context.Context, after int64, limit int) ([]session.Ch
 	return out, rows.Err()
 }
 
-// scanSession reads one row of sessionColumns.
-func scanSession(row interface{ Scan(...any) error }) (*sesame.Session, error) {
-	var (
-		s                                                 sesame.Session
-		token, prev, data                                 []byte
-		prevValid, created, lastSeen, idle, expires, auth int64
-	)
-	err := row.Scan(&s.ID, &s.UserID, &token, &prev, &prevValid, &created,
-		&lastSeen, &idle, &expires, &s.Remember, &auth, &s.Device.UserAgent, &s.Device.IP, &s.Version, &data)
+// sessionRow is the scan target of one row of sessionColumns: one
+// allocation for every destination, and the BLOBs read in place (RawBytes)
+// and copied once, as the session needs them.
+type sessionRow struct {
+	s                                                 sesame.Session
+	token, prev, data                                 sql.RawBytes
+	prevValid, created, lastSeen, idle, expires, auth int64
+	dest                                              [15]any
+}
+
+// scanSession reads the current row of rows.
+func scanSession(rows *sql.Rows) (*sesame.Session, error) {
+	r := new(sessionRow)
+	r.dest = [...]any{&r.s.ID, &r.s.UserID, &r.token, &r.prev, &r.prevValid, &r.created,
+		&r.lastSeen, &r.idle, &r.expires, &r.s.Remember, &r.auth, &r.s.Device.UserAgent, &r.s.Device.IP, &r.s.Version, &r.data}
+	if err := rows.Scan(r.dest[:]...); err != nil {
+		return nil, err
+	}
+	s := new(sesame.Session)
+	*s = r.s
+	if len(r.token) != len(s.TokenHash) || (r.prev != nil && len(r.prev) != len(s.PrevTokenHash)) {
+		return nil, fmt.Errorf("session %s: stored token hash has the wrong length", s.ID)
+	}
+	copy(s.TokenHash[:], r.token)
+	copy(s.PrevTokenHash[:], r.prev)
+	s.PrevValidUntil, s.CreatedAt, s.LastSeen = fromNanos(r.prevValid), fromNanos(r.created), fromNanos(r.lastSeen)
+	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(r.idle), fromNanos(r.expires), fromNanos(r.auth)
+	var err error
+	if s.Data, err = decodeData(r.data); err != nil {
+		return nil, fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+// oneSession runs a query for at most one session.
+func oneSession(ctx context.Context, st *sql.Stmt, arg any) (*sesame.Session, error) {
+	rows, err := st.QueryContext(ctx, arg)
 	if err != nil {
 		return nil, err
 	}
-	if len(token) != len(s.TokenHash) || (prev != nil && len(prev) != len(s.PrevTokenHash)) {
-		return nil, fmt.Errorf("session %s: stored token hash has the wrong length", s.ID)
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, sql.ErrNoRows
 	}
-	copy(s.TokenHash[:], token)
-	copy(s.PrevTokenHash[:], prev)
-	s.PrevValidUntil, s.CreatedAt, s.LastSeen = fromNanos(prevValid), fromNanos(created), fromNanos(lastSeen)
-	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(idle), fromNanos(expires), fromNanos(auth)
-	if s.Data, err = decodeData(data); err != nil {
-		return nil, fmt.Errorf("session %s: %w", s.ID, err)
+	s, err := scanSession(rows)
+	if err != nil {
+		return nil, err
 	}
-	return &s, nil
+	return s, rows.Close()
 }
 
 // readErr maps sql.ErrNoRows to [sesame.ErrNotFound] and wraps any other

@@ -29,16 +29,16 @@ type statements struct {
 	users          *sql.Stmt
 
 	// Writers.
-	createSession   *sql.Stmt
-	updateSession   *sql.Stmt
-	touchSession    *sql.Stmt
-	deleteSession   *sql.Stmt
-	deleteOfUser    *sql.Stmt
-	deleteExpired   *sql.Stmt
-	trimChanges     *sql.Stmt
-	createUser      *sql.Stmt
-	updateUser      *sql.Stmt
-	all             []*sql.Stmt
+	createSession *sql.Stmt
+	updateSession *sql.Stmt
+	touchSession  *sql.Stmt
+	deleteSession *sql.Stmt
+	deleteOfUser  *sql.Stmt
+	deleteExpired *sql.Stmt
+	trimChanges   *sql.Stmt
+	createUser    *sql.Stmt
+	updateUser    *sql.Stmt
+	all           []*sql.Stmt
 }
 
 func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
@@ -54,7 +54,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.sessionExists, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`},
 		{r, &st.sessionsOfUser, `SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at, id`},
 		{r, &st.changesAfter, `SELECT seq, kind, session_id, user_id, time FROM session_changes WHERE seq > ? ORDER BY seq LIMIT ?`},
-		{r, &st.oldestChange, `SELECT coalesce(min(seq), 0) FROM session_changes`},
+		{r, &st.oldestChange, `SELECT coalesce((SELECT min(seq) FROM session_changes), (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'session_changes'), 1)`},
 		{r, &st.userByID, `SELECT ` + userColumns + ` FROM users WHERE id = ?`},
 		{r, &st.userByName, `SELECT ` + userColumns + ` FROM users WHERE username = ?`},
 		{r, &st.users, `SELECT ` + userColumns + ` FROM users ORDER BY username`},

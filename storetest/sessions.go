@@ -309,8 +309,11 @@ func contains(list []string, s string) bool {
 }
 
 func testChangeFeed(t *testing.T, s session.Store) {
-	changes, _, err := s.Changes(ctx(), 0, 100)
+	changes, oldest, err := s.Changes(ctx(), 0, 100)
 	must(t, "Changes", err)
+	if len(changes) == 0 && oldest < 1 {
+		t.Fatalf("oldest of an empty feed: got %d, want the next Seq (at least 1)", oldest)
+	}
 	start := int64(0)
 	if n := len(changes); n > 0 {
 		start = changes[n-1].Seq
@@ -325,7 +328,7 @@ func testChangeFeed(t *testing.T, s session.Store) {
 	_, err = s.DeleteByUser(ctx(), "alice", "")
 	must(t, "DeleteByUser", err)
 
-	changes, oldest, err := s.Changes(ctx(), start, 100)
+	changes, oldest, err = s.Changes(ctx(), start, 100)
 	must(t, "Changes", err)
 	type kv struct {
 		kind session.ChangeKind
@@ -446,10 +449,23 @@ func testCleaner(t *testing.T, s session.Store) {
 	}
 	_, err = c.DeleteExpired(ctx(), time.Now().Add(2*time.Hour), time.Hour, 100)
 	must(t, "DeleteExpired (trim feed)", err)
+	last := changes[len(changes)-1].Seq
 	changes, oldest, err := s.Changes(ctx(), 0, 100)
 	must(t, "Changes", err)
 	if len(changes) != 0 {
 		t.Fatalf("changes older than keepChanges: got %d left, want 0", len(changes))
 	}
-	_ = oldest
+	// A trimmed-empty feed still tells a reader that it missed changes:
+	// oldest is the next Seq, past every Seq handed out.
+	if oldest <= last {
+		t.Fatalf("oldest of a trimmed-empty feed: got %d, want more than the last Seq seen, %d", oldest, last)
+	}
+	sess := create(t, s, newSession("u9"))
+	_, err = s.Delete(ctx(), sess.ID)
+	must(t, "Delete", err)
+	changes, _, err = s.Changes(ctx(), 0, 100)
+	must(t, "Changes", err)
+	if len(changes) != 1 || changes[0].Seq != oldest {
+		t.Fatalf("first change after a trim: got %v, want Seq %d (the announced next Seq; Seqs are never reused)", changes, oldest)
+	}
 }

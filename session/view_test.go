@@ -1,0 +1,119 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// feed is a change feed the test writes directly; the view reads nothing
+// else from its store.
+type feed struct {
+	Store   // nil: the view must not call anything else
+	changes []Change
+	next    int64
+}
+
+func newFeed() *feed { return &feed{next: 1} }
+
+func (f *feed) revoke(id string) {
+	f.changes = append(f.changes, Change{Seq: f.next, Kind: ChangeRevoked, SessionID: id, UserID: "u", Time: time.Now()})
+	f.next++
+}
+
+func (f *feed) trim() { f.changes = nil }
+
+func (f *feed) Changes(_ context.Context, after int64, limit int) ([]Change, int64, error) {
+	oldest := f.next
+	if len(f.changes) > 0 {
+		oldest = f.changes[0].Seq
+	}
+	var out []Change
+	for _, c := range f.changes {
+		if c.Seq > after && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, oldest, nil
+}
+
+func testSession(id string) *sesame.Session {
+	_, h := newToken()
+	now := time.Now().UTC()
+	return &sesame.Session{ID: id, UserID: "u", TokenHash: h, CreatedAt: now, LastSeen: now,
+		IdleTimeout: time.Hour, ExpiresAt: now.Add(time.Hour)}
+}
+
+// A view that fell behind a feed the store has since trimmed must not keep
+// trusting what it cached: the revocation it missed is gone from the feed.
+func TestViewFlushesAfterMissedChanges(t *testing.T) {
+	ctx := context.Background()
+	store := newFeed()
+	store.revoke("old") // some history before this view started
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second)
+	a := testSession("a")
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v.put(a, v.generation())
+	if got, _ := v.get(a.TokenHash); got == nil {
+		t.Fatal("put then get: not cached")
+	}
+	// Another process revokes a, then the feed is trimmed to empty before
+	// this view syncs.
+	store.revoke(a.ID)
+	store.trim()
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.get(a.TokenHash); got != nil {
+		t.Fatal("the view still trusts a session whose revocation it missed")
+	}
+	// Caught up again, it caches what it reads after the gap.
+	v.put(a, v.generation())
+	if got, _ := v.get(a.TokenHash); got == nil {
+		t.Fatal("after the flush the view should cache new reads")
+	}
+}
+
+// A store read that raced a revocation is not cached (the read may predate
+// the revocation the feed has just delivered).
+func TestViewRefusesStaleRead(t *testing.T) {
+	ctx := context.Background()
+	store := newFeed()
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second)
+	a := testSession("a")
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gen := v.generation()
+	stale := a.Clone() // the store read...
+	store.revoke(a.ID) // ...then another process revokes it
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v.put(stale, gen)
+	if got, _ := v.get(a.TokenHash); got != nil {
+		t.Fatal("a read from before a revocation was cached after it")
+	}
+}
+
+// A view that has not synced within staleAfter is not trusted.
+func TestViewUntrustedWhenStale(t *testing.T) {
+	ctx := context.Background()
+	v := newView(newFeed(), slog.New(slog.DiscardHandler), 100, time.Second)
+	a := testSession("a")
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v.put(a, v.generation())
+	v.mu.Lock()
+	v.syncedAt = time.Now().Add(-v.staleAfter)
+	v.mu.Unlock()
+	if got, gen := v.get(a.TokenHash); got != nil || gen != -1 {
+		t.Fatal("a stale view answered from its cache")
+	}
+}
