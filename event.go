@@ -23,6 +23,11 @@ const (
 	EventUserUnblocked  EventType = "user.unblocked"
 	EventPasswordChange EventType = "user.password_changed"
 	EventCSRFRejected   EventType = "csrf.rejected"
+	EventTokenIssued    EventType = "token.issued"
+	EventRefreshRotated EventType = "refresh.rotated"
+	EventRefreshReuse   EventType = "refresh.reuse"
+	EventTokenRevoked   EventType = "token.revoked"
+	EventBadToken       EventType = "token.rejected"
 )
 
 // Event is one audit record. It never carries a secret: session IDs here are

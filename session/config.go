@@ -55,6 +55,13 @@ type Config struct {
 	// another process, within about this interval. Default 200 ms.
 	SyncInterval time.Duration
 
+	// DenylistTTL is how long a revoked session ID stays on the in-process
+	// denylist that the token path checks. It must be at least the longest
+	// access-token lifetime (tokens of a session revoked longer ago have all
+	// expired) and at most the store's change-feed retention (a process that
+	// starts reads recent revocations from the feed). Default 1 hour.
+	DenylistTTL time.Duration
+
 	// CacheSize bounds the number of sessions held in the in-process view.
 	// Default 100000.
 	CacheSize int
@@ -99,6 +106,7 @@ func (c *Config) setDefaults() {
 	}
 	setDur(&c.TouchInterval, time.Minute)
 	setDur(&c.SyncInterval, 200*time.Millisecond)
+	setDur(&c.DenylistTTL, time.Hour)
 	if c.CacheSize <= 0 {
 		c.CacheSize = 100000
 	}

@@ -32,7 +32,7 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, errors.New("session: a lifetime over 400 days cannot be carried by a cookie (browsers cap Max-Age there)")
 	}
 	m := &Manager{store: store, cfg: cfg}
-	m.view = newView(store, cfg.Logger, cfg.CacheSize, cfg.SyncInterval)
+	m.view = newView(store, cfg.Logger, cfg.CacheSize, cfg.SyncInterval, cfg.DenylistTTL)
 	return m, nil
 }
 
@@ -74,12 +74,40 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	if err := m.destroyCarried(ctx, r, "login"); err != nil {
 		return nil, err
 	}
+	if opts.Device == nil {
+		dev := deviceOf(r)
+		opts.Device = &dev
+	}
+	s, token, err := m.create(ctx, userID, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.writeCookie(w, token, s, s.CreatedAt); err != nil {
+		return nil, err
+	}
+	if st := stateFrom(ctx); st != nil {
+		st.sess, st.dirty, st.renew = s, nil, false
+	}
+	return s, nil
+}
+
+// CreateSession starts a session for a client that will not carry it in a
+// cookie (an API or mobile client holding access and refresh tokens bound
+// to the session's ID). No cookie is written and the session's own token is
+// discarded: the session can only be used through tokens bound to it, and
+// ends like any other (logout, revoke, block, timeouts).
+func (m *Manager) CreateSession(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, error) {
+	s, _, err := m.create(ctx, userID, opts)
+	return s, err
+}
+
+func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, string, error) {
 	now := m.cfg.Clock.Now().UTC()
 	idle, life := m.cfg.IdleTimeout, m.cfg.Lifetime
 	if opts.Remember {
 		idle, life = m.cfg.RememberIdleTimeout, m.cfg.RememberLifetime
 	}
-	dev := deviceOf(r)
+	var dev sesame.Device
 	if opts.Device != nil {
 		dev = *opts.Device
 	}
@@ -91,16 +119,66 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 		Remember: opts.Remember, Device: dev,
 	}
 	if err := m.store.Create(ctx, s); err != nil {
-		return nil, unavailable(err)
+		return nil, "", unavailable(err)
 	}
 	m.view.replace(s)
-	if err := m.writeCookie(w, token, s, now); err != nil {
-		return nil, err
-	}
-	if st := stateFrom(ctx); st != nil {
-		st.sess, st.dirty, st.renew = s, nil, false
-	}
 	m.emit(ctx, sesame.EventSessionCreated, s, "")
+	return s, token, nil
+}
+
+// ErrSessionRevoked is returned by [Manager.Alive] and [Manager.Use] for a
+// session that was revoked, has expired or never existed.
+var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no longer valid")
+
+// Alive reports whether the session with public ID sid may still be used by
+// a token bound to it: nil when it may, ErrSessionRevoked when it was
+// revoked. It is the token path's revocation check, answered from the
+// in-process denylist with no store round-trip while the view is in sync
+// with the store; otherwise it reads the store, and a store that does not
+// answer is an error with code EUnavailable (fail closed).
+func (m *Manager) Alive(ctx context.Context, sid string) error {
+	if revoked, trusted := m.view.denied(sid); trusted {
+		if revoked {
+			return ErrSessionRevoked
+		}
+		return nil
+	}
+	s, err := m.store.ByID(ctx, sid)
+	switch {
+	case errors.Is(err, sesame.ErrNotFound):
+		return ErrSessionRevoked
+	case err != nil:
+		return unavailable(err)
+	case !m.cfg.Clock.Now().Before(s.ExpiresAt):
+		return ErrSessionRevoked
+	}
+	return nil
+}
+
+// Use returns the live session with public ID sid for a token client that
+// is refreshing its tokens, and records that it was seen (throttled like
+// cookie requests). A revoked, expired or unknown session is
+// ErrSessionRevoked.
+func (m *Manager) Use(ctx context.Context, sid string) (*sesame.Session, error) {
+	s, err := m.store.ByID(ctx, sid)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return nil, ErrSessionRevoked
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	now := m.cfg.Clock.Now()
+	if s.Expired(now) {
+		reason := "idle timeout"
+		if !now.Before(s.ExpiresAt) {
+			reason = "absolute timeout"
+		}
+		m.expire(ctx, s, reason)
+		return nil, ErrSessionRevoked
+	}
+	if now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
+		s = m.touch(ctx, s, now)
+	}
 	return s, nil
 }
 
@@ -175,7 +253,7 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, 
 	if err != nil {
 		return false, unavailable(err)
 	}
-	m.view.forget(id)
+	m.view.revoked(id)
 	if deleted && s != nil {
 		m.emit(ctx, sesame.EventSessionRevoked, s, reason)
 	}
@@ -190,7 +268,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string)
 		return nil, unavailable(err)
 	}
 	for _, id := range ids {
-		m.view.forget(id)
+		m.view.revoked(id)
 		m.emit(ctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
 	}
 	return ids, nil

@@ -154,7 +154,7 @@ func (m *Manager) touch(ctx context.Context, s *sesame.Session, now time.Time) *
 
 func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) {
 	deleted, err := m.store.Delete(ctx, s.ID)
-	m.view.forget(s.ID)
+	m.view.revoked(s.ID)
 	if err != nil {
 		m.cfg.Logger.Warn("session: could not delete an expired session", "session", s.ID, "err", err)
 		return

@@ -33,16 +33,19 @@ type view struct {
 	byHash   map[[32]byte]*sesame.Session
 	hashesOf map[string][][32]byte // session ID → hashes it is cached under
 	recent   map[string]int64      // session ID → Seq of its latest change seen
+	deny     map[string]time.Time  // session ID → when it was revoked (token path)
+	denyTTL  time.Duration         // how long a revoked ID stays on the denylist
 	floor    int64                 // reads from before this position are never cached
 	cursor   int64                 // last change Seq applied
 	syncedAt time.Time             // last successful sync (monotonic)
 	primed   bool                  // cursor initialised from the feed
 }
 
-func newView(store Store, logger *slog.Logger, max int, interval time.Duration) *view {
+func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.Duration) *view {
 	return &view{
-		store: store, logger: logger, max: max,
+		store: store, logger: logger, max: max, denyTTL: denyTTL,
 		interval: interval, staleAfter: 3 * interval,
+		deny:     make(map[string]time.Time),
 		byHash:   make(map[[32]byte]*sesame.Session),
 		hashesOf: make(map[string][][32]byte),
 		recent:   make(map[string]int64),
@@ -140,8 +143,43 @@ func (v *view) evictSomeLocked() {
 // the memory is reset and reads older than the reset are not cached.
 const maxRecent = 8192
 
+// denied reports whether the session with id was revoked, from the
+// denylist alone; trusted is false when the view is not in sync with the
+// store, and the caller must ask the store instead.
+func (v *view) denied(id string) (revoked, trusted bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.trustedLocked() {
+		return false, false
+	}
+	_, revoked = v.deny[id]
+	return revoked, true
+}
+
+// revoked records a revocation made by this process: the session leaves
+// the cache and enters the denylist at once.
+func (v *view) revoked(id string) {
+	v.mu.Lock()
+	v.forgetLocked(id)
+	v.deny[id] = time.Now()
+	v.mu.Unlock()
+}
+
+// pruneLocked drops denylist entries older than denyTTL: every access token
+// of those sessions has expired.
+func (v *view) pruneLocked(now time.Time) {
+	for id, at := range v.deny {
+		if now.Sub(at) > v.denyTTL {
+			delete(v.deny, id)
+		}
+	}
+}
+
 // applyLocked applies one change from the feed.
 func (v *view) applyLocked(c Change) {
+	if c.Kind == ChangeRevoked {
+		v.deny[c.SessionID] = c.Time
+	}
 	v.forgetLocked(c.SessionID)
 	if len(v.recent) >= maxRecent {
 		clear(v.recent)
@@ -168,12 +206,19 @@ func (v *view) sync(ctx context.Context) error {
 			v.flushLocked()
 			v.floor = v.cursor
 		}
+		now := time.Now()
 		for _, c := range changes {
-			if v.primed {
+			switch {
+			case v.primed:
 				v.applyLocked(c)
+			case c.Kind == ChangeRevoked && now.Sub(c.Time) <= v.denyTTL:
+				// Priming: the cache is empty, but revocations recent
+				// enough to have live access tokens go on the denylist.
+				v.deny[c.SessionID] = c.Time
 			}
 			v.cursor = c.Seq
 		}
+		v.pruneLocked(now)
 		more := len(changes) == page
 		if !more {
 			if !v.primed {

@@ -53,7 +53,7 @@ func TestViewFlushesAfterMissedChanges(t *testing.T) {
 	ctx := context.Background()
 	store := newFeed()
 	store.revoke("old") // some history before this view started
-	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second)
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second, time.Hour)
 	a := testSession("a")
 	if err := v.sync(ctx); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestViewFlushesAfterMissedChanges(t *testing.T) {
 func TestViewRefusesStaleRead(t *testing.T) {
 	ctx := context.Background()
 	store := newFeed()
-	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second)
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second, time.Hour)
 	a := testSession("a")
 	if err := v.sync(ctx); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestViewRefusesStaleRead(t *testing.T) {
 // A view that has not synced within staleAfter is not trusted.
 func TestViewUntrustedWhenStale(t *testing.T) {
 	ctx := context.Background()
-	v := newView(newFeed(), slog.New(slog.DiscardHandler), 100, time.Second)
+	v := newView(newFeed(), slog.New(slog.DiscardHandler), 100, time.Second, time.Hour)
 	a := testSession("a")
 	if err := v.sync(ctx); err != nil {
 		t.Fatal(err)

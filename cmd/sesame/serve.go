@@ -72,6 +72,9 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	if useTLS && (f.tlsCert == "" || f.tlsKey == "") {
 		return usageError("--tls-cert and --tls-key go together")
 	}
+	if _, _, err := net.SplitHostPort(f.addr); err != nil {
+		return usageError("--addr %q: want host:port (for example 127.0.0.1:8080)", f.addr)
+	}
 	if !useTLS && !f.insecureCookies && !isLoopback(f.addr) {
 		return usageError("refusing to serve plain HTTP on %s: browsers drop Secure cookies there. Use --tls-cert/--tls-key, a loopback address, or --insecure-cookies (development only)", f.addr)
 	}
@@ -158,16 +161,16 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// publicURL is the URL to print: loopback addresses are printed as
-// localhost, which every browser treats as a secure context.
+// publicURL is the URL to print: loopback and all-interfaces addresses are
+// printed as localhost, which every browser treats as a secure context.
 func publicURL(a *net.TCPAddr, useTLS bool) string {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
 	}
 	host := a.IP.String()
-	if a.IP.IsLoopback() {
-		host = "localhost"
+	if a.IP.IsLoopback() || a.IP.IsUnspecified() {
+		host = "localhost" // reachable from this machine either way
 	} else if a.IP.To4() == nil {
 		host = "[" + host + "]"
 	}

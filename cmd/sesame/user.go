@@ -63,7 +63,7 @@ func oneName(fs interface {
 	Arg(int) string
 }, what string) (string, error) {
 	if fs.NArg() != 1 {
-		return "", usageError("%s: want exactly one NAME argument, got %d", what, fs.NArg())
+		return "", usageError("%s: want exactly one NAME argument, got %d (flags go before NAME)", what, fs.NArg())
 	}
 	return fs.Arg(0), nil
 }
