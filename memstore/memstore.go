@@ -16,7 +16,7 @@ import (
 // maxChanges is how many change records the feed keeps.
 const maxChanges = 10000
 
-// Store implements [session.Store], [session.Cleaner] and
+// Store implements [session.Store], [session.Cleaner], [token.Store] and
 // [sesame.UserStore]. The zero value is not usable; call New. It is safe for
 // concurrent use. Records are copied in and out, so callers never share
 // memory with the store.
@@ -30,6 +30,8 @@ type Store struct {
 
 	users       map[string]*sesame.User
 	usersByName map[string]string
+
+	refresh *refreshState
 }
 
 // New returns an empty store.
@@ -160,6 +162,7 @@ func (m *Store) deleteLocked(id string) bool {
 			delete(m.byUser, s.UserID)
 		}
 	}
+	m.deleteSessionRefreshLocked(id)
 	m.logLocked(session.ChangeRevoked, s)
 	return true
 }
@@ -235,6 +238,7 @@ func (m *Store) DeleteExpired(_ context.Context, now time.Time, keepChanges time
 	for _, id := range ids {
 		m.deleteLocked(id)
 	}
+	m.deleteExpiredRefreshLocked(now)
 	cut := now.Add(-keepChanges)
 	i := 0
 	for i < len(m.changes) && m.changes[i].Time.Before(cut) {

@@ -10,6 +10,6 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		s := memstore.New()
-		return storetest.Stores{Sessions: s, Users: s}
+		return storetest.Stores{Sessions: s, Users: s, Refresh: s}
 	})
 }

@@ -21,13 +21,16 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/token"
 )
 
 // Stores are the stores under test. Users may be nil for an adapter that
-// keeps only session state.
+// keeps only session state; Refresh is the same adapter's token.Store (nil
+// skips those tests).
 type Stores struct {
 	Sessions session.Store
 	Users    sesame.UserStore
+	Refresh  token.Store
 }
 
 // Run runs the whole suite.
@@ -57,6 +60,26 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	for _, tc := range sessionTests {
 		t.Run("Session/"+tc.name, func(t *testing.T) {
 			tc.fn(t, newStores(t).Sessions)
+		})
+	}
+	refreshTests := []struct {
+		name string
+		fn   func(t *testing.T, s Stores)
+	}{
+		{"CreateAndRead", testRefreshCreateAndRead},
+		{"Redeem", testRefreshRedeem},
+		{"ConcurrentRedeemOneWinner", testRefreshConcurrentRedeem},
+		{"DeleteFamily", testRefreshDeleteFamily},
+		{"DeletedWithSession", testRefreshDeletedWithSession},
+		{"Cleaner", testRefreshCleaner},
+	}
+	for _, tc := range refreshTests {
+		t.Run("Refresh/"+tc.name, func(t *testing.T) {
+			s := newStores(t)
+			if s.Refresh == nil {
+				t.Skip("adapter keeps no refresh tokens")
+			}
+			tc.fn(t, s)
 		})
 	}
 	userTests := []struct {

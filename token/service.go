@@ -1,0 +1,407 @@
+package token
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/jose"
+	"github.com/sesame-auth/sesame/session"
+)
+
+// Keys is where the service finds its signing key and the keys that verify
+// its tokens: a *jose.KeySet or a persisted keyring.
+type Keys interface {
+	SigningKey() *jose.Key
+	jose.KeyResolver
+}
+
+// MaxAccessTTL bounds the access-token lifetime: revocations stay on the
+// session manager's denylist for its DenylistTTL (default 1 h), which must
+// outlast every access token.
+const MaxAccessTTL = time.Hour
+
+// Config configures a [Service]. Zero values are the defaults in the
+// comments; Issuer, Keys, SuccessorKey, Store and Sessions are required.
+type Config struct {
+	// Issuer is the iss of every access token, e.g. "https://auth.example".
+	Issuer string
+	// Audience is the aud of issued access tokens and the allow-list when
+	// verifying them. Default [Issuer].
+	Audience []string
+	// AccessTTL is the access-token lifetime. Default 15 minutes; at most
+	// MaxAccessTTL and the session manager's DenylistTTL. Never past the
+	// session's absolute end.
+	AccessTTL time.Duration
+	// RefreshIdle is how long an unused refresh token lives. Default 7 days.
+	RefreshIdle time.Duration
+	// RefreshLifetime is the absolute lifetime of a refresh-token family,
+	// never extended by rotation. Default 30 days.
+	RefreshLifetime time.Duration
+	// Grace is how long after its first use a refresh token still returns
+	// its successor pair. Default 10 seconds; negative means none.
+	Grace time.Duration
+	// DefaultClientID is the client_id of tokens issued without one.
+	// Default "sesame".
+	DefaultClientID string
+	// CacheSize bounds the cache of already-verified access tokens. Default
+	// 10000; negative disables it.
+	CacheSize int
+
+	Keys         Keys
+	SuccessorKey []byte // at least 32 bytes from a CSPRNG; derives successor refresh tokens
+	Store        Store
+	Sessions     *session.Manager
+	Clock        sesame.Clock     // default the system clock
+	Events       sesame.EventSink // default none
+	Logger       *slog.Logger     // default slog.Default()
+}
+
+// Service issues, rotates, verifies and revokes tokens. It is safe for
+// concurrent use.
+type Service struct {
+	cfg      Config
+	verifier *jose.Verifier
+	cache    claimsCache
+}
+
+// claimsCache holds access tokens this process has verified, keyed by the
+// whole token text, until they expire.
+type claimsCache interface {
+	Get(token string, now time.Time) (*AccessClaims, bool)
+	Put(token string, c *AccessClaims, exp time.Time)
+}
+
+// New returns a Service for cfg.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Issuer == "":
+		return nil, errors.New("token: Issuer is required")
+	case cfg.Keys == nil || cfg.Store == nil || cfg.Sessions == nil:
+		return nil, errors.New("token: Keys, Store and Sessions are required")
+	case len(cfg.SuccessorKey) < 32:
+		return nil, errors.New("token: SuccessorKey must be at least 32 bytes")
+	}
+	if len(cfg.Audience) == 0 {
+		cfg.Audience = []string{cfg.Issuer}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.AccessTTL, 15*time.Minute)
+	def(&cfg.RefreshIdle, 7*24*time.Hour)
+	def(&cfg.RefreshLifetime, 30*24*time.Hour)
+	def(&cfg.Grace, 10*time.Second)
+	if cfg.Grace < 0 {
+		cfg.Grace = 0
+	}
+	if cfg.AccessTTL > MaxAccessTTL || cfg.AccessTTL > cfg.Sessions.Config().DenylistTTL {
+		return nil, errors.New("token: AccessTTL must not exceed 1 hour nor the session manager's DenylistTTL")
+	}
+	if cfg.DefaultClientID == "" {
+		cfg.DefaultClientID = "sesame"
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 10000
+	}
+	cfg.Clock = sesame.ClockOrSystem(cfg.Clock)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{cfg: cfg}
+	s.verifier = &jose.Verifier{
+		Keys: cfg.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience, Type: "at+jwt",
+		Required: []string{"sub", "aud", "iat", "jti", "sid", "client_id"},
+		Now:      cfg.Clock.Now,
+	}
+	if cfg.CacheSize > 0 {
+		s.cache = newCache(cfg.CacheSize)
+	}
+	return s, nil
+}
+
+// Config returns the configuration with defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// AccessClaims are the claims of a Sesame access token.
+type AccessClaims struct {
+	jose.Claims
+	SessionID string `json:"sid"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope,omitempty"`
+}
+
+// Pair is what a client gets at login and at every refresh.
+type Pair struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope,omitempty"`
+
+	// AccessExpiresAt and RefreshExpiresAt are for cookie lifetimes.
+	AccessExpiresAt  time.Time `json:"-"`
+	RefreshExpiresAt time.Time `json:"-"`
+}
+
+// The errors clients see. Refresh failures are all invalid_grant (RFC 6749
+// §5.2): the client must log in again.
+var (
+	ErrInvalidGrant = sesame.Errorf(sesame.EUnauthenticated, "invalid_grant: the refresh token is invalid, expired or revoked")
+	ErrInvalidScope = sesame.Errorf(sesame.EInvalid, "invalid_scope: the requested scope exceeds the granted scope")
+	ErrInvalidToken = sesame.Errorf(sesame.EUnauthenticated, "invalid access token")
+)
+
+// Issue starts a refresh-token family for sess and returns its first pair.
+func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, scope string) (*Pair, error) {
+	if clientID == "" {
+		clientID = s.cfg.DefaultClientID
+	}
+	scope = normalizeScope(scope)
+	now := s.cfg.Clock.Now().UTC()
+	tok, raw := newRefreshToken()
+	famEnd := now.Add(s.cfg.RefreshLifetime)
+	if sess.ExpiresAt.Before(famEnd) {
+		famEnd = sess.ExpiresAt
+	}
+	r := &Refresh{
+		Hash: sha256.Sum256(raw), FamilyID: newID(), SessionID: sess.ID, UserID: sess.UserID,
+		ClientID: clientID, Scope: scope, AccessJTI: newID(),
+		CreatedAt: now, ExpiresAt: minTime(now.Add(s.cfg.RefreshIdle), famEnd), FamilyExpiresAt: famEnd,
+	}
+	if err := s.cfg.Store.CreateRefresh(ctx, r); err != nil {
+		return nil, unavailable(err)
+	}
+	p, err := s.pair(sess, r, tok, scope)
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, sesame.EventTokenIssued, r, "")
+	return p, nil
+}
+
+// pair signs the access token that goes with refresh token r (whose text
+// is tok) for the session sess, with r's jti and issue time, so that a
+// replay within the grace reproduces the same claims.
+func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string) (*Pair, error) {
+	iat := r.CreatedAt
+	exp := minTime(iat.Add(s.cfg.AccessTTL), sess.ExpiresAt)
+	c := &AccessClaims{
+		Claims: jose.Claims{
+			Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: jose.Audience(s.cfg.Audience),
+			IssuedAt: jose.NewNumericDate(iat), ExpiresAt: jose.NewNumericDate(exp), ID: r.AccessJTI,
+		},
+		SessionID: sess.ID, ClientID: r.ClientID, Scope: scope,
+	}
+	key := s.cfg.Keys.SigningKey()
+	if key == nil {
+		return nil, sesame.Errorf(sesame.EUnavailable, "no signing key")
+	}
+	at, err := jose.SignJWT(key, c, jose.SignOptions{Type: "at+jwt"})
+	if err != nil {
+		return nil, sesame.Wrap(sesame.EInternal, err, "could not sign the access token")
+	}
+	expiresIn := int(exp.Sub(s.cfg.Clock.Now()).Seconds())
+	return &Pair{AccessToken: at, TokenType: "Bearer", ExpiresIn: max(expiresIn, 0), RefreshToken: tok, Scope: scope,
+		AccessExpiresAt: exp, RefreshExpiresAt: r.ExpiresAt}, nil
+}
+
+// Refresh redeems a refresh token for a new pair. clientID, when not
+// empty, must be the client the token was issued to; scope, when not empty,
+// narrows the new access token's scope and may never widen it (SEC-32).
+func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pair, error) {
+	raw, ok := parseRefreshToken(tok)
+	if !ok {
+		return nil, ErrInvalidGrant
+	}
+	h := sha256.Sum256(raw)
+	r, err := s.cfg.Store.RefreshByHash(ctx, h)
+	if errors.Is(err, sesame.ErrNotFound) {
+		return nil, ErrInvalidGrant
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if clientID != "" && clientID != r.ClientID {
+		return nil, ErrInvalidGrant
+	}
+	scope = normalizeScope(scope)
+	if scope == "" {
+		scope = r.Scope
+	} else if !subset(scope, r.Scope) {
+		return nil, ErrInvalidScope
+	}
+	now := s.cfg.Clock.Now().UTC()
+	if !r.UsedAt.IsZero() {
+		return s.replay(ctx, r, tok, scope, now)
+	}
+	if !now.Before(r.ExpiresAt) || !now.Before(r.FamilyExpiresAt) {
+		return nil, ErrInvalidGrant
+	}
+	sess, err := s.cfg.Sessions.Use(ctx, r.SessionID)
+	if errors.Is(err, session.ErrSessionRevoked) {
+		s.cfg.Store.DeleteFamily(ctx, r.FamilyID)
+		return nil, ErrInvalidGrant
+	}
+	if err != nil {
+		return nil, err
+	}
+	nextTok, nextRaw := s.successor(tok)
+	next := &Refresh{
+		Hash: sha256.Sum256(nextRaw), FamilyID: r.FamilyID, SessionID: r.SessionID, UserID: r.UserID,
+		ClientID: r.ClientID, Scope: r.Scope, AccessJTI: newID(),
+		CreatedAt: now, ExpiresAt: minTime(now.Add(s.cfg.RefreshIdle), r.FamilyExpiresAt), FamilyExpiresAt: r.FamilyExpiresAt,
+	}
+	switch err := s.cfg.Store.RedeemRefresh(ctx, h, now, next); {
+	case errors.Is(err, sesame.ErrConflict):
+		// Another request redeemed it first: this one is a replay.
+		if r, err = s.cfg.Store.RefreshByHash(ctx, h); err != nil {
+			if errors.Is(err, sesame.ErrNotFound) {
+				return nil, ErrInvalidGrant
+			}
+			return nil, unavailable(err)
+		}
+		return s.replay(ctx, r, tok, scope, now)
+	case errors.Is(err, sesame.ErrNotFound):
+		return nil, ErrInvalidGrant // the family was revoked meanwhile
+	case err != nil:
+		return nil, unavailable(err)
+	}
+	p, err := s.pair(sess, next, nextTok, scope)
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, sesame.EventRefreshRotated, next, "")
+	return p, nil
+}
+
+// replay answers a refresh token presented after its first use: within the
+// grace, the same successor pair; after it, reuse, which revokes the
+// family and the session (SEC-29).
+func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now time.Time) (*Pair, error) {
+	if now.Before(r.UsedAt.Add(s.cfg.Grace)) {
+		nextTok, nextRaw := s.successor(tok)
+		next, err := s.cfg.Store.RefreshByHash(ctx, sha256.Sum256(nextRaw))
+		if errors.Is(err, sesame.ErrNotFound) {
+			return nil, ErrInvalidGrant
+		}
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		sess, err := s.cfg.Sessions.Use(ctx, r.SessionID)
+		if errors.Is(err, session.ErrSessionRevoked) {
+			return nil, ErrInvalidGrant
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.pair(sess, next, nextTok, scope)
+	}
+	if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
+		return nil, unavailable(err)
+	}
+	if _, err := s.cfg.Sessions.Revoke(ctx, r.SessionID, "refresh token reuse"); err != nil {
+		return nil, err
+	}
+	s.emit(ctx, sesame.EventRefreshReuse, r, "a used refresh token was presented after its grace")
+	return nil, ErrInvalidGrant
+}
+
+// Authenticate verifies an access token and checks that its session is
+// still alive. A token already verified by this process is not verified
+// again until it expires, but the revocation check runs every time.
+func (s *Service) Authenticate(ctx context.Context, tok string) (*AccessClaims, error) {
+	now := s.cfg.Clock.Now()
+	c, ok := s.cachedClaims(tok, now)
+	if !ok {
+		c = new(AccessClaims)
+		if err := s.verifier.Verify(tok, c); err != nil {
+			return nil, sesame.Wrap(sesame.EUnauthenticated, err, ErrInvalidToken.Message)
+		}
+		if s.cache != nil {
+			s.cache.Put(tok, c, c.ExpiresAt.Time)
+		}
+	}
+	if err := s.cfg.Sessions.Alive(ctx, c.SessionID); err != nil {
+		if errors.Is(err, session.ErrSessionRevoked) {
+			return nil, sesame.Wrap(sesame.EUnauthenticated, err, ErrInvalidToken.Message)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Service) cachedClaims(tok string, now time.Time) (*AccessClaims, bool) {
+	if s.cache == nil {
+		return nil, false
+	}
+	return s.cache.Get(tok, now)
+}
+
+// Revoke revokes a token with RFC 7009 semantics: the token's session and,
+// for a refresh token, its family. An unknown, malformed or already revoked
+// token is not an error. hint ("access_token" or "refresh_token") only
+// chooses which kind to try first.
+func (s *Service) Revoke(ctx context.Context, tok, hint string) error {
+	tryAccess := func() (bool, error) {
+		c, ok := s.signedClaims(tok)
+		if !ok {
+			return false, nil
+		}
+		_, err := s.cfg.Sessions.Revoke(ctx, c.SessionID, "token revoked")
+		return true, err
+	}
+	tryRefresh := func() (bool, error) {
+		raw, ok := parseRefreshToken(tok)
+		if !ok {
+			return false, nil
+		}
+		r, err := s.cfg.Store.RefreshByHash(ctx, sha256.Sum256(raw))
+		if errors.Is(err, sesame.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, unavailable(err)
+		}
+		if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
+			return false, unavailable(err)
+		}
+		if _, err := s.cfg.Sessions.Revoke(ctx, r.SessionID, "token revoked"); err != nil {
+			return false, err
+		}
+		s.emit(ctx, sesame.EventTokenRevoked, r, "")
+		return true, nil
+	}
+	order := []func() (bool, error){tryRefresh, tryAccess}
+	if hint == "access_token" || (hint == "" && strings.Count(tok, ".") == 2) {
+		order[0], order[1] = tryAccess, tryRefresh
+	}
+	for _, try := range order {
+		if done, err := try(); done || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signedClaims returns the claims of an access token whose signature, typ
+// and issuer check out, expired or not: revoking the session of an expired
+// token is harmless, and RFC 7009 allows it.
+func (s *Service) signedClaims(tok string) (*AccessClaims, bool) {
+	payload, hdr, err := jose.Verify(tok, s.cfg.Keys)
+	if err != nil || !strings.EqualFold(strings.TrimPrefix(strings.ToLower(hdr.Type), "application/"), "at+jwt") {
+		return nil, false
+	}
+	var c AccessClaims
+	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != s.cfg.Issuer || c.SessionID == "" {
+		return nil, false
+	}
+	return &c, true
+}
