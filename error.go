@@ -18,6 +18,7 @@ const (
 	ENotFound        Code = "not_found"          // 404
 	EMethod          Code = "method_not_allowed" // 405
 	EConflict        Code = "conflict"           // 409
+	EGone            Code = "gone"               // no longer available: 410
 	ETooLarge        Code = "too_large"          // request body too large: 413
 	EUnsupported     Code = "unsupported_media"  // wrong Content-Type: 415
 	ETooMany         Code = "too_many_requests"  // throttled: 429
@@ -33,6 +34,7 @@ var statusByCode = map[Code]int{
 	ENotFound:        http.StatusNotFound,
 	EMethod:          http.StatusMethodNotAllowed,
 	EConflict:        http.StatusConflict,
+	EGone:            http.StatusGone,
 	ETooLarge:        http.StatusRequestEntityTooLarge,
 	EUnsupported:     http.StatusUnsupportedMediaType,
 	ETooMany:         http.StatusTooManyRequests,

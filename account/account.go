@@ -16,11 +16,20 @@ import (
 	"github.com/sesame-auth/sesame/session"
 )
 
+// Hasher is what the service needs of a password hasher; *password.Hasher
+// is the one to use.
+type Hasher interface {
+	Hash(pw string) (string, error)
+	Verify(pw, encoded string) (ok, needsRehash bool, err error)
+	// Dummy does the work of one Verify, for unknown users (SEC-45).
+	Dummy(pw string)
+}
+
 // Service performs account operations. It is safe for concurrent use.
 type Service struct {
 	Users    sesame.UserStore
 	Sessions *session.Manager
-	Hasher   *password.Hasher
+	Hasher   Hasher
 	Policy   password.Policy
 	Clock    sesame.Clock     // default the system clock
 	Events   sesame.EventSink // default none
@@ -249,8 +258,8 @@ func (s *Service) lookup(ctx context.Context, username string) (*sesame.User, er
 
 // maxPasswordBytes is the hasher's input limit (its default when unset).
 func (s *Service) maxPasswordBytes() int {
-	if s.Hasher.MaxBytes > 0 {
-		return s.Hasher.MaxBytes
+	if h, ok := s.Hasher.(*password.Hasher); ok && h.MaxBytes > 0 {
+		return h.MaxBytes
 	}
 	return password.DefaultMaxBytes
 }

@@ -100,3 +100,59 @@ func TestBlockedAnswers(t *testing.T) {
 		t.Fatalf("block unknown user: got %v, want not found", err)
 	}
 }
+
+// countingHasher counts argon2 computations through the real hasher.
+type countingHasher struct {
+	*password.Hasher
+	hashes, verifies, dummies int
+}
+
+func (c *countingHasher) Hash(pw string) (string, error) { c.hashes++; return c.Hasher.Hash(pw) }
+func (c *countingHasher) Verify(pw, enc string) (bool, bool, error) {
+	c.verifies++
+	return c.Hasher.Verify(pw, enc)
+}
+func (c *countingHasher) Dummy(pw string) { c.dummies++; c.Hasher.Dummy(pw) }
+
+// SEC-45, structurally rather than by timing: an unknown user and a wrong
+// password each cost exactly one argon2 verification with the same
+// parameters (Dummy does a Verify against a hash made with the hasher's own
+// parameters, see password.TestDummy), and give the same error. A 1 MB
+// password costs none (SEC-44).
+func TestSEC45_SameWorkUnknownUserAndWrongPassword(t *testing.T) {
+	svc, _ := newService(t, password.Params{Memory: 64, Time: 1, Threads: 1})
+	if _, err := svc.Signup(ctx, "alice", "correct horse battery", false); err != nil {
+		t.Fatal(err)
+	}
+	h := &countingHasher{Hasher: svc.Hasher.(*password.Hasher)}
+	svc.Hasher = h
+	_, errWrong := svc.Authenticate(ctx, "alice", "wrong password here")
+	if h.verifies != 1 || h.dummies != 0 {
+		t.Fatalf("wrong password: %d verifies, %d dummies; want 1 verify", h.verifies, h.dummies)
+	}
+	for _, name := range []string{"nobody", "bad name!"} {
+		h.verifies, h.dummies = 0, 0
+		_, errUnknown := svc.Authenticate(ctx, name, "wrong password here")
+		if h.verifies != 0 || h.dummies != 1 {
+			t.Fatalf("unknown user %q: %d verifies, %d dummies; want 1 dummy", name, h.verifies, h.dummies)
+		}
+		if errUnknown != errWrong || !errors.Is(errWrong, account.ErrBadCredentials) {
+			t.Fatalf("unknown user %q: error %v, wrong password: %v; want the same ErrBadCredentials", name, errUnknown, errWrong)
+		}
+	}
+	h.verifies, h.dummies, h.hashes = 0, 0, 0
+	if _, err := svc.Authenticate(ctx, "alice", strings.Repeat("p", 1<<20)); err == nil {
+		t.Fatal("a 1 MB password was accepted")
+	}
+	if h.verifies+h.dummies+h.hashes != 0 {
+		t.Fatal("SEC-44: a 1 MB password was hashed")
+	}
+	// Sign-up of a taken name costs a hash too.
+	h.dummies = 0
+	if _, err := svc.Signup(ctx, "alice", "another long passphrase", false); sesame.ErrorCode(err) != sesame.EConflict {
+		t.Fatalf("taken username: got %v", err)
+	}
+	if h.dummies != 1 {
+		t.Fatal("sign-up of a taken name did no hashing work")
+	}
+}

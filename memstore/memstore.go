@@ -32,6 +32,9 @@ type Store struct {
 	usersByName map[string]string
 
 	refresh *refreshState
+
+	keysOnce sync.Once
+	keyTab   *keyTable // signing keys (keys.go), under their own mutex
 }
 
 // New returns an empty store.

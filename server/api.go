@@ -11,6 +11,13 @@ type credentials struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Remember bool   `json:"remember"`
+	// Transport chooses the carrier: "session" (default: a session
+	// cookie), "header" (access and refresh tokens in the body, for
+	// mobile and API clients) or "cookie" (the tokens in HttpOnly
+	// cookies, for SPAs).
+	Transport string `json:"transport"`
+	ClientID  string `json:"client_id"`
+	Scope     string `json:"scope"`
 }
 
 type meResponse struct {
@@ -44,6 +51,20 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	switch in.Transport {
+	case "", "session":
+	case "header", "cookie":
+		u, err := s.authenticate(r, in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.loginWithTokens(w, r, in, u)
+		return
+	default:
+		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, `transport must be "session", "header" or "cookie"`))
+		return
+	}
 	u, sess, err := s.login(w, r, in)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -53,8 +74,23 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, meResponse{User: u.Public(), Session: &info})
 }
 
-// login authenticates and starts a session; shared by the API and the form.
+// login authenticates and starts a cookie session; shared by the API and
+// the form.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, *sesame.Session, error) {
+	u, err := s.authenticate(r, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: in.Remember, Device: s.device(r)})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password"})
+	return u, sess, nil
+}
+
+// authenticate checks the password, auditing failures.
+func (s *Server) authenticate(r *http.Request, in credentials) (*sesame.User, error) {
 	u, err := s.accounts.Authenticate(r.Context(), in.Username, in.Password)
 	if err != nil {
 		reason := "bad credentials"
@@ -71,14 +107,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 			e.UserID, e.Username = u.ID, u.Username
 		}
 		s.audit(r, e)
-		return nil, nil, err
+		return nil, err
 	}
-	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: in.Remember, Device: s.device(r)})
-	if err != nil {
-		return nil, nil, err
-	}
-	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password"})
-	return u, sess, nil
+	return u, nil
 }
 
 func (s *Server) device(r *http.Request) *sesame.Device {
@@ -91,18 +122,32 @@ func (s *Server) device(r *http.Request) *sesame.Device {
 
 // apiMe is GET /api/v1/me.
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
-	u, sess, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	info := sess.Info(true)
-	writeJSON(w, http.StatusOK, meResponse{User: u.Public(), Session: &info})
+	info := c.sessionInfo()
+	writeJSON(w, http.StatusOK, meResponse{User: c.user.Public(), Session: &info})
 }
 
 // apiLogout is POST /api/v1/logout → 204; the server state is destroyed,
 // the cookie cleared and Clear-Site-Data sent (SEC-12).
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
+		// A token caller: end the session its tokens are bound to.
+		if _, err := s.sessions.Revoke(r.Context(), c.sid, "logout"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if c.method == methodTokenCookie {
+			clearTokenCookies(w)
+			w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+		}
+		s.audit(r, sesame.Event{Type: sesame.EventLogout, UserID: c.claims.Subject, SessionID: c.sid})
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err := s.sessions.Logout(w, r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -116,19 +161,19 @@ type sessionList struct {
 
 // apiSessions is GET /api/v1/sessions: the caller's sessions.
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
-	u, cur, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.sessions.List(r.Context(), u.ID)
+	list, err := s.sessions.List(r.Context(), c.user.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := sessionList{Sessions: make([]sesame.SessionInfo, 0, len(list))}
 	for _, x := range list {
-		out.Sessions = append(out.Sessions, x.Info(x.ID == cur.ID))
+		out.Sessions = append(out.Sessions, x.Info(x.ID == c.sid))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -144,12 +189,12 @@ func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeOwn(r *http.Request, id string) error {
-	u, _, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		return err
 	}
 	target, err := s.sessions.Lookup(r.Context(), id)
-	if sesame.ErrorCode(err) == sesame.ENotFound || (err == nil && target.UserID != u.ID) {
+	if sesame.ErrorCode(err) == sesame.ENotFound || (err == nil && target.UserID != c.user.ID) {
 		return errNotFound
 	}
 	if err != nil {
@@ -181,12 +226,15 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changePassword(r *http.Request, current, next string, endOthers bool) error {
-	u, sess, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		return err
 	}
-	if err := s.accounts.ChangePassword(r.Context(), u.ID, current, next, sess.ID, endOthers); err != nil {
+	if err := s.accounts.ChangePassword(r.Context(), c.user.ID, current, next, c.sid, endOthers); err != nil {
 		return err
+	}
+	if c.session == nil {
+		return nil // a token caller keeps its tokens; its session ID does not change
 	}
 	return s.sessions.Renew(r)
 }
@@ -206,24 +254,24 @@ func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeOthers(r *http.Request) (int, error) {
-	u, cur, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := s.sessions.RevokeUser(r.Context(), u.ID, cur.ID, "signed out other sessions")
+	ids, err := s.sessions.RevokeUser(r.Context(), c.user.ID, c.sid, "signed out other sessions")
 	return len(ids), err
 }
 
 // admin returns the calling user if they are an admin.
 func (s *Server) admin(r *http.Request) (*sesame.User, error) {
-	u, _, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		return nil, err
 	}
-	if !u.Admin {
+	if !c.user.Admin {
 		return nil, errForbidden
 	}
-	return u, nil
+	return c.user, nil
 }
 
 type userList struct {

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +21,12 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/internal/testclock"
+	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/sqlite"
+	"github.com/sesame-auth/sesame/token"
 )
 
 var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
@@ -39,6 +43,9 @@ type env struct {
 	clock    *testclock.Clock
 	accounts *account.Service
 	sessions *session.Manager
+	tokens   *token.Service
+	keys     *jose.KeySet
+	server   *server.Server
 	logs     *syncBuffer
 }
 
@@ -78,11 +85,26 @@ func newEnv(t *testing.T) *env {
 	e.sessions.Start(ctx)
 	e.accounts = &account.Service{Users: db, Sessions: e.sessions, Hasher: &password.Hasher{Params: cheap, AllowWeakParams: true},
 		Clock: e.clock, Events: audit}
-	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Logger: logger, Events: audit, TLS: true})
+	key, err := jose.GenerateKey(jose.ES256, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewTLSServer(h)
+	e.keys, _ = jose.NewKeySet(key)
+	e.tokens, err = token.New(token.Config{Issuer: "https://sesame.test", Keys: e.keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
+		Store: db, Sessions: e.sessions, Clock: e.clock, Events: audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := func() []byte { b, _ := e.keys.MarshalJSON(); return b }
+	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Tokens: e.tokens, JWKS: jwks,
+		Logger: logger, Events: audit, TLS: true, CSRFKey: bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.server = h
+	e.srv = httptest.NewUnstartedServer(h)
+	e.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close are not failures
+	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -94,6 +116,18 @@ type client struct {
 	c      *http.Client
 	origin string
 	ua     string
+	noCSRF bool // do not fetch and send a CSRF token on unsafe requests
+}
+
+// csrfToken fetches a CSRF token for this client's current session (or
+// pre-session), as Sesame's pages and SPAs do.
+func (c *client) csrfToken() string {
+	c.e.t.Helper()
+	var b struct {
+		Token string `json:"csrf_token"`
+	}
+	c.want(c.do("GET", "/api/v1/csrf", nil), 200).json(c.e.t, &b)
+	return b.Token
 }
 
 func (e *env) client() *client {
@@ -129,8 +163,18 @@ func (r *resp) errCode(t *testing.T) string {
 // url.Values.
 func (c *client) do(method, path string, body any, hdr ...string) *resp {
 	c.e.t.Helper()
+	unsafe := method != "GET" && method != "HEAD" && method != "OPTIONS"
+	csrfTok := ""
+	if unsafe && !c.noCSRF && c.origin != "" && !hasHeader(hdr, "X-CSRF-Token") {
+		csrfTok = c.csrfToken()
+	}
 	var rd io.Reader
 	ct := ""
+	if v, ok := body.(url.Values); ok && csrfTok != "" && !v.Has("csrf_token") {
+		v = cloneValues(v)
+		v.Set("csrf_token", csrfTok)
+		body = v
+	}
 	switch b := body.(type) {
 	case nil:
 	case string:
@@ -149,6 +193,9 @@ func (c *client) do(method, path string, body any, hdr ...string) *resp {
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("User-Agent", c.ua)
+	if csrfTok != "" {
+		req.Header.Set("X-CSRF-Token", csrfTok)
+	}
 	if method != "GET" && method != "HEAD" && c.origin != "" {
 		req.Header.Set("Origin", c.origin)
 	}
@@ -231,6 +278,42 @@ func (e *env) events(t sesame.EventType) []map[string]any {
 		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "audit" && m["event"] == string(t) {
 			out = append(out, m)
 		}
+	}
+	return out
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func mustSign(t *testing.T, e *env, claims any, typ string) string {
+	t.Helper()
+	tok, err := jose.SignJWT(e.keys.SigningKey(), claims, jose.SignOptions{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
+
+func hasHeader(hdr []string, name string) bool {
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if http.CanonicalHeaderKey(hdr[i]) == http.CanonicalHeaderKey(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
 	}
 	return out
 }

@@ -72,78 +72,7 @@ func isBodyTooLarge(err error) bool {
 	return errors.As(err, &mbe)
 }
 
-// originCheck refuses cross-origin unsafe requests that could ride on the
-// browser's cookies (SEC-36, SEC-38). An unsafe request passes when
-// Sec-Fetch-Site is same-origin; otherwise when its Origin exactly matches
-// the server's own origin or an allowed one. A request carrying neither
-// header passes only when it carries no cookie and is not a form post
-// (a non-browser API client): browsers always send one of them, so a cookie
-// or form request without both fails closed.
-func (s *Server) originCheck(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if safeMethod(r.Method) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err := s.checkOrigin(r); err != nil {
-			s.emitCSRF(r, err.Error())
-			s.writeError(w, r, sesame.Errorf(sesame.EForbidden, "cross-origin request refused"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func safeMethod(m string) bool {
-	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
-}
-
-func (s *Server) checkOrigin(r *http.Request) error {
-	switch site := r.Header.Get("Sec-Fetch-Site"); site {
-	case "same-origin":
-		return nil
-	case "":
-	default:
-		if s.originAllowed(r) {
-			return nil
-		}
-		return errors.New("sec-fetch-site " + site)
-	}
-	if r.Header.Get("Origin") != "" {
-		if s.originAllowed(r) {
-			return nil
-		}
-		return errors.New("origin mismatch")
-	}
-	if len(r.Header.Values("Cookie")) > 0 || isForm(r) {
-		return errors.New("no origin information")
-	}
-	return nil
-}
-
-// originAllowed reports whether the Origin header names this server or an
-// allowed origin, compared exactly on scheme, host and port.
-func (s *Server) originAllowed(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return false
-	}
-	return o == selfOrigin(r) || s.origins[o]
-}
-
-func selfOrigin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 func isForm(r *http.Request) bool {
 	ct := r.Header.Get("Content-Type")
 	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") || strings.HasPrefix(ct, "text/plain")
-}
-
-func (s *Server) emitCSRF(r *http.Request, reason string) {
-	s.audit(r, sesame.Event{Type: sesame.EventCSRFRejected, Reason: reason})
 }

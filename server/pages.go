@@ -45,6 +45,7 @@ func loadPages() (*pages, error) {
 
 // pageData is what every page template sees.
 type pageData struct {
+	CSRF     string // the CSRF token every form carries
 	Title    string
 	User     *sesame.PublicUser
 	Error    string
@@ -59,11 +60,18 @@ type pageData struct {
 // error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	if d.User == nil {
-		if u, _, err := s.user(r.Context()); err == nil {
-			pu := u.Public()
+		if c, err := s.caller(r); err == nil {
+			pu := c.user.Public()
 			d.User = &pu
 		}
 	}
+	tok, err := s.csrf.Token(w, r)
+	if err != nil {
+		s.log.Error("csrf token", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	d.CSRF = tok
 	var buf bytes.Buffer
 	if err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -87,7 +95,7 @@ func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := s.user(r.Context()); err == nil {
+	if _, err := s.caller(r); err == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
@@ -164,11 +172,12 @@ func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
-	u, cur, err := s.user(r.Context())
+	c, err := s.caller(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
+	u := c.user
 	list, err := s.sessions.List(r.Context(), u.ID)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -178,7 +187,7 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 	pu := u.Public()
 	d.User = &pu
 	for _, x := range list {
-		d.Sessions = append(d.Sessions, x.Info(x.ID == cur.ID))
+		d.Sessions = append(d.Sessions, x.Info(x.ID == c.sid))
 	}
 	s.render(w, r, http.StatusOK, "account", d)
 }

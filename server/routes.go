@@ -2,48 +2,79 @@ package server
 
 import "net/http"
 
-// routes builds the handler. Every state change is on POST or DELETE; GET,
-// HEAD and OPTIONS never change state (SEC-35), and there is no method
-// override.
+// Route is one entry of the server's route table.
+type Route struct {
+	Method  string // GET, POST or DELETE; GET also answers HEAD
+	Pattern string // a net/http ServeMux path pattern
+	Auth    bool   // requires a signed-in caller (RequireAuth)
+	handler http.HandlerFunc
+}
+
+// Routes returns the route table. Every state change is on POST or DELETE;
+// GET, HEAD and OPTIONS never change state (SEC-35), and there is no method
+// override. Tests walk this table.
+func (s *Server) Routes() []Route {
+	r := []Route{
+		// Pages.
+		{"GET", "/{$}", false, s.handleHome},
+		{"GET", "/signup", false, s.handleSignupPage},
+		{"POST", "/signup", false, s.handleSignupForm},
+		{"GET", "/login", false, s.handleLoginPage},
+		{"POST", "/login", false, s.handleLoginForm},
+		{"POST", "/logout", false, s.handleLogoutForm},
+		{"GET", "/account", true, s.handleAccountPage},
+		{"POST", "/account/sessions/{id}/revoke", true, s.handleRevokeForm},
+		{"POST", "/account/sessions/revoke-others", true, s.handleRevokeOthersForm},
+		{"POST", "/account/password", true, s.handlePasswordForm},
+		{"GET", "/admin", true, s.handleAdminPage},
+		{"POST", "/admin/users/{username}/block", true, s.handleBlockForm(true)},
+		{"POST", "/admin/users/{username}/unblock", true, s.handleBlockForm(false)},
+		{"GET", "/static/style.css", false, s.handleCSS},
+
+		// JSON API.
+		{"POST", "/api/v1/signup", false, s.apiSignup},
+		{"POST", "/api/v1/login", false, s.apiLogin},
+		{"GET", "/api/v1/me", false, s.apiMe},
+		{"POST", "/api/v1/logout", false, s.apiLogout},
+		{"GET", "/api/v1/sessions", false, s.apiSessions},
+		{"DELETE", "/api/v1/sessions/{id}", false, s.apiRevokeSession},
+		{"POST", "/api/v1/sessions/revoke-others", false, s.apiRevokeOthers},
+		{"POST", "/api/v1/password", false, s.apiPassword},
+		{"GET", "/api/v1/admin/users", false, s.apiAdminUsers},
+		{"POST", "/api/v1/admin/users/{username}/block", false, s.apiAdminBlock(true)},
+		{"POST", "/api/v1/admin/users/{username}/unblock", false, s.apiAdminBlock(false)},
+		{"DELETE", "/api/v1/admin/users/{username}/sessions", false, s.apiAdminRevokeSessions},
+		{"GET", "/api/v1/csrf", false, s.apiCSRF},
+		{"GET", "/api/v1/revocations", false, s.apiRevocations},
+		{"GET", "/healthz", false, s.handleHealth},
+	}
+	if s.tokens != nil {
+		r = append(r,
+			Route{"POST", "/api/v1/token/refresh", false, s.apiRefresh},
+			Route{"POST", "/api/v1/token/revoke", false, s.apiRevoke},
+			Route{"POST", "/api/v1/token/session", false, s.apiSessionToken},
+		)
+	}
+	if s.cfg.JWKS != nil {
+		r = append(r, Route{"GET", "/.well-known/jwks.json", false, s.handleJWKS})
+	}
+	return r
+}
+
+// routes builds the handler: the route table behind the middleware chain.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	auth := s.sessions.RequireAuth
-
-	// Pages.
-	mux.HandleFunc("GET /{$}", s.handleHome)
-	mux.HandleFunc("GET /signup", s.handleSignupPage)
-	mux.HandleFunc("POST /signup", s.handleSignupForm)
-	mux.HandleFunc("GET /login", s.handleLoginPage)
-	mux.HandleFunc("POST /login", s.handleLoginForm)
-	mux.HandleFunc("POST /logout", s.handleLogoutForm)
-	mux.Handle("GET /account", auth(http.HandlerFunc(s.handleAccountPage)))
-	mux.Handle("POST /account/sessions/{id}/revoke", auth(http.HandlerFunc(s.handleRevokeForm)))
-	mux.Handle("POST /account/sessions/revoke-others", auth(http.HandlerFunc(s.handleRevokeOthersForm)))
-	mux.Handle("POST /account/password", auth(http.HandlerFunc(s.handlePasswordForm)))
-	mux.Handle("GET /admin", auth(http.HandlerFunc(s.handleAdminPage)))
-	mux.Handle("POST /admin/users/{username}/block", auth(http.HandlerFunc(s.handleBlockForm(true))))
-	mux.Handle("POST /admin/users/{username}/unblock", auth(http.HandlerFunc(s.handleBlockForm(false))))
-	mux.HandleFunc("GET /static/style.css", s.handleCSS)
-
-	// JSON API.
-	mux.HandleFunc("POST /api/v1/signup", s.apiSignup)
-	mux.HandleFunc("POST /api/v1/login", s.apiLogin)
-	mux.HandleFunc("GET /api/v1/me", s.apiMe)
-	mux.HandleFunc("POST /api/v1/logout", s.apiLogout)
-	mux.HandleFunc("GET /api/v1/sessions", s.apiSessions)
-	mux.HandleFunc("DELETE /api/v1/sessions/{id}", s.apiRevokeSession)
-	mux.HandleFunc("POST /api/v1/sessions/revoke-others", s.apiRevokeOthers)
-	mux.HandleFunc("POST /api/v1/password", s.apiPassword)
-	mux.HandleFunc("GET /api/v1/admin/users", s.apiAdminUsers)
-	mux.HandleFunc("POST /api/v1/admin/users/{username}/block", s.apiAdminBlock(true))
-	mux.HandleFunc("POST /api/v1/admin/users/{username}/unblock", s.apiAdminBlock(false))
-	mux.HandleFunc("DELETE /api/v1/admin/users/{username}/sessions", s.apiAdminRevokeSessions)
-
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-
+	for _, rt := range s.Routes() {
+		var h http.Handler = rt.handler
+		if rt.Auth {
+			h = s.sessions.RequireAuth(h)
+		}
+		mux.Handle(rt.Method+" "+rt.Pattern, h)
+	}
 	var h http.Handler = mux
+	h = s.csrf.Handler(h)
+	h = s.tokenAuth(h)
 	h = s.sessions.Middleware(h)
-	h = s.originCheck(h)
 	h = withRequestInfo(h)
 	h = s.limits(h)
 	h = s.securityHeaders(h)

@@ -4,13 +4,15 @@
 package server
 
 import (
-	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
+	"github.com/sesame-auth/sesame/csrf"
 	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/token"
 )
 
 // Config configures a [Server]. Zero values are the secure defaults given in
@@ -31,6 +33,15 @@ type Config struct {
 	// success and failure, CSRF rejections). Default none. Pass the same
 	// sink to the session manager and the account service.
 	Events sesame.EventSink
+	// Tokens issues and checks access and refresh tokens. Default nil: the
+	// token transports, endpoints and Bearer authentication are off.
+	Tokens *token.Service
+	// JWKS returns the public key set published at
+	// /.well-known/jwks.json. Default nil: not published.
+	JWKS func() []byte
+	// CSRFKey is the HMAC key of CSRF tokens: 32 bytes or more, the same on
+	// every node. Required.
+	CSRFKey []byte
 	// TLS tells the server it is reached over HTTPS, which adds HSTS.
 	TLS bool
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
@@ -40,12 +51,13 @@ type Config struct {
 // Server serves Sesame's pages and API. It is safe for concurrent use.
 type Server struct {
 	cfg      Config
+	tokens   *token.Service
 	accounts *account.Service
 	sessions *session.Manager
 	log      *slog.Logger
 	pages    *pages
 	handler  http.Handler
-	origins  map[string]bool
+	csrf     *csrf.Protection
 }
 
 // New returns a server for cfg.
@@ -60,10 +72,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, accounts: cfg.Accounts, sessions: cfg.Sessions, log: cfg.Logger, pages: p,
-		origins: make(map[string]bool)}
-	for _, o := range cfg.AllowedOrigins {
-		s.origins[o] = true
+	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: cfg.Accounts, sessions: cfg.Sessions, log: cfg.Logger, pages: p}
+	if s.csrf, err = s.newCSRF(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -72,24 +83,61 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// user returns the user of the request's session, or an error: 401 when
-// there is no session or the user is gone or blocked.
-func (s *Server) user(ctx context.Context) (*sesame.User, *sesame.Session, error) {
-	sess := session.Current(ctx)
-	if sess == nil {
-		return nil, nil, errUnauthenticated
+// caller is who a request acts for and how it proved it.
+type caller struct {
+	user    *sesame.User
+	sid     string          // the session's public ID
+	session *sesame.Session // the session record: only for session-cookie callers
+	method  sesame.Method
+	claims  *token.AccessClaims // only for token callers
+}
+
+type callerKey struct{}
+
+// caller returns the request's caller: from a verified access token (Bearer
+// header or token cookie, put in the context by tokenAuth) or from the
+// session cookie. No credential, a dead session or a blocked or deleted
+// user is 401.
+func (s *Server) caller(r *http.Request) (*caller, error) {
+	ctx := r.Context()
+	c, _ := ctx.Value(callerKey{}).(*caller)
+	if c == nil {
+		sess := session.Current(ctx)
+		if sess == nil {
+			return nil, errUnauthenticated
+		}
+		c = &caller{sid: sess.ID, session: sess, method: sesame.MethodSession}
 	}
-	u, err := s.accounts.Users.UserByID(ctx, sess.UserID)
+	if c.user != nil {
+		return c, nil
+	}
+	var userID string
+	if c.claims != nil {
+		userID = c.claims.Subject
+	} else {
+		userID = c.session.UserID
+	}
+	u, err := s.accounts.Users.UserByID(ctx, userID)
 	if err != nil {
 		if sesame.ErrorCode(err) == sesame.ENotFound {
-			return nil, nil, errUnauthenticated
+			return nil, errUnauthenticated
 		}
-		return nil, nil, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable")
+		return nil, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable")
 	}
 	if u.Blocked {
-		return nil, nil, errUnauthenticated
+		return nil, errUnauthenticated
 	}
-	return u, sess, nil
+	c.user = u
+	return c, nil
+}
+
+// sessionInfo describes the caller's session for /me: the full record for
+// a cookie session, the ID for a token caller.
+func (c *caller) sessionInfo() sesame.SessionInfo {
+	if c.session != nil {
+		return c.session.Info(true)
+	}
+	return sesame.SessionInfo{ID: c.sid, Current: true}
 }
 
 var (

@@ -12,7 +12,8 @@ import (
 // using the deadline index; each removal is recorded in the change feed as
 // a revocation, in the same transaction. It also removes change records
 // older than keepChanges before now (change records are timed by the wall
-// clock). A limit of 0 or less removes no sessions but still trims the feed.
+// clock), and refresh tokens past their expiry. A limit of 0 or less
+// removes no sessions but still trims the feed and the refresh tokens.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	n, err := db.deleteExpired(ctx, now, keepChanges, limit)
 	if err != nil {
@@ -38,6 +39,9 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 		}
 	}
 	if _, err := tx.StmtContext(ctx, db.st.trimChanges).ExecContext(ctx, nanos(now.Add(-keepChanges))); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE expires_at <= ?`, nanos(now)); err != nil {
 		return 0, err
 	}
 	return int(n), tx.Commit()

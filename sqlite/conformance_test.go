@@ -28,6 +28,6 @@ func openTemp(t testing.TB) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openTemp(t)
-		return storetest.Stores{Sessions: db, Users: db}
+		return storetest.Stores{Sessions: db, Users: db, Refresh: db}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -39,6 +41,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	ms, err := loadMigrations()
 	if err != nil {
+		return nil, err
+	}
+	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
 	db := &DB{}
@@ -152,4 +157,18 @@ func retryBusy(ctx context.Context, f func() error) error {
 func isBusy(err error) bool {
 	var e *msqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// createPrivate creates the database file with mode 0600 if it does not
+// exist: it holds password hashes and session state, and SQLite gives its
+// -wal and -shm files the database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -180,8 +180,8 @@ func (db *DB) deleteByUser(ctx context.Context, userID, except string) ([]string
 // Changes implements [session.Store]. The feed is read before its oldest
 // Seq, so that a trim between the two reads can only make oldest larger:
 // a reader is then told it may have missed changes, never the reverse.
-// When every change has been trimmed, oldest is 0, as the contract says for
-// a store with no changes.
+// When every change has been trimmed, oldest is the next seq the
+// AUTOINCREMENT sequence will hand out, as the contract says.
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]session.Change, int64, error) {
 	changes, err := db.changes(ctx, after, limit)
 	if err != nil {

@@ -541,3 +541,24 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Fatalf("schema_migrations: got %d rows for version %d, want one per version", rows, version)
 	}
 }
+
+// The database holds password hashes and session state: a new file is
+// private to its owner, and so are the WAL files SQLite makes beside it.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	must(t, "Create", db.Create(ctx, newSession("u")))
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s: mode %v, want no group or other access", filepath.Base(p), perm)
+		}
+	}
+}

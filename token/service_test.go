@@ -529,3 +529,67 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// countingKeys counts key resolutions, i.e. signature verifications.
+type countingKeys struct {
+	*jose.KeySet
+	mu sync.Mutex
+	n  int
+}
+
+func (k *countingKeys) ResolveKey(kid string) (*jose.Key, error) {
+	k.mu.Lock()
+	k.n++
+	k.mu.Unlock()
+	return k.KeySet.ResolveKey(kid)
+}
+
+// Item 6 of issue 4: a token verified once is not verified again until it
+// expires, but its session is checked on every request.
+func TestVerifiedTokenCache(t *testing.T) {
+	var keys *countingKeys
+	f := newFixture(t, nil)
+	keys = &countingKeys{KeySet: f.keys}
+	svc, err := token.New(token.Config{Issuer: "https://auth.test", Keys: keys, SuccessorKey: make([]byte, 32),
+		Store: f.store, Sessions: f.sessions, Clock: f.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.sessions.CreateSession(f.ctx, "alice", session.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Issue(f.ctx, sess, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := svc.Authenticate(f.ctx, p.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys.n != 1 {
+		t.Fatalf("signature verifications for 5 uses of one token: got %d, want 1", keys.n)
+	}
+	if _, err := f.sessions.Revoke(f.ctx, sess.ID, "logout"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(f.ctx, p.AccessToken); err == nil {
+		t.Fatal("a cached token of a revoked session was accepted")
+	}
+	// At its expiry the cache entry goes and the verifier rejects it.
+	q, _ := svc.Issue(f.ctx, mustSession(t, f), "", "")
+	svc.Authenticate(f.ctx, q.AccessToken)
+	f.clock.Add(15 * time.Minute)
+	if _, err := svc.Authenticate(f.ctx, q.AccessToken); err == nil {
+		t.Fatal("a cached token was accepted at its expiry")
+	}
+}
+
+func mustSession(t *testing.T, f *fixture) *sesame.Session {
+	s, err := f.sessions.CreateSession(f.ctx, "bob", session.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

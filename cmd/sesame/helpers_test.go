@@ -281,6 +281,11 @@ func (c *client) do(method, path, cookie string, body any) (*http.Response, []by
 	}
 	if method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("Origin", c.origin)
+		if cookie != "" {
+			// A signed-in browser's unsafe request carries its CSRF token,
+			// as Sesame's pages and SPAs send it.
+			req.Header.Set("X-CSRF-Token", c.csrfToken(cookie))
+		}
 	}
 	if cookie != "" {
 		req.Header.Set("Cookie", c.cookieName+"="+cookie)
@@ -296,6 +301,20 @@ func (c *client) do(method, path, cookie string, body any) (*http.Response, []by
 		c.t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
 	return resp, b
+}
+
+// csrfToken fetches the CSRF token of the session whose cookie is given.
+func (c *client) csrfToken(cookie string) string {
+	c.t.Helper()
+	resp, body := c.do(http.MethodGet, "/api/v1/csrf", cookie, nil)
+	c.expect(resp, body, http.StatusOK)
+	var v struct {
+		Token string `json:"csrf_token"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || v.Token == "" {
+		c.t.Fatalf("GET /api/v1/csrf: %s", body)
+	}
+	return v.Token
 }
 
 // expect fails the test unless resp has the wanted status.

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/token"
 )
 
 func init() { register("serve", "run the Sesame server", runServe) }
@@ -30,8 +32,10 @@ for development only, pass --insecure-cookies.`
 
 type serveFlags struct {
 	addr, db, tlsCert, tlsKey, origins, logFormat, logLevel string
+	keyFile, issuer                                         string
 	insecureCookies                                         bool
 	idle, life, rememberIdle, rememberLife, grace           time.Duration
+	accessTTL                                               time.Duration
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
@@ -48,6 +52,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&f.rememberIdle, "remember-idle-timeout", 7*24*time.Hour, "idle timeout of \"remember me\" sessions")
 	fs.DurationVar(&f.rememberLife, "remember-lifetime", 30*24*time.Hour, "absolute lifetime of \"remember me\" sessions (at most 400 days)")
 	fs.DurationVar(&f.grace, "renew-grace", 10*time.Second, "how long a session's previous token stays valid after renewal (0 disables)")
+	fs.StringVar(&f.issuer, "issuer", "", "iss (and default aud) of access tokens (default: the server's URL as printed at start)")
+	fs.DurationVar(&f.accessTTL, "access-token-ttl", 15*time.Minute, "access-token lifetime (at most 1h)")
+	keyFile := masterKeyFileFlag(fs)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := applyEnv(fs); err != nil {
@@ -59,7 +66,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", fs.Arg(0))
 	}
-	f.db = *db
+	f.db, f.keyFile = *db, *keyFile
 	return serve(ctx, env, f)
 }
 
@@ -100,15 +107,34 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	st.sessions.Start(runCtx)
 	go st.db.RunCleanup(runCtx, time.Minute, 1000, time.Hour, logger)
 
-	origins := splitList(f.origins)
-	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Logger: logger,
-		Events: server.AuditLog{Logger: logger}, AllowedOrigins: origins, TLS: useTLS})
+	ring, master, err := openKeyringAndMaster(ctx, st, f.db, f.keyFile, keyring.Config{MaxTokenLifetime: f.accessTTL, Logger: logger})
 	if err != nil {
 		return err
 	}
+	ring.Start(runCtx)
+	st.accounts.Hasher.Dummy("warm-up") // builds the dummy hash now, so the first unknown-user login costs what the others do
+
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return failure("listen on %s: %v", f.addr, err)
+	}
+	defer ln.Close()
+	url := publicURL(ln.Addr().(*net.TCPAddr), useTLS)
+	issuer := f.issuer
+	if issuer == "" {
+		issuer = url
+	}
+	audit := server.AuditLog{Logger: logger}
+	tokens, err := token.New(token.Config{Issuer: issuer, AccessTTL: f.accessTTL, Keys: ring,
+		SuccessorKey: master.Derive("refresh successor", 32), Store: st.db, Sessions: st.sessions,
+		Events: audit, Logger: logger})
+	if err != nil {
+		return usageError("%v", err)
+	}
+	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Tokens: tokens, JWKS: ring.JWKS,
+		CSRFKey: master.Derive("csrf", 32), Logger: logger, Events: audit, AllowedOrigins: splitList(f.origins), TLS: useTLS})
+	if err != nil {
+		return err
 	}
 	hs := &http.Server{
 		Handler:           srv,
@@ -121,9 +147,8 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	if useTLS {
 		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	url := publicURL(ln.Addr().(*net.TCPAddr), useTLS)
 	fmt.Fprintf(env.Stdout, "sesame listening on %s\n", url)
-	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "db", f.db)
+	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "db", f.db, "issuer", issuer)
 
 	errc := make(chan error, 1)
 	go func() {

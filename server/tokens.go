@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/cookie"
+	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/token"
+)
+
+// The token cookies of the cookie transport (the SPA "hybrid"). The access
+// token goes to every path; the refresh token only to the token endpoints,
+// which __Host- forbids (it needs Path=/), hence __Secure- (SEC-34).
+const (
+	accessCookie  = "__Host-sesame-at"
+	refreshCookie = "__Secure-sesame-rt"
+	refreshPath   = "/api/v1/token"
+)
+
+// tokenAuth authenticates requests that carry an access token: in the
+// Authorization header (Bearer) or, for the cookie transport, in the access
+// cookie. A request with a bad token is 401; it never falls back to another
+// credential. Requests without one go on to the session cookie.
+func (s *Server) tokenAuth(next http.Handler) http.Handler {
+	if s.tokens == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, method, err := bearerOrCookie(r)
+		if err != nil {
+			s.badToken(w, r, err)
+			return
+		}
+		if tok == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		claims, err := s.tokens.Authenticate(r.Context(), tok)
+		if err != nil {
+			if sesame.ErrorCode(err) == sesame.EUnauthenticated {
+				s.badToken(w, r, err)
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		c := &caller{sid: claims.SessionID, method: method, claims: claims}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+	})
+}
+
+// methodTokenCookie marks callers authenticated by the access cookie.
+const methodTokenCookie sesame.Method = "token-cookie"
+
+var errBadAuthorization = sesame.Errorf(sesame.EUnauthenticated, "malformed Authorization header: want Bearer <token>")
+
+// bearerOrCookie returns the access token of the request, strictly: an
+// Authorization header must be exactly "Bearer <token>" (scheme in any
+// case, one space, token68 characters); without one, the access cookie.
+func bearerOrCookie(r *http.Request) (string, sesame.Method, error) {
+	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
+		if len(vals) > 1 {
+			return "", "", errBadAuthorization
+		}
+		scheme, tok, ok := strings.Cut(vals[0], " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !isToken68(tok) {
+			return "", "", errBadAuthorization
+		}
+		return tok, sesame.MethodBearer, nil
+	}
+	tok, err := cookie.Get(r, accessCookie)
+	if err != nil {
+		return "", "", nil
+	}
+	return tok, methodTokenCookie, nil
+}
+
+// isToken68 reports whether s is a token68 (RFC 7235 §2.1).
+func isToken68(s string) bool {
+	if s == "" || len(s) > 16<<10 {
+		return false
+	}
+	end := len(strings.TrimRight(s, "="))
+	for i := 0; i < end; i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return end > 0
+}
+
+// badToken answers a request whose token was refused (RFC 6750 §3) and
+// logs it (SEC-55) without the token.
+func (s *Server) badToken(w http.ResponseWriter, r *http.Request, err error) {
+	reason := "invalid token"
+	if errors.Is(err, errBadAuthorization) {
+		reason = "malformed Authorization header"
+	} else if errors.Is(err, session.ErrSessionRevoked) {
+		reason = "session revoked"
+	} else if inner := errors.Unwrap(err); inner != nil {
+		reason = inner.Error()
+	}
+	s.audit(r, sesame.Event{Type: sesame.EventBadToken, Reason: reason})
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	s.writeError(w, r, sesame.Errorf(sesame.EUnauthenticated, "invalid access token"))
+}
+
+// tokenResponse is the body of a header-transport login or refresh.
+type tokenResponse struct {
+	*token.Pair
+	User *sesame.PublicUser `json:"user,omitempty"`
+}
+
+// cookieTokenResponse is the body of a cookie-transport login or refresh:
+// the tokens themselves travel only in HttpOnly cookies (SEC-02).
+type cookieTokenResponse struct {
+	User      *sesame.PublicUser `json:"user,omitempty"`
+	ExpiresIn int                `json:"expires_in"`
+	Scope     string             `json:"scope,omitempty"`
+}
+
+// loginWithTokens is POST /api/v1/login with "transport" "header" or
+// "cookie": a session for the client, bound tokens, no session cookie.
+func (s *Server) loginWithTokens(w http.ResponseWriter, r *http.Request, in credentials, u *sesame.User) {
+	if s.tokens == nil {
+		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "token transports are not enabled on this server"))
+		return
+	}
+	sess, err := s.sessions.CreateSession(r.Context(), u.ID, session.LoginOptions{Remember: true, Device: s.device(r)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.tokens.Issue(r.Context(), sess, in.ClientID, in.Scope)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password, " + in.Transport + " transport"})
+	pu := u.Public()
+	s.writePair(w, r, in.Transport, p, &pu)
+}
+
+// writePair answers with a token pair in the transport's way.
+func (s *Server) writePair(w http.ResponseWriter, r *http.Request, transport string, p *token.Pair, u *sesame.PublicUser) {
+	if transport != "cookie" {
+		writeJSON(w, http.StatusOK, tokenResponse{Pair: p, User: u})
+		return
+	}
+	now := time.Now()
+	at := cookie.Cookie{Name: accessCookie, Value: p.AccessToken, SameSite: http.SameSiteLaxMode,
+		MaxAge: max(p.AccessExpiresAt.Sub(now).Truncate(time.Second), time.Second)}
+	rt := cookie.Cookie{Name: refreshCookie, Value: p.RefreshToken, Path: refreshPath, SameSite: http.SameSiteStrictMode,
+		MaxAge: max(p.RefreshExpiresAt.Sub(now).Truncate(time.Second), time.Second)}
+	if err := cookie.Write(w, at); err != nil {
+		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the token cookies"))
+		return
+	}
+	if err := cookie.Write(w, rt); err != nil {
+		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the token cookies"))
+		return
+	}
+	writeJSON(w, http.StatusOK, cookieTokenResponse{User: u, ExpiresIn: p.ExpiresIn, Scope: p.Scope})
+}
+
+// clearTokenCookies deletes both token cookies.
+func clearTokenCookies(w http.ResponseWriter) {
+	cookie.Delete(w, cookie.Cookie{Name: accessCookie, SameSite: http.SameSiteLaxMode})
+	cookie.Delete(w, cookie.Cookie{Name: refreshCookie, Path: refreshPath, SameSite: http.SameSiteStrictMode})
+}
+
+// apiRefresh is POST /api/v1/token/refresh {"refresh_token","client_id",
+// "scope"}: a new pair. Without refresh_token in the body, the refresh
+// cookie is used and the new pair is set as cookies.
+func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+		ClientID     string `json:"client_id"`
+		Scope        string `json:"scope"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	transport := "header"
+	if in.RefreshToken == "" {
+		tok, err := cookie.Get(r, refreshCookie)
+		if err != nil {
+			s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "refresh_token is required"))
+			return
+		}
+		in.RefreshToken, transport = tok, "cookie"
+	}
+	p, err := s.tokens.Refresh(r.Context(), in.RefreshToken, in.ClientID, in.Scope)
+	if err != nil {
+		if transport == "cookie" && sesame.ErrorCode(err) == sesame.EUnauthenticated {
+			clearTokenCookies(w)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	s.writePair(w, r, transport, p, nil)
+}
+
+// apiRevoke is POST /api/v1/token/revoke {"token","token_type_hint"} with
+// RFC 7009 semantics: 200 whether or not the token was known. It revokes
+// the token's session and refresh family. Without a token in the body, the
+// caller's own refresh cookie is revoked and the token cookies cleared.
+func (s *Server) apiRevoke(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token string `json:"token"`
+		Hint  string `json:"token_type_hint"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.Hint != "" && in.Hint != "access_token" && in.Hint != "refresh_token" {
+		in.Hint = "" // RFC 7009 §2.1: an unknown hint is ignored
+	}
+	if in.Token == "" {
+		tok, err := cookie.Get(r, refreshCookie)
+		if err != nil {
+			s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "token is required"))
+			return
+		}
+		in.Token, in.Hint = tok, "refresh_token"
+		clearTokenCookies(w)
+	}
+	if err := s.tokens.Revoke(r.Context(), in.Token, in.Hint); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// handleJWKS is GET /.well-known/jwks.json: the public signing keys.
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Write(s.cfg.JWKS())
+}
+
+type revocation struct {
+	Seq int64     `json:"seq"`
+	SID string    `json:"sid"`
+	At  time.Time `json:"at"`
+}
+
+type revocationPage struct {
+	Revocations []revocation `json:"revocations"`
+	Next        int64        `json:"next"`
+}
+
+// apiRevocations is GET /api/v1/revocations?since=SEQ, the feed of revoked
+// session IDs that other services' verifiers follow (package verify).
+// It lists revocations with seq > since, oldest first, at most 1000, and
+// next, the since of the following call. since=0 lists every revocation
+// the store still holds. A since older than the store's retention is 410
+// Gone: the client missed revocations and must start again from 0.
+func (s *Server) apiRevocations(w http.ResponseWriter, r *http.Request) {
+	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	if err != nil || since < 0 {
+		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "since must be a non-negative integer"))
+		return
+	}
+	changes, oldest, err := s.sessions.Store().Changes(r.Context(), since, 1000)
+	if err != nil {
+		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
+		return
+	}
+	if since > 0 && oldest > since+1 {
+		s.writeError(w, r, &sesame.Error{Code: sesame.EGone, Message: "since is older than the retained revocations: start again from 0"})
+		return
+	}
+	page := revocationPage{Revocations: []revocation{}, Next: max(since, oldest-1)}
+	for _, c := range changes {
+		if c.Kind == session.ChangeRevoked {
+			page.Revocations = append(page.Revocations, revocation{Seq: c.Seq, SID: c.SessionID, At: c.Time.UTC()})
+		}
+		page.Next = c.Seq
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// apiSessionToken is POST /api/v1/token/session: a cookie session gets an
+// access and refresh token bound to itself, for a browser app that calls
+// other services with a Bearer token. Logging out of the session ends them.
+func (s *Server) apiSessionToken(w http.ResponseWriter, r *http.Request) {
+	c, err := s.caller(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if c.session == nil {
+		s.writeError(w, r, sesame.Errorf(sesame.EForbidden, "only a session cookie can be exchanged for tokens"))
+		return
+	}
+	var in struct {
+		ClientID string `json:"client_id"`
+		Scope    string `json:"scope"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.tokens.Issue(r.Context(), c.session, in.ClientID, in.Scope)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{Pair: p})
+}
