@@ -263,8 +263,9 @@ type revocationPage struct {
 // session IDs that other services' verifiers follow (package verify).
 // It lists revocations with seq > since, oldest first, at most 1000, and
 // next, the since of the following call. since=0 lists every revocation
-// the store still holds. A since older than the store's retention is 410
-// Gone: the client missed revocations and must start again from 0.
+// the store still holds (a verifier that starts learns the recent ones). A
+// since older than the store's retention, or beyond its newest seq, is 410
+// Gone: the client must start again from 0.
 func (s *Server) apiRevocations(w http.ResponseWriter, r *http.Request) {
 	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
 	if err != nil || since < 0 {
@@ -276,8 +277,21 @@ func (s *Server) apiRevocations(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
 		return
 	}
-	if since > 0 && oldest > since+1 {
-		s.writeError(w, r, &sesame.Error{Code: sesame.EGone, Message: "since is older than the retained revocations: start again from 0"})
+	gone := since > 0 && oldest > since+1 // older than the retention
+	if since > 0 && len(changes) == 0 && oldest-1 != since {
+		// Nothing after since: valid only if since is the newest seq, i.e.
+		// the change numbered since is still held. A since beyond the
+		// newest seq (a client of another database, or a reset one) must
+		// not read as "nothing new" forever.
+		probe, _, err := s.sessions.Store().Changes(r.Context(), since-1, 1)
+		if err != nil {
+			s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
+			return
+		}
+		gone = gone || len(probe) == 0
+	}
+	if gone {
+		s.writeError(w, r, &sesame.Error{Code: sesame.EGone, Message: "since is not a position of this feed: start again from 0"})
 		return
 	}
 	page := revocationPage{Revocations: []revocation{}, Next: max(since, oldest-1)}

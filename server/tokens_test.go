@@ -340,6 +340,28 @@ func TestRevocationFeed(t *testing.T) {
 	for _, bad := range []string{"-1", "x", ""} {
 		c.want(c.do("GET", "/api/v1/revocations?since="+bad, nil), 400)
 	}
+	// Nothing new at the newest position; a position beyond it is 410.
+	var same struct {
+		Revocations []any
+		Next        int64
+	}
+	c.want(c.do("GET", "/api/v1/revocations?since="+itoa(page.Next), nil), 200).json(t, &same)
+	if len(same.Revocations) != 0 || same.Next != page.Next {
+		t.Fatalf("at the newest position: got %+v, want nothing new and next %d", same, page.Next)
+	}
+	c.want(c.do("GET", "/api/v1/revocations?since="+itoa(page.Next+1000), nil), 410)
+	// since=0 lists the retained revocations, so a new verifier learns them.
+	var all struct {
+		Revocations []struct{ SID string }
+	}
+	c.want(c.do("GET", "/api/v1/revocations?since=0", nil), 200).json(t, &all)
+	found := false
+	for _, r := range all.Revocations {
+		found = found || r.SID == me.Session.ID
+	}
+	if !found {
+		t.Fatal("since=0 does not list the retained revocation")
+	}
 }
 
 func itoa(n int64) string { return strconvI(n) }

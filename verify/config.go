@@ -1,0 +1,242 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// Defaults of [Config] and [RevocationConfig].
+const (
+	DefaultType             = "at+jwt"
+	DefaultRefreshInterval  = 15 * time.Minute
+	DefaultRefetchCooldown  = 30 * time.Second
+	DefaultMaxJWKSBytes     = 1 << 20
+	DefaultCacheSize        = 10000
+	DefaultPollInterval     = time.Second
+	DefaultMaxTokenLifetime = time.Hour
+	// DefaultRevocationsPath is appended to the issuer when
+	// [RevocationConfig.URL] is empty.
+	DefaultRevocationsPath = "/api/v1/revocations"
+)
+
+// Config configures a [Verifier]. JWKSURL, Issuer and Audience are
+// required; every other zero value means the secure default stated on the
+// field.
+type Config struct {
+	// JWKSURL is the pinned URL of the issuer's key set, e.g.
+	// "https://auth.example/.well-known/jwks.json". Keys come from this URL
+	// only, never from a token's header (SEC-18). It must be https; plain
+	// http is refused at construction unless the host is loopback
+	// ("localhost", 127.0.0.0/8, ::1). Required.
+	JWKSURL string
+
+	// Issuer must equal the iss claim exactly (SEC-21), e.g.
+	// "https://auth.example". Required.
+	Issuer string
+
+	// Audience is the allow-list of aud values: a token is accepted when one
+	// of its audiences is in it (SEC-21). Required, and no entry may be
+	// empty.
+	Audience []string
+
+	// Type is the required typ header, compared case-insensitively with an
+	// optional "application/" prefix (SEC-20). Default "at+jwt": an ID
+	// token ("JWT") or any other kind of token is refused.
+	Type string
+
+	// Leeway allows for clock skew between the issuer and this service on
+	// exp, nbf and iat. Default 0: a token is refused from the second of its
+	// exp on. Negative values are refused.
+	Leeway time.Duration
+
+	// HTTPClient fetches the key set and the revocation feed. Default: a
+	// client with a 5 s overall timeout that follows at most 3 redirects,
+	// and only to the same scheme and host. A client you supply is used as
+	// is, except that when its CheckRedirect is nil the same redirect policy
+	// applies; every request is bounded to 5 s regardless.
+	HTTPClient *http.Client
+
+	// RefreshInterval is how often the key set is fetched again, in the
+	// background after [Verifier.Start], or else lazily by the first
+	// request after it has elapsed (that request does not wait). Default 15
+	// minutes.
+	RefreshInterval time.Duration
+
+	// RefetchCooldown is the least time between two fetches triggered by a
+	// token whose kid is not in the key set: within it, such tokens are
+	// refused without a fetch (they may be forgeries with random kids).
+	// Default 30 seconds.
+	RefetchCooldown time.Duration
+
+	// MaxJWKSBytes bounds the key-set response; a larger one is ignored and
+	// the last good set kept. Default 1 MiB.
+	MaxJWKSBytes int64
+
+	// CacheSize bounds the cache of verified tokens: a token seen before is
+	// not verified again until its exp (plus Leeway), so that a repeated
+	// ES256 token costs about what an HS256 one does. Revocation is still
+	// checked on every request. Default 10000 entries; negative disables the
+	// cache.
+	CacheSize int
+
+	// Revocations, when set, makes the verifier follow the issuer's
+	// revocation feed and refuse tokens of revoked sessions. Default nil:
+	// tokens stay valid until their exp even when their session ends.
+	Revocations *RevocationConfig
+
+	// DenyHandler writes the response when [Verifier.Middleware] refuses a
+	// request; [Rejection] returns the error inside it. Default: 401 with
+	// "WWW-Authenticate: Bearer" (plus error="invalid_token" when a token
+	// was presented, RFC 6750 §3), or 503 when the verifier cannot decide;
+	// both with a JSON body {"error":{"code","message"}} and
+	// "Cache-Control: no-store". It never echoes the token.
+	DenyHandler http.Handler
+
+	// Clock tells the time for every expiry, cooldown and staleness
+	// decision. Default the system clock.
+	Clock sesame.Clock
+
+	// Logger receives key-set and feed failures (warn), rejections (debug)
+	// and priming (info). Messages never contain a token. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// RevocationConfig configures how a [Verifier] follows the issuer's
+// revocation feed; see the package documentation for the protocol.
+type RevocationConfig struct {
+	// URL is the feed, without the since parameter. It must be https, or
+	// http to a loopback host. Default: [Config.Issuer] followed by
+	// "/api/v1/revocations".
+	URL string
+
+	// PollInterval is how often the feed is read: in the background after
+	// [Verifier.Start], or else lazily by the first request after it has
+	// elapsed (that request does not wait). A revoked session's tokens are
+	// refused within about one interval. Default 1 second.
+	PollInterval time.Duration
+
+	// MaxStaleness is how long the verifier keeps deciding after the last
+	// successful read of the feed. Once the feed has been unreadable for
+	// longer, every token is refused with 503 (fail closed): a token of a
+	// session revoked meanwhile would otherwise pass. Default 3 ×
+	// PollInterval.
+	MaxStaleness time.Duration
+
+	// MaxTokenLifetime is the longest lifetime of an access token from this
+	// issuer. A revoked session is remembered this long (plus Leeway) after
+	// its revocation, by which time all its tokens have expired. Default 1
+	// hour; it must be at least the issuer's access-token lifetime.
+	MaxTokenLifetime time.Duration
+
+	// TrustTokensIssuedBeforePrime accepts tokens issued before the feed was
+	// primed (at start, and again after the feed answered 410 Gone). Priming
+	// returns only the feed's newest position, not the sessions revoked
+	// before it, so by default such tokens are refused as if revoked (the
+	// client refreshes once and gets a token that is checked). Default
+	// false: set it only if a restart briefly letting a recently revoked
+	// session's token through is acceptable.
+	TrustTokensIssuedBeforePrime bool
+}
+
+// settings is a Config with defaults applied and URLs checked.
+type settings struct {
+	Config
+	jwksURL *url.URL
+	rev     *revSettings
+}
+
+type revSettings struct {
+	RevocationConfig
+	url *url.URL
+}
+
+func (cfg Config) resolve() (*settings, error) {
+	s := &settings{Config: cfg}
+	var err error
+	if s.jwksURL, err = checkURL("JWKSURL", cfg.JWKSURL); err != nil {
+		return nil, err
+	}
+	if cfg.Issuer == "" {
+		return nil, errors.New("verify: Issuer is required")
+	}
+	if len(cfg.Audience) == 0 {
+		return nil, errors.New("verify: Audience is required")
+	}
+	for _, a := range cfg.Audience {
+		if a == "" {
+			return nil, errors.New("verify: Audience has an empty entry")
+		}
+	}
+	s.Audience = append([]string(nil), cfg.Audience...)
+	if cfg.Leeway < 0 || cfg.RefreshInterval < 0 || cfg.RefetchCooldown < 0 || cfg.MaxJWKSBytes < 0 {
+		return nil, errors.New("verify: durations and sizes may not be negative")
+	}
+	if s.Type == "" {
+		s.Type = DefaultType
+	}
+	if s.RefreshInterval == 0 {
+		s.RefreshInterval = DefaultRefreshInterval
+	}
+	if s.RefetchCooldown == 0 {
+		s.RefetchCooldown = DefaultRefetchCooldown
+	}
+	if s.MaxJWKSBytes == 0 {
+		s.MaxJWKSBytes = DefaultMaxJWKSBytes
+	}
+	if s.CacheSize == 0 {
+		s.CacheSize = DefaultCacheSize
+	}
+	if s.HTTPClient == nil {
+		s.HTTPClient = defaultHTTPClient()
+	} else {
+		s.HTTPClient = withRedirectPolicy(s.HTTPClient)
+	}
+	s.Clock = sesame.ClockOrSystem(cfg.Clock)
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if cfg.Revocations != nil {
+		if s.rev, err = cfg.Revocations.resolve(cfg.Issuer); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (rc RevocationConfig) resolve(issuer string) (*revSettings, error) {
+	r := &revSettings{RevocationConfig: rc}
+	if r.URL == "" {
+		r.URL = strings.TrimSuffix(issuer, "/") + DefaultRevocationsPath
+	}
+	var err error
+	if r.url, err = checkURL("Revocations.URL", r.URL); err != nil {
+		return nil, err
+	}
+	if _, ok := r.url.Query()["since"]; ok {
+		return nil, errors.New("verify: Revocations.URL must not carry the since parameter")
+	}
+	if rc.PollInterval < 0 || rc.MaxStaleness < 0 || rc.MaxTokenLifetime < 0 {
+		return nil, errors.New("verify: revocation durations may not be negative")
+	}
+	if r.PollInterval == 0 {
+		r.PollInterval = DefaultPollInterval
+	}
+	if r.MaxStaleness == 0 {
+		r.MaxStaleness = 3 * r.PollInterval
+	}
+	if r.MaxStaleness < r.PollInterval {
+		return nil, fmt.Errorf("verify: Revocations.MaxStaleness (%v) is shorter than PollInterval (%v)", r.MaxStaleness, r.PollInterval)
+	}
+	if r.MaxTokenLifetime == 0 {
+		r.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	return r, nil
+}
