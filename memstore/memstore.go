@@ -35,6 +35,9 @@ type Store struct {
 
 	keysOnce sync.Once
 	keyTab   *keyTable // signing keys (keys.go), under their own mutex
+
+	throttleOnce sync.Once
+	throttleTab  *throttleTable // login throttle counters (guard.go), under their own mutex
 }
 
 // New returns an empty store.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/session"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.accounts.Signup(r.Context(), in.Username, in.Password, false)
+	u, err := s.signup(r, in.Username, in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -54,7 +55,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	switch in.Transport {
 	case "", "session":
 	case "header", "cookie":
-		u, err := s.authenticate(r, in)
+		u, err := s.authenticate(w, r, in)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -77,7 +78,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 // login authenticates and starts a cookie session; shared by the API and
 // the form.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, *sesame.Session, error) {
-	u, err := s.authenticate(r, in)
+	u, err := s.authenticate(w, r, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,9 +90,38 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 	return u, sess, nil
 }
 
-// authenticate checks the password, auditing failures.
-func (s *Server) authenticate(r *http.Request, in credentials) (*sesame.User, error) {
-	u, err := s.accounts.Authenticate(r.Context(), in.Username, in.Password)
+// authenticate checks the password under the login throttle and the
+// hashing gate, auditing failures. A throttled client gets 429 with
+// Retry-After; a store that cannot count failures, 503 (fail closed).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, error) {
+	ctx := r.Context()
+	ip := s.cfg.ClientIPs.ClientIP(r)
+	if s.cfg.Throttle != nil {
+		if wait, err := s.cfg.Throttle.Allow(ctx, ip, in.Username); err != nil {
+			if wait > 0 {
+				w.Header().Set("Retry-After", guard.RetryAfter(wait))
+				s.audit(r, sesame.Event{Type: sesame.EventLoginFailure, Username: logSafeName(in.Username), Reason: "throttled"})
+			}
+			return nil, err
+		}
+	}
+	var u *sesame.User
+	var err error
+	if herr := s.cfg.Hashing.Do(ctx, func() { u, err = s.accounts.Authenticate(ctx, in.Username, in.Password) }); herr != nil {
+		w.Header().Set("Retry-After", "1")
+		return nil, herr
+	}
+	if s.cfg.Throttle != nil {
+		if err == nil {
+			if serr := s.cfg.Throttle.Success(ctx, ip, in.Username); serr != nil {
+				s.log.Warn("could not reset login failures", "err", serr) // the login stands
+			}
+		} else if sesame.ErrorCode(err) == sesame.EUnauthenticated || sesame.ErrorCode(err) == sesame.EForbidden {
+			if ferr := s.cfg.Throttle.Failure(ctx, ip, in.Username); ferr != nil {
+				return nil, ferr
+			}
+		}
+	}
 	if err != nil {
 		reason := "bad credentials"
 		switch sesame.ErrorCode(err) {
@@ -117,7 +147,7 @@ func (s *Server) device(r *http.Request) *sesame.Device {
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	return &sesame.Device{UserAgent: ua, IP: clientIP(r)}
+	return &sesame.Device{UserAgent: ua, IP: s.clientIP(r)}
 }
 
 // apiMe is GET /api/v1/me.
@@ -230,8 +260,14 @@ func (s *Server) changePassword(r *http.Request, current, next string, endOthers
 	if err != nil {
 		return err
 	}
-	if err := s.accounts.ChangePassword(r.Context(), c.user.ID, current, next, c.sid, endOthers); err != nil {
+	var err2 error
+	if err := s.cfg.Hashing.Do(r.Context(), func() {
+		err2 = s.accounts.ChangePassword(r.Context(), c.user.ID, current, next, c.sid, endOthers)
+	}); err != nil {
 		return err
+	}
+	if err2 != nil {
+		return err2
 	}
 	if c.session == nil {
 		return nil // a token caller keeps its tokens; its session ID does not change
@@ -344,3 +380,17 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
+
+// signup creates an account under the hashing gate.
+func (s *Server) signup(r *http.Request, username, password string) (*sesame.User, error) {
+	var u *sesame.User
+	var err error
+	if herr := s.cfg.Hashing.Do(r.Context(), func() { u, err = s.accounts.Signup(r.Context(), username, password, false) }); herr != nil {
+		return nil, herr
+	}
+	return u, err
+}
+
+// logSafeName is a username fit for an audit record: at most 64 bytes
+// (the log handler escapes the rest).
+func logSafeName(name string) string { return truncate(name, 64) }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/sesame-auth/sesame"
@@ -59,9 +58,9 @@ type requestInfo struct{ ip, userAgent string }
 
 // withRequestInfo puts where the request came from into its context, for
 // the audit events emitted below the HTTP layer.
-func withRequestInfo(next http.Handler) http.Handler {
+func (s *Server) withRequestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := requestInfo{ip: clientIP(r), userAgent: truncate(r.UserAgent(), 256)}
+		ri := requestInfo{ip: s.clientIP(r), userAgent: truncate(r.UserAgent(), 256)}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri)))
 	})
 }
@@ -75,7 +74,7 @@ func (s *Server) audit(r *http.Request, e sesame.Event) {
 		e.Time = sesame.ClockOrSystem(s.accounts.Clock).Now().UTC()
 	}
 	if e.IP == "" {
-		e.IP = clientIP(r)
+		e.IP = s.clientIP(r)
 	}
 	if e.UserAgent == "" {
 		e.UserAgent = truncate(r.UserAgent(), 256)
@@ -83,14 +82,13 @@ func (s *Server) audit(r *http.Request, e sesame.Event) {
 	s.cfg.Events.Emit(r.Context(), e)
 }
 
-// clientIP is the peer address of the connection. X-Forwarded-For is not
-// trusted (SEC-52).
-func clientIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP is the client's address: the connection's peer, or the
+// X-Forwarded-For entry a configured trusted proxy vouches for (SEC-52).
+func (s *Server) clientIP(r *http.Request) string {
+	if ip := s.cfg.ClientIPs.ClientIP(r); ip.IsValid() {
+		return ip.String()
 	}
-	return ip
+	return ""
 }
 
 func truncate(s string, n int) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
+	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/internal/testclock"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/password"
@@ -68,9 +70,17 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, filepath.Join(t.TempDir(), "sesame.db"))
+}
+
+// newEnvOn starts a server over the SQLite file at path; two envs on one
+// path are two nodes sharing a database. The server trusts 127.0.0.1 as a
+// proxy, so tests choose the client IP with X-Forwarded-For.
+func newEnvOn(t *testing.T, path string) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +107,9 @@ func newEnv(t *testing.T) *env {
 	}
 	jwks := func() []byte { b, _ := e.keys.MarshalJSON(); return b }
 	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Tokens: e.tokens, JWKS: jwks,
-		Logger: logger, Events: audit, TLS: true, CSRFKey: bytes.Repeat([]byte{9}, 32)})
+		Logger: logger, Events: audit, TLS: true, CSRFKey: bytes.Repeat([]byte{9}, 32),
+		Throttle:  guard.NewLimiter(db, guard.Config{Clock: e.clock}),
+		ClientIPs: guard.IPResolver{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

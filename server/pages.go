@@ -142,7 +142,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	if _, err := s.accounts.Signup(r.Context(), name, pw, false); err != nil {
+	if _, err := s.signup(r, name, pw); err != nil {
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "signup", pageData{Title: "Create an account",
 			Error: sesame.ErrorMessage(err), Username: truncate(name, 64)})
 		return

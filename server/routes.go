@@ -75,7 +75,7 @@ func (s *Server) routes() http.Handler {
 	h = s.csrf.Handler(h)
 	h = s.tokenAuth(h)
 	h = s.sessions.Middleware(h)
-	h = withRequestInfo(h)
+	h = s.withRequestInfo(h)
 	h = s.limits(h)
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)

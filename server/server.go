@@ -11,6 +11,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/csrf"
+	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -46,6 +47,18 @@ type Config struct {
 	TLS bool
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
+	// Throttle limits login attempts per client IP and per account
+	// (SEC-46). Default nil: no throttling (the library default; `sesame
+	// serve` always sets one).
+	Throttle *guard.Limiter
+	// Hashing bounds how many password hashes run at once, so that a login
+	// flood cannot starve other requests. Default guard.NewHashLimiter with
+	// its defaults.
+	Hashing *guard.HashLimiter
+	// ClientIPs resolves the client address: X-Forwarded-For is trusted
+	// only from its TrustedProxies (SEC-52). Default: no trusted proxy, the
+	// connection's peer address.
+	ClientIPs guard.IPResolver
 }
 
 // Server serves Sesame's pages and API. It is safe for concurrent use.
@@ -67,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Hashing == nil {
+		cfg.Hashing = guard.NewHashLimiter(guard.HashConfig{})
 	}
 	p, err := loadPages()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
@@ -32,7 +33,7 @@ for development only, pass --insecure-cookies.`
 
 type serveFlags struct {
 	addr, db, tlsCert, tlsKey, origins, logFormat, logLevel string
-	keyFile, issuer                                         string
+	keyFile, issuer, trustedProxies                         string
 	insecureCookies                                         bool
 	idle, life, rememberIdle, rememberLife, grace           time.Duration
 	accessTTL                                               time.Duration
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&f.insecureCookies, "insecure-cookies", false, "allow plain HTTP on a non-loopback address: cookies lose Secure and the __Host- prefix (development only)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For is trusted for the client IP (default none: the peer address)")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins (scheme://host[:port]) allowed to make cross-origin unsafe requests")
 	fs.DurationVar(&f.idle, "idle-timeout", 30*time.Minute, "session idle timeout")
 	fs.DurationVar(&f.life, "lifetime", 12*time.Hour, "session absolute lifetime")
@@ -85,6 +87,10 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	if !useTLS && !f.insecureCookies && !isLoopback(f.addr) {
 		return usageError("refusing to serve plain HTTP on %s: browsers drop Secure cookies there. Use --tls-cert/--tls-key, a loopback address, or --insecure-cookies (development only)", f.addr)
 	}
+	proxies, err := guard.ParsePrefixes(f.trustedProxies)
+	if err != nil {
+		return usageError("--trusted-proxies: %v", err)
+	}
 	if f.insecureCookies {
 		logger.Warn("INSECURE COOKIES: session cookies are sent without Secure and can be read by anyone on the network; never use this in production")
 	}
@@ -106,6 +112,7 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	defer cancel()
 	st.sessions.Start(runCtx)
 	go st.db.RunCleanup(runCtx, time.Minute, 1000, time.Hour, logger)
+	go guard.RunCleanup(runCtx, st.db, time.Minute, logger)
 
 	ring, master, err := openKeyringAndMaster(ctx, st, f.db, f.keyFile, keyring.Config{MaxTokenLifetime: f.accessTTL, Logger: logger})
 	if err != nil {
@@ -132,7 +139,8 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 		return usageError("%v", err)
 	}
 	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Tokens: tokens, JWKS: ring.JWKS,
-		CSRFKey: master.Derive("csrf", 32), Logger: logger, Events: audit, AllowedOrigins: splitList(f.origins), TLS: useTLS})
+		CSRFKey: master.Derive("csrf", 32), Logger: logger, Events: audit, AllowedOrigins: splitList(f.origins), TLS: useTLS,
+		Throttle: guard.NewLimiter(st.db, guard.Config{}), ClientIPs: guard.IPResolver{TrustedProxies: proxies}})
 	if err != nil {
 		return err
 	}
