@@ -55,6 +55,13 @@ type Config struct {
 	// another process, within about this interval. Default 200 ms.
 	SyncInterval time.Duration
 
+	// Notifier, when set, pushes change-feed notifications between
+	// processes: a view syncs as soon as one arrives, and while the
+	// notifier is disconnected the view is not trusted (every request reads
+	// the store) until it has reconnected and caught up. Default nil: the
+	// view polls the feed every SyncInterval.
+	Notifier Notifier
+
 	// DenylistTTL is how long a revoked session ID stays on the in-process
 	// denylist that the token path checks. It must be at least the longest
 	// access-token lifetime (tokens of a session revoked longer ago have all

@@ -46,8 +46,23 @@ func (m *Manager) Store() Store { return m.store }
 // until ctx ends. It returns after the first sync attempt, so that a
 // manager whose store is reachable serves from its view at once.
 func (m *Manager) Start(ctx context.Context) {
+	if n := m.cfg.Notifier; n != nil {
+		m.view.mu.Lock()
+		m.view.deaf = true // until the notifier says it is listening
+		m.view.mu.Unlock()
+		go n.Subscribe(ctx, m.view.changed, m.view.connected)
+	}
 	m.view.sync(ctx) // an error here is logged by the loop's next attempt
 	go m.view.run(ctx)
+}
+
+// notify tells other processes that the change feed moved.
+func (m *Manager) notify(ctx context.Context) {
+	if n := m.cfg.Notifier; n != nil {
+		if err := n.Notify(ctx); err != nil {
+			m.cfg.Logger.Warn("session: could not notify other processes; they will see the change at their next poll", "err", err)
+		}
+	}
 }
 
 // Sync applies the store's pending changes to the in-process view now.
@@ -254,6 +269,9 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, 
 		return false, unavailable(err)
 	}
 	m.view.revoked(id)
+	if deleted {
+		m.notify(ctx)
+	}
 	if deleted && s != nil {
 		m.emit(ctx, sesame.EventSessionRevoked, s, reason)
 	}
@@ -270,6 +288,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string)
 	for _, id := range ids {
 		m.view.revoked(id)
 		m.emit(ctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
+	}
+	if len(ids) > 0 {
+		m.notify(ctx)
 	}
 	return ids, nil
 }

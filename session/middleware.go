@@ -160,6 +160,7 @@ func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) 
 		return
 	}
 	if deleted {
+		m.notify(ctx)
 		m.emit(ctx, sesame.EventSessionExpired, s, reason)
 	}
 }

@@ -39,6 +39,13 @@ type view struct {
 	cursor   int64                 // last change Seq applied
 	syncedAt time.Time             // last successful sync (monotonic)
 	primed   bool                  // cursor initialised from the feed
+
+	// With a notifier: deaf while it may be missing notifications; cleared
+	// by the first successful sync that started after a reconnection
+	// (connGen counts reconnections).
+	deaf    bool
+	connGen int64
+	kick    chan struct{} // a notification arrived: sync now
 }
 
 func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.Duration) *view {
@@ -46,6 +53,7 @@ func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.D
 		store: store, logger: logger, max: max, denyTTL: denyTTL,
 		interval: interval, staleAfter: 3 * interval,
 		deny:     make(map[string]time.Time),
+		kick:     make(chan struct{}, 1),
 		byHash:   make(map[[32]byte]*sesame.Session),
 		hashesOf: make(map[string][][32]byte),
 		recent:   make(map[string]int64),
@@ -56,7 +64,34 @@ func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.D
 // freshness is measured on the real monotonic clock: it is about whether
 // the sync loop is alive, not about any session's expiry.
 func (v *view) trustedLocked() bool {
-	return v.primed && time.Since(v.syncedAt) < v.staleAfter
+	return v.primed && !v.deaf && time.Since(v.syncedAt) < v.staleAfter
+}
+
+// changed is the notifier's callback for a notification: sync now.
+func (v *view) changed() {
+	select {
+	case v.kick <- struct{}{}:
+	default: // a sync is already due
+	}
+}
+
+// connected is the notifier's callback for its connection state. Losing
+// it makes the view untrusted at once; regaining it schedules a sync, and
+// the view is trusted again only when a sync that started after the
+// reconnection succeeds.
+func (v *view) connected(up bool) {
+	v.mu.Lock()
+	if up {
+		v.connGen++
+	} else {
+		v.deaf = true
+	}
+	v.mu.Unlock()
+	if up {
+		v.changed()
+	} else {
+		v.logger.Warn("session view lost its notifier; reading the store per request until it reconnects")
+	}
 }
 
 // get returns the cached session for h, or nil when it is not cached or
@@ -192,6 +227,9 @@ func (v *view) applyLocked(c Change) {
 // sync primes the view: it positions the cursor at the end of the feed.
 func (v *view) sync(ctx context.Context) error {
 	const page = 1000
+	v.mu.RLock()
+	gen := v.connGen
+	v.mu.RUnlock()
 	for {
 		v.mu.RLock()
 		after := v.cursor
@@ -228,6 +266,10 @@ func (v *view) sync(ctx context.Context) error {
 			}
 			v.primed = true
 			v.syncedAt = time.Now()
+			if v.deaf && gen == v.connGen && gen > 0 {
+				v.deaf = false
+				v.logger.Info("session view caught up after its notifier reconnected")
+			}
 		}
 		v.mu.Unlock()
 		if !more {
@@ -264,6 +306,7 @@ func (v *view) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-v.kick:
 		}
 	}
 }
