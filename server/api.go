@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/session"
 )
@@ -336,7 +337,7 @@ func (s *Server) apiAdminUsers(w http.ResponseWriter, r *http.Request) {
 // Blocking ends every session of the user at once.
 func (s *Server) apiAdminBlock(block bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.admin(r); err != nil {
+		if err := s.checkBlock(r, block); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -394,3 +395,18 @@ func (s *Server) signup(r *http.Request, username, password string) (*sesame.Use
 // logSafeName is a username fit for an audit record: at most 64 bytes
 // (the log handler escapes the rest).
 func logSafeName(name string) string { return truncate(name, 64) }
+
+// checkBlock allows an admin to block or unblock anyone but themselves: an
+// admin who blocks their own account would lock the last admin out.
+func (s *Server) checkBlock(r *http.Request, block bool) error {
+	admin, err := s.admin(r)
+	if err != nil {
+		return err
+	}
+	if block {
+		if name, err := account.NormalizeUsername(r.PathValue("username")); err == nil && name == admin.Username {
+			return sesame.Errorf(sesame.EForbidden, "you cannot block your own account")
+		}
+	}
+	return nil
+}

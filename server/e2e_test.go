@@ -233,6 +233,10 @@ func TestSEC13_AdminBlock(t *testing.T) {
 		t.Fatalf("admin revoke sessions: revoked %d, me %d", n.Revoked, a1.me())
 	}
 	root.want(root.do("POST", "/api/v1/admin/users/nobody/block", nil), 404)
+	root.want(root.do("POST", "/api/v1/admin/users/ROOT/block", nil), 403) // not yourself
+	if root.me() != 200 {
+		t.Fatal("an admin blocked their own account")
+	}
 	if len(e.events(sesame.EventUserBlocked)) != 1 {
 		t.Fatal("SEC-53: want one user.blocked event")
 	}

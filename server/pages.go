@@ -260,7 +260,7 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleBlockForm(block bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.admin(r); err != nil {
+		if err := s.checkBlock(r, block); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
