@@ -57,20 +57,27 @@ func openKeyring(ctx context.Context, st *stack, db, keyFile string, cfg keyring
 // which serve derives its other secrets.
 func openKeyringAndMaster(ctx context.Context, st *stack, db, keyFile string, cfg keyring.Config) (*keyring.Ring, *keyring.MasterKey, error) {
 	if keyFile == "" {
-		path, err := sqlitePath(db)
-		if err != nil {
-			return nil, nil, err
+		if isPostgres(db) {
+			// No file beside a server database: the working directory. Nodes
+			// sharing a database must share the master key: set
+			// SESAME_MASTER_KEY on all of them.
+			keyFile = "sesame.key"
+		} else {
+			path, err := sqlitePath(db)
+			if err != nil {
+				return nil, nil, err
+			}
+			keyFile = defaultMasterKeyFile(path)
 		}
-		keyFile = defaultMasterKeyFile(path)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = st.logger
 	}
-	master, err := keyring.LoadOrCreateMasterKey(ctx, os.Getenv(masterKeyEnv), keyFile, st.db, cfg.Logger)
+	master, err := keyring.LoadOrCreateMasterKey(ctx, os.Getenv(masterKeyEnv), keyFile, st.durable, cfg.Logger)
 	if err != nil {
 		return nil, nil, failure("%v", err)
 	}
-	ring, err := keyring.Open(ctx, st.db, master, cfg)
+	ring, err := keyring.Open(ctx, st.durable, master, cfg)
 	if errors.Is(err, keyring.ErrUnseal) {
 		source := keyFile
 		if os.Getenv(masterKeyEnv) != "" {
@@ -114,7 +121,7 @@ func parseKeysFlags(fs *flag.FlagSet, args []string) error {
 // server signs with.
 func (f keysFlags) open(ctx context.Context, env *Env, cfg keyring.Config) (*stack, *keyring.Ring, error) {
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := openStack(ctx, *f.db, session.Config{}, logger)
+	st, err := openStack(ctx, storeFlags{db: f.db}, session.Config{}, logger)
 	if err != nil {
 		return nil, nil, err
 	}

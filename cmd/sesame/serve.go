@@ -33,7 +33,7 @@ for development only, pass --insecure-cookies.`
 
 type serveFlags struct {
 	addr, db, tlsCert, tlsKey, origins, logFormat, logLevel string
-	keyFile, issuer, trustedProxies                         string
+	keyFile, issuer, trustedProxies, sessions               string
 	insecureCookies                                         bool
 	idle, life, rememberIdle, rememberLife, grace           time.Duration
 	accessTTL                                               time.Duration
@@ -43,7 +43,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "serve", "sesame serve [flags]", serveHelp)
 	var f serveFlags
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address host:port (port 0 picks a free port)")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&f.insecureCookies, "insecure-cookies", false, "allow plain HTTP on a non-loopback address: cookies lose Secure and the __Host- prefix (development only)")
@@ -68,7 +68,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", fs.Arg(0))
 	}
-	f.db, f.keyFile = *db, *keyFile
+	f.db, f.sessions, f.keyFile = *sf.db, *sf.sessions, *keyFile
 	return serve(ctx, env, f)
 }
 
@@ -98,7 +98,7 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	if grace == 0 {
 		grace = -1
 	}
-	st, err := openStack(ctx, f.db, session.Config{
+	st, err := openStack(ctx, storeFlags{db: &f.db, sessions: &f.sessions}, session.Config{
 		InsecureCookie: f.insecureCookies && !useTLS,
 		IdleTimeout:    f.idle, Lifetime: f.life,
 		RememberIdleTimeout: f.rememberIdle, RememberLifetime: f.rememberLife,
@@ -111,8 +111,7 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st.sessions.Start(runCtx)
-	go st.db.RunCleanup(runCtx, time.Minute, 1000, time.Hour, logger)
-	go guard.RunCleanup(runCtx, st.db, time.Minute, logger)
+	st.runBackground(runCtx)
 
 	ring, master, err := openKeyringAndMaster(ctx, st, f.db, f.keyFile, keyring.Config{MaxTokenLifetime: f.accessTTL, Logger: logger})
 	if err != nil {
@@ -133,14 +132,14 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	}
 	audit := server.AuditLog{Logger: logger}
 	tokens, err := token.New(token.Config{Issuer: issuer, AccessTTL: f.accessTTL, Keys: ring,
-		SuccessorKey: master.Derive("refresh successor", 32), Store: st.db, Sessions: st.sessions,
+		SuccessorKey: master.Derive("refresh successor", 32), Store: st.state, Sessions: st.sessions,
 		Events: audit, Logger: logger})
 	if err != nil {
 		return usageError("%v", err)
 	}
 	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Tokens: tokens, JWKS: ring.JWKS,
 		CSRFKey: master.Derive("csrf", 32), Logger: logger, Events: audit, AllowedOrigins: splitList(f.origins), TLS: useTLS,
-		Throttle: guard.NewLimiter(st.db, guard.Config{}), ClientIPs: guard.IPResolver{TrustedProxies: proxies}})
+		Throttle: guard.NewLimiter(st.state, guard.Config{}), ClientIPs: guard.IPResolver{TrustedProxies: proxies}})
 	if err != nil {
 		return err
 	}

@@ -22,14 +22,14 @@ func sessionsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "sessions list", "sesame sessions list [--user NAME] [--db PATH]",
 		"Lists live sessions: of one user with --user, else of every user.")
 	user := fs.String("user", "", "only this user's sessions")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func sessionsRevoke(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "sessions revoke", "sesame sessions revoke [--db PATH] ID | --user NAME",
 		"Ends one session by its ID, or every session of a user with --user. Running servers stop accepting them within their sync interval (default 200 ms).")
 	user := fs.String("user", "", "end every session of this user")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func sessionsRevoke(ctx context.Context, env *Env, args []string) error {
 	if (*user == "") == (fs.NArg() == 0) || fs.NArg() > 1 {
 		return usageError("sessions revoke: give exactly one session ID or --user NAME")
 	}
-	st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func userAdd(ctx context.Context, env *Env, args []string) error {
 		"Creates a user. The password is read from a prompt (twice, without echo), or from the first line of standard input with --password-stdin. Sesame has no default accounts: create the first administrator with --admin.")
 	admin := fs.Bool("admin", false, "make the user an administrator")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func userAdd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 	if err != nil {
 		return err
 	}
@@ -107,14 +107,14 @@ func userAdd(ctx context.Context, env *Env, args []string) error {
 
 func userList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "user list", "sesame user list [--db PATH]", "Lists users.")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func userBlock(block bool) func(ctx context.Context, env *Env, args []string) er
 	return func(ctx context.Context, env *Env, args []string) error {
 		fs := newFlagSet(env, "user "+verb, "sesame user "+verb+" [--db PATH] NAME",
 			"Blocks a user (they cannot log in, and every session they have ends at once, on running servers too) or unblocks them.")
-		db := dbFlag(fs)
+		sf := addStoreFlags(fs)
 		if err := applyEnv(fs); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func userBlock(block bool) func(ctx context.Context, env *Env, args []string) er
 		if err != nil {
 			return err
 		}
-		st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+		st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func userPasswd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "user passwd", "sesame user passwd [--password-stdin] [--db PATH] NAME",
 		"Sets a user's password and ends all of their sessions.")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := applyEnv(fs); err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func userPasswd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStack(ctx, *db, session.Config{}, quietLogger(env))
+	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
 	if err != nil {
 		return err
 	}
