@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
 	"log"
 	"log/slog"
@@ -79,7 +80,7 @@ type env struct {
 	base     string // http://localhost:PORT, the origin the browser uses
 	direct   string // http://127.0.0.1:PORT, for Go's own requests
 	accounts *account.Service
-	logs     *syncBuffer
+	logs     *testlog.Buffer
 	browser  context.Context // the chromedp context that owns the browser
 	shots    string          // where screenshots go
 	nshot    int
@@ -89,7 +90,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	chromium := chromiumPath(t)
-	e := &env{t: t, logs: &syncBuffer{}, shots: screenshotDir(t)}
+	e := &env{t: t, logs: &testlog.Buffer{}, shots: screenshotDir(t)}
 	e.startServer()
 	e.startBrowser(chromium)
 	t.Cleanup(func() {
@@ -155,7 +156,7 @@ func portOf(hostport string) string { return hostport[strings.LastIndexByte(host
 func (e *env) startBrowser(chromium string) {
 	t := e.t
 	profile := filepath.Join(t.TempDir(), "profile")
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.UserDataDir(profile),
@@ -491,23 +492,6 @@ func (e *env) events(typ sesame.EventType) []map[string]any {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func lastLines(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
 	"log"
 	"log/slog"
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,24 +48,7 @@ type env struct {
 	tokens   *token.Service
 	keys     *jose.KeySet
 	server   *server.Server
-	logs     *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *testlog.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,7 +68,7 @@ func newEnvOn(t *testing.T, path string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, clock: testclock.New(t0), logs: &syncBuffer{}}
+	e := &env{t: t, db: db, clock: testclock.New(t0), logs: &testlog.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	audit := server.AuditLog{Logger: logger}
 	e.sessions, err = session.New(db, session.Config{Clock: e.clock, Events: audit, Logger: logger})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -22,24 +23,6 @@ const (
 	canaryPassword2 = "canary-pw-2b8d4e6f-harbour"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // world is one test's database file plus every output written into it by
 // the commands and servers the test ran. At cleanup it checks that no
 // recorded secret (password or session token) appears in any output.
@@ -49,12 +32,12 @@ type world struct {
 
 	mu      sync.Mutex
 	secrets []string
-	outputs map[string]*syncBuffer
+	outputs map[string]*testlog.Buffer
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, db: filepath.Join(t.TempDir(), "sesame.db"), outputs: map[string]*syncBuffer{}}
+	w := &world{t: t, db: filepath.Join(t.TempDir(), "sesame.db"), outputs: map[string]*testlog.Buffer{}}
 	w.secret(canaryPassword, canaryPassword2)
 	// Registered first, so it runs last: after every server has stopped and
 	// flushed its logs.
@@ -70,10 +53,10 @@ func (w *world) secret(s ...string) {
 }
 
 // output returns a new buffer recorded under name for the secrets check.
-func (w *world) output(name string) *syncBuffer {
+func (w *world) output(name string) *testlog.Buffer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b := &syncBuffer{}
+	b := &testlog.Buffer{}
 	w.outputs[fmt.Sprintf("%s #%d", name, len(w.outputs))] = b
 	return b
 }
@@ -152,7 +135,7 @@ func (w *world) addUser(name, pw string, admin bool) {
 // liveServer is `sesame serve` running in process through Run.
 type liveServer struct {
 	url    string // as printed: http://localhost:PORT
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run has returned
 	code   int           // Run's exit code, once done is closed

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
 	"net/http"
 	"os"
@@ -32,7 +33,7 @@ func buildBinary(t *testing.T, dir string) string {
 type childServer struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 	waited chan error
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -73,22 +74,7 @@ func userAdd(ctx context.Context, env *Env, args []string) error {
 		"Creates a user. The password is read from a prompt (twice, without echo), or from the first line of standard input with --password-stdin. Sesame has no default accounts: create the first administrator with --admin.")
 	admin := fs.Bool("admin", false, "make the user an administrator")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	sf := addStoreFlags(fs)
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	name, err := oneName(fs, "user add")
-	if err != nil {
-		return err
-	}
-	pw, err := readPassword(env, *stdin)
-	if err != nil {
-		return err
-	}
-	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+	name, pw, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, stdin)
 	if err != nil {
 		return err
 	}
@@ -146,18 +132,7 @@ func userBlock(block bool) func(ctx context.Context, env *Env, args []string) er
 	return func(ctx context.Context, env *Env, args []string) error {
 		fs := newFlagSet(env, "user "+verb, "sesame user "+verb+" [--db PATH] NAME",
 			"Blocks a user (they cannot log in, and every session they have ends at once, on running servers too) or unblocks them.")
-		sf := addStoreFlags(fs)
-		if err := applyEnv(fs); err != nil {
-			return err
-		}
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		name, err := oneName(fs, "user "+verb)
-		if err != nil {
-			return err
-		}
-		st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+		name, _, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, nil)
 		if err != nil {
 			return err
 		}
@@ -175,22 +150,7 @@ func userPasswd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "user passwd", "sesame user passwd [--password-stdin] [--db PATH] NAME",
 		"Sets a user's password and ends all of their sessions.")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	sf := addStoreFlags(fs)
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	name, err := oneName(fs, "user passwd")
-	if err != nil {
-		return err
-	}
-	pw, err := readPassword(env, *stdin)
-	if err != nil {
-		return err
-	}
-	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+	name, pw, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, stdin)
 	if err != nil {
 		return err
 	}
@@ -231,4 +191,26 @@ func readPassword(env *Env, fromStdin bool) (string, error) {
 		return "", failure("read password: %v", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// nameCommand parses the flags of a "sesame user VERB NAME" command, reads
+// the password when passwordStdin is not nil, and opens the stack. The
+// caller closes the stack.
+func nameCommand(ctx context.Context, env *Env, fs *flag.FlagSet, sf storeFlags, args []string, passwordStdin *bool) (name, pw string, st *stack, err error) {
+	if err = applyEnv(fs); err != nil {
+		return
+	}
+	if err = parseFlags(fs, args); err != nil {
+		return
+	}
+	if name, err = oneName(fs, fs.Name()); err != nil {
+		return
+	}
+	if passwordStdin != nil {
+		if pw, err = readPassword(env, *passwordStdin); err != nil {
+			return
+		}
+	}
+	st, err = openStack(ctx, sf, session.Config{}, quietLogger(env))
+	return
 }
