@@ -202,8 +202,9 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
 	}
-	asPostgres(fmt.Sprintf("mkdir -p %s/data", dir))
-	exec.Command("chown", "-R", "postgres:postgres", dir).Run()
+	if out, err := exec.Command("chown", "postgres:postgres", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
 	asPostgres(fmt.Sprintf("%s/initdb -D %s/data -U postgres --auth=trust -E UTF8 >/dev/null", bindir, dir))
 	port := freePort(t)
 	start := func() {

@@ -1,11 +1,22 @@
 package main
 
-import "context"
+import (
+	"context"
 
-// openPostgres opens a PostgreSQL --db database. Until the adapter lands
-// this refuses clearly.
+	"github.com/sesame-auth/sesame/postgres"
+)
+
+// openPostgres opens a PostgreSQL --db database: users, keys and, unless
+// --sessions says otherwise, session state, with LISTEN/NOTIFY as the
+// notifier.
 func (st *stack) openPostgres(ctx context.Context, db string) error {
-	return usageError("--db: postgres databases are not supported yet")
+	pg, err := postgres.Open(ctx, db)
+	if err != nil {
+		return failure("open database %s: %v", redactURL(db), err)
+	}
+	st.durable, st.state, st.notifier = pg, pg, pg.Notifier()
+	st.closers = append(st.closers, pg.Close)
+	return nil
 }
 
 // openRedis opens the Redis --sessions store.

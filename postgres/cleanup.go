@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// defaultRefreshBatch bounds the expired refresh tokens one DeleteExpired
+// removes when its limit is 0 or less.
+const defaultRefreshBatch = 1000
+
+const (
+	// SKIP LOCKED: cleaners on several nodes take different rows instead of
+	// waiting for each other, and never wait for a request's write.
+	trimChanges = `DELETE FROM session_changes WHERE seq IN (
+		SELECT seq FROM session_changes WHERE time < $1 FOR UPDATE SKIP LOCKED)`
+
+	deleteExpiredRefresh = `DELETE FROM refresh_tokens WHERE hash IN (
+		SELECT hash FROM refresh_tokens WHERE expires_at <= $1
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
+	deleteExpiredSessions = `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions WHERE deadline <= $1
+		ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
+)
+
+// DeleteExpired implements [session.Cleaner]. In one transaction (one
+// round trip) it removes at most limit refresh tokens past their expiry,
+// at most limit sessions whose deadline is at or before now, earliest
+// deadline first, through the deadline index, and change records older
+// than keepChanges before now (change records are timed by the database
+// server's clock). Each session removal is recorded in the change feed as
+// a revocation, in the same transaction, and takes the session's refresh
+// tokens with it. A limit of 0 or less removes no sessions, but still trims
+// the feed and up to 1000 refresh tokens.
+func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
+	sessions, _, err := db.deleteExpired(ctx, now, keepChanges, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired sessions: %w", err)
+	}
+	return sessions, nil
+}
+
+func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (sessions, refresh int, err error) {
+	refreshLimit := limit
+	if limit <= 0 {
+		refreshLimit = defaultRefreshBatch
+	}
+	// The feed is trimmed last, so that a call whose now is far enough ahead
+	// of the database's clock trims the revocations it has just recorded
+	// too. The sessions' trigger takes the feed lock, held from there to the
+	// commit; the trim skips rows another cleaner holds, so it never waits.
+	b := &pgx.Batch{}
+	b.Queue(deleteExpiredRefresh, nanos(now), refreshLimit)
+	if limit > 0 {
+		b.Queue(deleteExpiredSessions, nanos(now), limit)
+	}
+	b.Queue(trimChanges, nanos(now.Add(-keepChanges)))
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, 0, err
+	}
+	refresh = int(tag.RowsAffected())
+	if limit > 0 {
+		if tag, err = br.Exec(); err != nil {
+			return 0, 0, err
+		}
+		sessions = int(tag.RowsAffected())
+	}
+	if _, err := br.Exec(); err != nil {
+		return 0, 0, err
+	}
+	return sessions, refresh, br.Close()
+}
+
+// RunCleanup removes expired sessions and refresh tokens until ctx ends:
+// every round deletes batches of at most batch rows, one transaction each
+// so that no lock is held long, until a batch comes back short; then it
+// sleeps for every. Change records older than keepChanges are trimmed on
+// the way. Errors are logged and retried next round. every <= 0 means one
+// minute, batch < 1 means 1, and a nil logger discards. Several nodes may
+// run it at once. Run it in its own goroutine; it returns when ctx is done.
+func (db *DB) RunCleanup(ctx context.Context, every time.Duration, batch int, keepChanges time.Duration, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if every <= 0 {
+		every = time.Minute
+	}
+	batch = max(batch, 1)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		removed, batches, err := db.cleanupRound(ctx, batch, keepChanges)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("postgres: session cleanup failed", "err", err, "removed", removed)
+		case removed > 0:
+			logger.Info("postgres: removed expired sessions", "removed", removed, "batches", batches)
+		}
+		t.Reset(every)
+	}
+}
+
+// cleanupRound deletes batches until both the sessions and the refresh
+// tokens of one come back short.
+func (db *DB) cleanupRound(ctx context.Context, batch int, keepChanges time.Duration) (removed, batches int, err error) {
+	for {
+		sessions, refresh, err := db.deleteExpired(ctx, time.Now(), keepChanges, batch)
+		if err != nil {
+			return removed, batches, fmt.Errorf("postgres: delete expired sessions: %w", err)
+		}
+		removed += sessions
+		batches++
+		if sessions < batch && refresh < batch {
+			return removed, batches, nil
+		}
+	}
+}

@@ -1,0 +1,24 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/sesame-auth/sesame/guard"
+	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		db := openTest(t)
+		return storetest.Stores{Sessions: db, Users: db, Refresh: db}
+	})
+}
+
+func TestKeysConformance(t *testing.T) {
+	storetest.RunKeys(t, func(t *testing.T) keyring.Store { return openTest(t) })
+}
+
+func TestGuardConformance(t *testing.T) {
+	storetest.RunGuard(t, func(t *testing.T) guard.Store { return openTest(t) })
+}

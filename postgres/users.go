@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sesame-auth/sesame"
+)
+
+var _ sesame.UserStore = (*DB)(nil)
+
+// Usernames are compared exactly (the "C" collation): "Alice" and "alice"
+// are different users. Fold or normalise names before calling, if wanted.
+// PostgreSQL text holds no NUL and only valid UTF-8: such a name is refused
+// with an *sesame.Error of code [sesame.EInvalid], and never found.
+
+const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at`
+
+// CreateUser implements [sesame.UserStore]. A duplicate username or ID is an
+// *sesame.Error with code [sesame.EConflict].
+func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt))
+	if pgCode(err) == codeUniqueViolation {
+		return sesame.Wrap(sesame.EConflict, err, "username is taken")
+	}
+	if err != nil {
+		return writeErr("create user", err)
+	}
+	return nil
+}
+
+// UserByID implements [sesame.UserStore].
+func (db *DB) UserByID(ctx context.Context, id string) (*sesame.User, error) {
+	if !storableText(id) {
+		return nil, sesame.ErrNotFound
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return nil, readErr("user by id", err)
+	}
+	return u, nil
+}
+
+// UserByName implements [sesame.UserStore]. The match is exact.
+func (db *DB) UserByName(ctx context.Context, username string) (*sesame.User, error) {
+	if !storableText(username) {
+		return nil, sesame.ErrNotFound
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+	if err != nil {
+		return nil, readErr("user by name", err)
+	}
+	return u, nil
+}
+
+// UpdateUser implements [sesame.UserStore].
+func (db *DB) UpdateUser(ctx context.Context, u *sesame.User) error {
+	if !storableText(u.ID) {
+		return sesame.ErrNotFound
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE users SET password_hash = $2, admin = $3, blocked = $4, updated_at = $5 WHERE id = $1`,
+		u.ID, u.PasswordHash, u.Admin, u.Blocked, nanos(u.UpdatedAt))
+	if err != nil {
+		return writeErr("update user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return sesame.ErrNotFound
+	}
+	return nil
+}
+
+// ListUsers implements [sesame.UserStore]: ordered by username, bytewise.
+func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*sesame.User, error) { return scanUser(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	return out, nil
+}
+
+func scanUser(row pgx.Row) (*sesame.User, error) {
+	var u sesame.User
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &u, nil
+}
