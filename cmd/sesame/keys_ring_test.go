@@ -206,7 +206,7 @@ func TestKeysUsage(t *testing.T) {
 		{"keys", "rotate", "extra"},
 		{"keys", "rotate", "--delay", "-1s"},
 		{"keys", "rotate", "--delay", "soon"},
-		{"keys", "list", "--db", "postgres://x"},
+		{"keys", "list", "--db", "mysql://x"},
 	} {
 		if r := w.run("", args...); r.code != 2 {
 			t.Errorf("%v: got exit %d, want 2 (stderr %q)", args, r.code, r.stderr)

@@ -75,7 +75,8 @@ func TestServeRefuses(t *testing.T) {
 		{"address without a port", []string{"--addr", "127.0.0.1"}, []string{"127.0.0.1"}},
 		{"TLS cert without key", []string{"--tls-cert", "cert.pem"}, []string{"--tls-cert", "--tls-key"}},
 		{"TLS key without cert", []string{"--tls-key", "key.pem"}, []string{"--tls-cert", "--tls-key"}},
-		{"postgres database", []string{"--db", "postgres://x"}, []string{"--db", "postgres", "not supported"}},
+		{"unsupported database", []string{"--db", "mysql://x"}, []string{"--db", "mysql", "not supported"}},
+		{"unsupported sessions store", []string{"--sessions", "memcached://x"}, []string{"--sessions", "redis://"}},
 		{"empty sqlite path", []string{"--db", "sqlite:"}, []string{"--db", "empty"}},
 		{"unknown flag", []string{"--no-such-flag"}, []string{"no-such-flag"}},
 		{"positional argument", []string{"extra"}, []string{"no arguments", "extra"}},
@@ -218,12 +219,12 @@ func TestServeEnvironment(t *testing.T) {
 		}
 	})
 
-	t.Run("postgres in env", func(t *testing.T) {
+	t.Run("unreachable postgres in env", func(t *testing.T) {
 		w := newWorld(t)
-		t.Setenv("SESAME_DB", "postgres://x")
+		t.Setenv("SESAME_DB", "postgres://sesame:secret-pw@127.0.0.1:1/none?connect_timeout=2")
 		r := w.run("", "serve", "--addr", "127.0.0.1:0")
-		if r.code != 2 || !strings.Contains(r.stderr, "postgres") {
-			t.Fatalf("got exit %d, stderr %q; want exit 2 naming postgres", r.code, r.stderr)
+		if r.code != 1 || !strings.Contains(r.stderr, "open database") || strings.Contains(r.stderr, "secret-pw") {
+			t.Fatalf("got exit %d, stderr %q; want exit 1 saying the database could not be opened, without its password", r.code, r.stderr)
 		}
 	})
 }

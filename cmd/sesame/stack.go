@@ -90,6 +90,9 @@ func sqlitePath(db string) (string, error) {
 // openStack opens the stores and builds the services over them.
 func openStack(ctx context.Context, sf storeFlags, cfg session.Config, logger *slog.Logger) (*stack, error) {
 	st := &stack{logger: logger}
+	if err := checkSessionsURL(sf.sessionsURL()); err != nil {
+		return nil, err // before anything is created
+	}
 	if err := st.openDurable(ctx, *sf.db); err != nil {
 		return nil, err
 	}
@@ -141,10 +144,15 @@ func (st *stack) openState(ctx context.Context, url string) error {
 	if url == "" {
 		return nil
 	}
-	if !strings.HasPrefix(url, "redis://") && !strings.HasPrefix(url, "rediss://") && !strings.HasPrefix(url, "redis+cluster://") {
-		return usageError("--sessions: want redis://, rediss:// or redis+cluster://, got %q", redactURL(url))
-	}
 	return st.openRedis(ctx, url)
+}
+
+// checkSessionsURL refuses a --sessions value that names no Redis.
+func checkSessionsURL(url string) error {
+	if url == "" || strings.HasPrefix(url, "redis://") || strings.HasPrefix(url, "rediss://") || strings.HasPrefix(url, "redis+cluster://") {
+		return nil
+	}
+	return usageError("--sessions: want redis://, rediss:// or redis+cluster://, got %q", redactURL(url))
 }
 
 // runBackground starts the state store's cleanup loops until ctx ends.

@@ -244,13 +244,13 @@ func TestUserCommandsRefuse(t *testing.T) {
 		})
 	}
 	for _, args := range [][]string{
-		{"user", "list", "--db", "postgres://x"},
-		{"user", "block", "--db", "postgres://x", "alice"},
-		{"sessions", "list", "--db", "postgres://x"},
+		{"user", "list", "--db", "mysql://x"},
+		{"user", "block", "--db", "mysql://x", "alice"},
+		{"sessions", "list", "--db", "mysql://x"},
 	} {
 		r := w.run("", args...)
-		if r.code != 2 || !strings.Contains(r.stderr, "postgres") {
-			t.Errorf("sesame %s: got exit %d, stderr %q; want exit 2 naming postgres", strings.Join(args, " "), r.code, r.stderr)
+		if r.code != 2 || !strings.Contains(r.stderr, "mysql") {
+			t.Errorf("sesame %s: got exit %d, stderr %q; want exit 2 naming mysql", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
 }
