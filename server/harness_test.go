@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/internal/testclock"
 	"github.com/sesame-auth/sesame/jose"
+	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
@@ -47,6 +49,7 @@ type env struct {
 	sessions *session.Manager
 	tokens   *token.Service
 	keys     *jose.KeySet
+	ring     *keyring.Ring
 	server   *server.Server
 	logs     *testlog.Buffer
 }
@@ -59,7 +62,11 @@ func newEnv(t *testing.T) *env {
 // newEnvOn starts a server over the SQLite file at path; two envs on one
 // path are two nodes sharing a database. The server trusts 127.0.0.1 as a
 // proxy, so tests choose the client IP with X-Forwarded-For.
-func newEnvOn(t *testing.T, path string) *env {
+func newEnvOn(t *testing.T, path string) *env { return newEnvWith(t, path, false) }
+
+// newEnvWith is newEnvOn, signing with a persisted keyring (activation
+// delay 1 h, on the env's clock) instead of a fixed key set when withRing.
+func newEnvWith(t *testing.T, path string, withRing bool) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -83,12 +90,26 @@ func newEnvOn(t *testing.T, path string) *env {
 		t.Fatal(err)
 	}
 	e.keys, _ = jose.NewKeySet(key)
-	e.tokens, err = token.New(token.Config{Issuer: "https://sesame.test", Keys: e.keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
+	var keys token.Keys = e.keys
+	jwks := func() []byte { b, _ := e.keys.MarshalJSON(); return b }
+	if withRing {
+		raw := make([]byte, 32)
+		rand.Read(raw)
+		master, err := keyring.NewMasterKey(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ring, err = keyring.Open(ctx, db, master, keyring.Config{Clock: e.clock, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, jwks = e.ring, e.ring.JWKS
+	}
+	e.tokens, err = token.New(token.Config{Issuer: "https://sesame.test", Keys: keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
 		Store: db, Sessions: e.sessions, Clock: e.clock, Events: audit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks := func() []byte { b, _ := e.keys.MarshalJSON(); return b }
 	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Tokens: e.tokens, JWKS: jwks,
 		Logger: logger, Events: audit, TLS: true, CSRFKey: bytes.Repeat([]byte{9}, 32),
 		Throttle:  guard.NewLimiter(db, guard.Config{Clock: e.clock}),

@@ -106,6 +106,9 @@ func (m *Manager) fetch(ctx context.Context, h [32]byte, gen int64) (*sesame.Ses
 // to s, found by hash h.
 func (m *Manager) check(ctx context.Context, s *sesame.Session, h [32]byte) (*sesame.Session, error) {
 	now := m.cfg.Clock.Now()
+	if revoked, _ := m.view.denied(s.ID); revoked {
+		return nil, nil // revoked: its record may linger a moment after the feed says so
+	}
 	if h != s.TokenHash && !now.Before(s.PrevValidUntil) {
 		return nil, nil // a pre-renewal token past its grace
 	}

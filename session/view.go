@@ -127,6 +127,12 @@ func (v *view) put(s *sesame.Session, gen int64) {
 	if !v.primed || gen < v.floor || v.recent[s.ID] > gen {
 		return
 	}
+	if _, revoked := v.deny[s.ID]; revoked {
+		// Stores write a revocation to the feed before deleting the record
+		// (the safe order across shards), so a read may still find a session
+		// whose revocation this view has already applied.
+		return
+	}
 	v.forgetLocked(s.ID)
 	if len(v.hashesOf) >= v.max {
 		v.evictSomeLocked()
@@ -238,7 +244,28 @@ func (v *view) sync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		reset := false
+		if len(changes) == 0 && after > 0 && oldest <= after {
+			// Nothing new, and the store still holds Seqs at or below the
+			// cursor: the change at the cursor must then exist, unless the
+			// feed was reset (a Redis restart without persistence starts
+			// again at 1) and the cursor is past its newest Seq.
+			probe, _, err := v.store.Changes(ctx, after-1, 1)
+			if err != nil {
+				return err
+			}
+			reset = len(probe) == 0 || probe[0].Seq != after
+		}
 		v.mu.Lock()
+		if reset {
+			// Every session the old feed spoke of may be gone: forget the
+			// cache and read the new feed from its start.
+			v.logger.Warn("session view: the store's change feed was reset; flushing the cache")
+			v.flushLocked()
+			v.cursor, v.floor = 0, 0
+			v.mu.Unlock()
+			continue
+		}
 		if v.primed && oldest > v.cursor+1 {
 			// The store dropped changes this view never saw.
 			v.flushLocked()

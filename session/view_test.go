@@ -117,3 +117,58 @@ func TestViewUntrustedWhenStale(t *testing.T) {
 		t.Fatal("a stale view answered from its cache")
 	}
 }
+
+// A feed that restarts its Seqs (Redis without persistence) makes the view
+// flush and follow the new feed, never sit past its newest Seq.
+func TestViewFollowsAResetFeed(t *testing.T) {
+	ctx := context.Background()
+	store := newFeed()
+	for range 5 {
+		store.revoke("old")
+	}
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second, time.Hour)
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := testSession("a")
+	v.put(a, v.generation())
+	// The store restarts empty and numbers from 1 again; a is revoked there.
+	store.changes, store.next = nil, 1
+	store.revoke(a.ID)
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.get(a.TokenHash); got != nil {
+		t.Fatal("after a feed reset the view still trusts its cache")
+	}
+	if revoked, _ := v.denied(a.ID); !revoked {
+		t.Fatal("the revocation in the new feed was not applied")
+	}
+	store.revoke("b")
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, _ := v.denied("b"); !revoked {
+		t.Fatal("the view does not follow the new feed")
+	}
+}
+
+// A store read that finds a session whose revocation the view has already
+// applied (the record is deleted after the feed entry) is not cached.
+func TestViewRefusesRevokedRead(t *testing.T) {
+	ctx := context.Background()
+	store := newFeed()
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Second, time.Hour)
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := testSession("a")
+	store.revoke(a.ID) // the feed entry first...
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v.put(a.Clone(), v.generation()) // ...a read before the record is deleted
+	if got, _ := v.get(a.TokenHash); got != nil {
+		t.Fatal("a revoked session was cached")
+	}
+}

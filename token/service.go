@@ -260,8 +260,10 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 		CreatedAt: now, ExpiresAt: minTime(now.Add(s.cfg.RefreshIdle), r.FamilyExpiresAt), FamilyExpiresAt: r.FamilyExpiresAt,
 	}
 	switch err := s.cfg.Store.RedeemRefresh(ctx, h, now, next); {
-	case errors.Is(err, sesame.ErrConflict):
-		// Another request redeemed it first: this one is a replay.
+	case sesame.ErrorCode(err) == sesame.EConflict:
+		// Another request redeemed it first (or, since successors are
+		// derived, already inserted this very successor): this one is a
+		// replay.
 		if r, err = s.cfg.Store.RefreshByHash(ctx, h); err != nil {
 			if errors.Is(err, sesame.ErrNotFound) {
 				return nil, ErrInvalidGrant

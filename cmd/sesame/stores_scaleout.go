@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sesame-auth/sesame/postgres"
+	"github.com/sesame-auth/sesame/redis"
 )
 
 // openPostgres opens a PostgreSQL --db database: users, keys and, unless
@@ -19,7 +20,14 @@ func (st *stack) openPostgres(ctx context.Context, db string) error {
 	return nil
 }
 
-// openRedis opens the Redis --sessions store.
+// openRedis opens the Redis --sessions store (a single server, or a
+// Cluster with redis+cluster://), with pub/sub as the notifier.
 func (st *stack) openRedis(ctx context.Context, url string) error {
-	return usageError("--sessions: redis is not supported yet")
+	r, err := redis.Open(ctx, url, redis.Options{})
+	if err != nil {
+		return failure("open sessions store %s: %v", redactURL(url), err)
+	}
+	st.state, st.notifier = r, r.Notifier()
+	st.closers = append(st.closers, r.Close)
+	return nil
 }
