@@ -346,6 +346,7 @@ func (s *Server) apiAdminBlock(block bool) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		s.users.forget(u.ID)
 		writeJSON(w, http.StatusOK, meResponse{User: u.Public()})
 	}
 }
@@ -409,4 +410,10 @@ func (s *Server) checkBlock(r *http.Request, block bool) error {
 		}
 	}
 	return nil
+}
+
+// handleLive is GET /livez: 200 while the process serves HTTP, without
+// touching any store (liveness; /healthz is readiness).
+func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

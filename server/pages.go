@@ -264,10 +264,12 @@ func (s *Server) handleBlockForm(block bool) http.HandlerFunc {
 			s.renderError(w, r, err)
 			return
 		}
-		if _, err := s.accounts.SetBlocked(r.Context(), r.PathValue("username"), block); err != nil {
+		u, err := s.accounts.SetBlocked(r.Context(), r.PathValue("username"), block)
+		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
+		s.users.forget(u.ID)
 		done := "unblocked"
 		if block {
 			done = "blocked"

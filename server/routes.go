@@ -47,6 +47,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/csrf", false, s.apiCSRF},
 		{"GET", "/api/v1/revocations", false, s.apiRevocations},
 		{"GET", "/healthz", false, s.handleHealth},
+		{"GET", "/livez", false, s.handleLive},
 	}
 	if s.tokens != nil {
 		r = append(r,

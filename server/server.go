@@ -71,6 +71,7 @@ type Server struct {
 	pages    *pages
 	handler  http.Handler
 	csrf     *csrf.Protection
+	users    userCache
 }
 
 // New returns a server for cfg.
@@ -133,7 +134,7 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 	} else {
 		userID = c.session.UserID
 	}
-	u, err := s.accounts.Users.UserByID(ctx, userID)
+	u, err := s.lookupUser(ctx, userID)
 	if err != nil {
 		if sesame.ErrorCode(err) == sesame.ENotFound {
 			return nil, errUnauthenticated

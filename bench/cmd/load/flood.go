@@ -85,10 +85,10 @@ type Calibration struct {
 	OKMinMs        float64 `json:"ok_login_min_ms"`
 	FailOutsideMin float64 `json:"failed_login_outside_hash_min"`
 	OKOutsideMin   float64 `json:"ok_login_outside_hash_min"`
-	// RTTMs is the median sequential GET /healthz round trip: the HTTP
-	// and loopback cost any request pays (an upper bound: /healthz reads
-	// both stores). FailOutsideServer is (FailMs - HashMs - RTTMs) / FailMs.
-	RTTMs             float64 `json:"healthz_rtt_ms"`
+	// RTTMs is the median sequential GET /livez round trip: the HTTP
+	// and loopback cost any request pays (/livez touches no store).
+	// FailOutsideServer is (FailMs - HashMs - RTTMs) / FailMs.
+	RTTMs             float64 `json:"livez_rtt_ms"`
 	FailOutsideServer float64 `json:"failed_login_outside_hash_minus_rtt"`
 	HashSlots         int     `json:"hash_slots"`
 	Capacity          float64 `json:"capacity_logins_per_s"` // HashSlots / FailMs
@@ -247,10 +247,10 @@ func calibrate(ctx context.Context, cfg Config, api *benchkit.API, victim, victi
 	for i := range fc.Calibrate {
 		hashes = append(hashes, hash())
 		t0 := time.Now()
-		if r, err := api.Do(ctx, "GET", "/healthz", nil, benchkit.Credential{}); err != nil {
+		if r, err := api.Do(ctx, "GET", "/livez", nil, benchkit.Credential{}); err != nil {
 			return nil, err
 		} else if r.Status != http.StatusOK {
-			return nil, fmt.Errorf("calibration: GET /healthz answered %d", r.Status)
+			return nil, fmt.Errorf("calibration: GET /livez answered %d", r.Status)
 		}
 		rtts = append(rtts, time.Since(t0))
 		ip := tenIP(ipBase + uint32(i))

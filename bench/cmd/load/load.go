@@ -151,8 +151,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	if cfg.Warmup > 0 {
-		cfg.logf("warm-up: %v of GET /healthz", cfg.Warmup)
-		drive(ctx, client, cfg.URL, "/healthz", nil, cfg.Concurrency, cfg.Warmup, 0)
+		cfg.logf("warm-up: %v of GET /livez", cfg.Warmup)
+		drive(ctx, client, cfg.URL, "/livez", nil, cfg.Concurrency, cfg.Warmup, 0)
 	}
 
 	runFloor := slices.Contains(cfg.Modes, "floor") || len(authModes) > 0
@@ -163,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			for _, m := range order {
 				path, cr := "/api/v1/me", creds[m]
 				if m == "floor" {
-					path, cr = "/healthz", nil
+					path, cr = "/livez", nil
 				}
 				cfg.logf("round %d/%d: %s (GET %s) for %v, concurrency %d", round+1, cfg.Rounds, m, path, cfg.Duration, cfg.Concurrency)
 				p := drive(ctx, client, cfg.URL, path, cr, cfg.Concurrency, cfg.Duration, cfg.Requests)

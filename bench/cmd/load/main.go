@@ -5,7 +5,7 @@
 //	go run ./cmd/load --url http://127.0.0.1:18080 --mode cookie,bearer
 //	go run ./cmd/load --url http://127.0.0.1:18080 --mode flood   # server: --trusted-proxies 127.0.0.1
 //
-// Every auth mode is measured beside the floor, GET /healthz, in the same
+// Every auth mode is measured beside the floor, GET /livez, in the same
 // invocation: the phases run one after the other (floor, then each mode,
 // repeated --rounds times) with the same concurrency and duration, and each
 // mode's req/s, p50 and p99 are also given as a ratio to the floor's.
@@ -38,13 +38,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var modes, floodIPs, floodAuth string
 	var asJSON, quiet bool
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base URL of the running server (loopback only)")
-	fs.StringVar(&modes, "mode", "cookie,bearer", "comma-separated: cookie, bearer (GET /api/v1/me; the floor GET /healthz is always measured with them), floor (alone), flood (login flood beside /me)")
+	fs.StringVar(&modes, "mode", "cookie,bearer", "comma-separated: cookie, bearer (GET /api/v1/me; the floor GET /livez is always measured with them), floor (alone), flood (login flood beside /me)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each measured phase (at most 5m)")
 	fs.Int64Var(&cfg.Requests, "requests", 0, "cap on the requests of each phase (0: none, the duration bounds it)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "concurrent closed-loop clients")
 	fs.IntVar(&cfg.Users, "users", 8, "accounts to sign up and log in first; clients share them round-robin")
 	fs.IntVar(&cfg.Rounds, "rounds", 1, "repeat the floor/mode phase sequence this many times and pool the samples (evens out drift on a shared machine)")
-	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded GET /healthz load before the first phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded GET /livez load before the first phase")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "skip TLS certificate verification (https on loopback with a self-signed certificate)")
 	fs.Float64Var(&cfg.Flood.Rate, "flood-rate", 0, "flood: failed logins per second (0: --flood-factor × the capacity measured first)")
 	fs.Float64Var(&cfg.Flood.Factor, "flood-factor", 10, "flood: rate as a multiple of the measured hashing capacity, when --flood-rate is 0")
@@ -170,7 +170,7 @@ func printReport(w io.Writer, r *Report) {
 			r.Flood.Samples, c.HashParams, msString(c.HashMs), msString(c.HashMinMs), msString(c.FailMs), msString(c.FailMinMs), msString(c.OKMs), msString(c.OKMinMs))
 		fmt.Fprintf(w, "share of login time outside the hash, 1 - hash/login (median, min): failed %.1f %%, %.1f %%; successful %.1f %%, %.1f %%\n",
 			100*c.FailOutside, 100*c.FailOutsideMin, 100*c.OKOutside, 100*c.OKOutsideMin)
-		fmt.Fprintf(w, "sequential GET /healthz round trip %s (median): failed login outside the hash less that round trip %.1f %%\n", msString(c.RTTMs), 100*c.FailOutsideServer)
+		fmt.Fprintf(w, "sequential GET /livez round trip %s (median): failed login outside the hash less that round trip %.1f %%\n", msString(c.RTTMs), 100*c.FailOutsideServer)
 		fmt.Fprintf(w, "%d hash slot(s) → capacity %.1f logins/s (slots ÷ median failed login); flood rate %.0f/s\n\n", c.HashSlots, c.Capacity, r.Flood.Rate)
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 		fmt.Fprintln(tw, "| /me auth\t| flood\t| /me req/s\t| /me p50\t| /me p99\t| p99 ÷ no flood\t| logins offered/s\t| checked (401)/s\t| 503\t| 429\t| dropped\t| other\t| 401 p50\t| 401 p99\t| refused p99\t| hash share of slot\t|")
