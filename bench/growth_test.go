@@ -53,7 +53,7 @@ type growthStore struct {
 // the user's own sessions, not to the table. It reports bytes/session.
 func BenchmarkGrowth(b *testing.B) {
 	for _, n := range growthSizes(b) {
-		for _, kind := range []string{"memstore", "sqlite"} {
+		for _, kind := range []string{"memstore", "sqlite", "postgres", "redis"} {
 			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) {
 				var g *growthStore
 				switch kind {
@@ -61,6 +61,10 @@ func BenchmarkGrowth(b *testing.B) {
 					g = fillMemstore(b, n)
 				case "sqlite":
 					g = fillSQLite(b, n)
+				case "postgres":
+					g = fillPostgres(b, n)
+				case "redis":
+					g = fillRedis(b, n)
 				}
 				defer g.cleanup()
 				b.Run("lookup", func(b *testing.B) {
