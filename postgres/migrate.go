@@ -4,10 +4,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/migrations"
 	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,11 +25,7 @@ var migrationFiles embed.FS
 // after the other; the others then find the schema current.
 const migrationLock int64 = 0x5345_5341_4d45_0001
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
 // loadMigrations reads and checks the embedded migrations, in version order.
 func loadMigrations() ([]migration, error) {
@@ -39,26 +33,9 @@ func loadMigrations() ([]migration, error) {
 }
 
 func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir) // sorted by name
+	ms, err := migrations.Parse(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("postgres: migration %q: want a name like 0001_description.sql", name)
-		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("postgres: migration %q: got version %d, want %d (versions run from 1 without gaps)", name, v, len(ms)+1)
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration %q: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return ms, nil
 }
@@ -98,12 +75,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration, schema str
 		return fmt.Errorf("postgres: database schema version %d is newer than this program knows (%d): upgrade Sesame, or restore a backup made for this version", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 		const record = `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`
-		if _, err := tx.Exec(ctx, record, m.version, m.name, time.Now().UnixNano()); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, record, m.Version, m.Name, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

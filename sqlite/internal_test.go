@@ -90,7 +90,7 @@ func TestEmbeddedMigrationsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].name != "0001_init.sql" {
+	if len(ms) == 0 || ms[0].Name != "0001_init.sql" {
 		t.Fatalf("migrations: got %d, want 0001_init.sql first", len(ms))
 	}
 }

@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/migrations"
 	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -19,11 +17,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
 // loadMigrations reads and checks the embedded migrations, in version order.
 func loadMigrations() ([]migration, error) {
@@ -31,26 +25,9 @@ func loadMigrations() ([]migration, error) {
 }
 
 func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir) // sorted by name
+	ms, err := migrations.Parse(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("sqlite: migration %q: want a name like 0001_description.sql", name)
-		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("sqlite: migration %q: got version %d, want %d (versions run from 1 without gaps)", name, v, len(ms)+1)
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: migration %q: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 }
@@ -96,15 +73,15 @@ func migrateStep(ctx context.Context, w *sql.DB, ms []migration) (done bool, err
 		return true, nil
 	}
 	m := ms[current]
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	const record = `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`
-	if _, err := tx.ExecContext(ctx, record, m.version, m.name, time.Now().UnixNano()); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, record, m.Version, m.Name, time.Now().UnixNano()); err != nil {
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("sqlite: migration %s: commit: %w", m.Name, err)
 	}
 	return false, nil
 }
