@@ -288,9 +288,17 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 // grace, the same successor pair; after it, reuse, which revokes the
 // family and the session (SEC-29).
 func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now time.Time) (*Pair, error) {
-	if now.Before(r.UsedAt.Add(s.cfg.Grace)) {
+	// A conflict on a token not yet marked used means a concurrent
+	// redemption is in flight (a store that claims the successor before it
+	// marks the token, as Redis does across slots): that is a simultaneous
+	// request, never reuse.
+	inFlight := r.UsedAt.IsZero()
+	if inFlight && s.cfg.Grace == 0 {
+		return nil, ErrInvalidGrant
+	}
+	if inFlight || now.Before(r.UsedAt.Add(s.cfg.Grace)) {
 		nextTok, nextRaw := s.successor(tok)
-		next, err := s.cfg.Store.RefreshByHash(ctx, sha256.Sum256(nextRaw))
+		next, err := s.successorRecord(ctx, sha256.Sum256(nextRaw), inFlight)
 		if errors.Is(err, sesame.ErrNotFound) {
 			return nil, ErrInvalidGrant
 		}
@@ -406,4 +414,20 @@ func (s *Service) signedClaims(tok string) (*AccessClaims, bool) {
 		return nil, false
 	}
 	return &c, true
+}
+
+// successorRecord reads the successor token h. While a redemption is in
+// flight it waits a little (up to about 200 ms) for the winner to store it.
+func (s *Service) successorRecord(ctx context.Context, h [32]byte, inFlight bool) (*Refresh, error) {
+	for attempt := 0; ; attempt++ {
+		next, err := s.cfg.Store.RefreshByHash(ctx, h)
+		if !inFlight || attempt == 40 || !errors.Is(err, sesame.ErrNotFound) {
+			return next, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

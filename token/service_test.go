@@ -593,3 +593,59 @@ func mustSession(t *testing.T, f *fixture) *sesame.Session {
 	}
 	return s
 }
+
+// inFlightStore makes the first RedeemRefresh conflict while the redeemed
+// token still reads as unused and its successor appears a moment later:
+// what a losing request sees on a store that claims the successor before
+// marking the token (Redis, across hash slots).
+type inFlightStore struct {
+	*memstore.Store
+	once sync.Once
+}
+
+func (s *inFlightStore) RedeemRefresh(ctx context.Context, h [32]byte, at time.Time, next *token.Refresh) error {
+	conflict := false
+	s.once.Do(func() {
+		conflict = true
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			s.Store.RedeemRefresh(ctx, h, at, next) // the winner finishes
+		}()
+	})
+	if conflict {
+		return sesame.Errorf(sesame.EConflict, "successor refresh token exists")
+	}
+	return s.Store.RedeemRefresh(ctx, h, at, next)
+}
+
+// SEC-29/30: a concurrent redemption still in flight is a simultaneous
+// request, never reuse: the loser gets the same successor and the session
+// lives.
+func TestRedemptionInFlightIsNotReuse(t *testing.T) {
+	f := newFixture(t, nil)
+	store := &inFlightStore{Store: f.store}
+	svc, err := token.New(token.Config{Issuer: "https://auth.test", Keys: f.keys, SuccessorKey: []byte(strings.Repeat("k", 32)),
+		Store: store, Sessions: f.sessions, Clock: f.clock, Events: sesame.EventFunc(func(_ context.Context, e sesame.Event) {
+			if e.Type == sesame.EventRefreshReuse {
+				t.Error("an in-flight redemption was reported as reuse")
+			}
+		})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := f.login("alice")
+	p, err := svc.Issue(f.ctx, sess, "app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := svc.Refresh(f.ctx, p.RefreshToken, "", "")
+	if err != nil {
+		t.Fatalf("the request that lost to an in-flight redemption: %v, want the successor pair", err)
+	}
+	if _, err := f.sessions.Lookup(f.ctx, sess.ID); err != nil {
+		t.Fatal("the session was revoked")
+	}
+	if _, err := svc.Refresh(f.ctx, q.RefreshToken, "", ""); err != nil {
+		t.Fatalf("the successor does not work: %v", err)
+	}
+}
