@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"github.com/sesame-auth/sesame/internal/cleanup"
 	"log/slog"
 	"time"
 )
@@ -55,30 +56,10 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 // batch < 1 means 1, and a nil logger discards. Run it in its own
 // goroutine; it returns when ctx is done.
 func (db *DB) RunCleanup(ctx context.Context, every time.Duration, batch int, keepChanges time.Duration, logger *slog.Logger) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	if every <= 0 {
-		every = time.Minute
-	}
 	batch = max(batch, 1)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		removed, batches, err := db.cleanupRound(ctx, batch, keepChanges)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.Error("sqlite: session cleanup failed", "err", err, "removed", removed)
-		case removed > 0:
-			logger.Info("sqlite: removed expired sessions", "removed", removed, "batches", batches)
-		}
-		t.Reset(every)
-	}
+	cleanup.Loop(ctx, "sqlite", every, logger, func(ctx context.Context) (int, int, error) {
+		return db.cleanupRound(ctx, batch, keepChanges)
+	})
 }
 
 // cleanupRound deletes batches until one is short.

@@ -1,0 +1,38 @@
+// Package cleanup runs a store's periodic cleanup rounds, the loop the SQL
+// adapters share.
+package cleanup
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Loop calls round at once and then every interval until ctx ends,
+// logging a failure (as "<name>: session cleanup failed") or what a round
+// removed. every <= 0 means one minute; a nil logger discards.
+func Loop(ctx context.Context, name string, every time.Duration, logger *slog.Logger, round func(context.Context) (removed, batches int, err error)) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		removed, batches, err := round(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error(name+": session cleanup failed", "err", err, "removed", removed)
+		case removed > 0:
+			logger.Info(name+": removed expired sessions", "removed", removed, "batches", batches)
+		}
+		t.Reset(every)
+	}
+}
