@@ -1,0 +1,348 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the effective configuration of a deployment. Each field is one
+// key (see [Keys]); its default is the key's. A Config from [Default] or
+// [Load] is complete: every field holds a value.
+type Config struct {
+	Preset          string
+	Addr            string
+	PublicURL       string
+	AllowedHosts    []string
+	TLSCert, TLSKey string
+	InsecureCookies bool
+	TrustedProxies  []string
+	AllowedOrigins  []string
+
+	DB            string // may carry a password: print it through Redact
+	Sessions      string // may carry a password: print it through Redact
+	MasterKeyFile string
+	MasterKey     Secret
+
+	IdleTimeout         time.Duration
+	Lifetime            time.Duration
+	RememberMe          bool
+	RememberIdleTimeout time.Duration
+	RememberLifetime    time.Duration
+	RenewGrace          time.Duration // 0: none
+	SameSite            string        // "lax" or "strict"
+
+	Tokens             bool
+	Issuer             string // "": PublicURL
+	AccessTokenTTL     time.Duration
+	RefreshIdleTimeout time.Duration
+	RefreshLifetime    time.Duration
+	RefreshGrace       time.Duration // 0: none
+
+	LogFormat string
+	LogLevel  string
+
+	// File is the configuration file that was read, or "".
+	File string
+
+	sources map[string]Source
+	extra   []string // secrets seen in any layer, for Redact
+}
+
+// Secret is a secret string. It never prints itself: String, GoString,
+// Format and LogValue all redact it.
+type Secret string
+
+// Reveal returns the secret.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret.
+func (s Secret) GoString() string { return s.String() }
+
+// Format redacts the secret for every verb.
+func (s Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// LogValue implements slog.LogValuer: the secret is redacted.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// redacted replaces a secret in every text this package writes.
+const redacted = "[REDACTED]"
+
+// SourceKind says which layer set a value.
+type SourceKind int
+
+// The layers, lowest precedence first.
+const (
+	FromDefault SourceKind = iota
+	FromPreset
+	FromFile
+	FromEnv
+	FromFlag
+	FromListener // public_url derived from the listening address (loopback development)
+)
+
+// Source is where an effective value came from.
+type Source struct {
+	Kind SourceKind
+	// Where names it: the preset, "FILE:LINE", the variable, the flag.
+	Where string
+}
+
+func (s Source) String() string {
+	switch s.Kind {
+	case FromDefault:
+		return "default"
+	case FromPreset:
+		return "preset " + s.Where
+	case FromFile:
+		return "file " + s.Where
+	case FromEnv:
+		return "env " + s.Where
+	case FromFlag:
+		return "flag " + s.Where
+	case FromListener:
+		return "listener address"
+	}
+	return "unknown"
+}
+
+// Default returns the built-in configuration: what `sesame serve` runs with
+// when nothing is configured.
+func Default() *Config {
+	c := &Config{sources: map[string]Source{}}
+	for _, k := range keys {
+		if err := k.set(c, k.Default); err != nil {
+			panic("config: bad default for " + k.Name + ": " + err.Error())
+		}
+		c.sources[k.Name] = Source{Kind: FromDefault}
+	}
+	return c
+}
+
+// Source returns where the value of key came from.
+func (c *Config) Source(key string) Source {
+	if c.sources == nil {
+		return Source{}
+	}
+	return c.sources[key]
+}
+
+// SetSource records where the value of key came from, for a caller that
+// sets a field itself (for example public_url from the listener).
+func (c *Config) SetSource(key string, s Source) {
+	if c.sources == nil {
+		c.sources = map[string]Source{}
+	}
+	c.sources[key] = s
+}
+
+// EffectiveIssuer is the iss of access tokens: Issuer, or else PublicURL.
+func (c *Config) EffectiveIssuer() string {
+	if c.Issuer != "" {
+		return c.Issuer
+	}
+	return c.PublicURL
+}
+
+// Setting is one effective value, ready to print.
+type Setting struct {
+	Key    string
+	Value  string // redacted: no secret
+	Source Source
+}
+
+// Settings lists every key with its effective value, secrets redacted, and
+// its source.
+func (c *Config) Settings() []Setting {
+	out := make([]Setting, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, Setting{Key: k.Name, Value: c.Redact(c.text(k)), Source: c.Source(k.Name)})
+	}
+	return out
+}
+
+// text is the value of k written as in a file; the master key is
+// redacted.
+func (c *Config) text(k *Key) string {
+	switch k.Name {
+	case "master_key":
+		return c.MasterKey.String()
+	case "preset":
+		return c.Preset
+	case "addr":
+		return c.Addr
+	case "public_url":
+		return c.PublicURL
+	case "allowed_hosts":
+		return strings.Join(c.AllowedHosts, ",")
+	case "tls_cert":
+		return c.TLSCert
+	case "tls_key":
+		return c.TLSKey
+	case "insecure_cookies":
+		return strconv.FormatBool(c.InsecureCookies)
+	case "trusted_proxies":
+		return strings.Join(c.TrustedProxies, ",")
+	case "allowed_origins":
+		return strings.Join(c.AllowedOrigins, ",")
+	case "db":
+		return c.DB
+	case "sessions":
+		return c.Sessions
+	case "master_key_file":
+		return c.MasterKeyFile
+	case "idle_timeout":
+		return formatDuration(c.IdleTimeout)
+	case "lifetime":
+		return formatDuration(c.Lifetime)
+	case "remember_me":
+		return strconv.FormatBool(c.RememberMe)
+	case "remember_idle_timeout":
+		return formatDuration(c.RememberIdleTimeout)
+	case "remember_lifetime":
+		return formatDuration(c.RememberLifetime)
+	case "renew_grace":
+		return formatDuration(c.RenewGrace)
+	case "same_site":
+		return c.SameSite
+	case "tokens":
+		return strconv.FormatBool(c.Tokens)
+	case "issuer":
+		return c.Issuer
+	case "access_token_ttl":
+		return formatDuration(c.AccessTokenTTL)
+	case "refresh_idle_timeout":
+		return formatDuration(c.RefreshIdleTimeout)
+	case "refresh_lifetime":
+		return formatDuration(c.RefreshLifetime)
+	case "refresh_grace":
+		return formatDuration(c.RefreshGrace)
+	case "log_format":
+		return c.LogFormat
+	case "log_level":
+		return c.LogLevel
+	}
+	panic("config: no text form for key " + k.Name)
+}
+
+// formatDuration writes d as a Go duration without the trailing zero units
+// time.Duration.String adds ("30m", not "30m0s").
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// secrets returns every secret value c holds: the master key and the
+// passwords (and user-info) inside its URLs.
+func (c *Config) secrets() []string {
+	out := slices.Clone(c.extra)
+	if c.MasterKey != "" {
+		out = append(out, string(c.MasterKey))
+	}
+	for _, u := range []string{c.DB, c.Sessions} {
+		out = append(out, urlSecrets(u)...)
+	}
+	return out
+}
+
+// urlSecrets returns the passwords written in a URL (or in each URL of a
+// comma-separated cluster list).
+func urlSecrets(raw string) []string {
+	var out []string
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			out = append(out, pw, url.QueryEscape(pw), url.PathEscape(pw))
+		}
+	}
+	// A URL that does not parse may still hold user:password@: take the
+	// text between the last ':' of the user-info and '@'.
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndexByte(rest, '@'); at > 0 {
+			userinfo := rest[:at]
+			if _, pw, ok := strings.Cut(userinfo, ":"); ok && pw != "" {
+				out = append(out, pw)
+			}
+		}
+	}
+	for _, q := range []string{"password", "pass"} {
+		if u, err := url.Parse(raw); err == nil {
+			if pw := u.Query().Get(q); pw != "" {
+				out = append(out, pw, url.QueryEscape(pw))
+			}
+		}
+	}
+	return out
+}
+
+// Redact replaces every secret of c found in s: the master key and the
+// passwords of the database and Redis URLs.
+func (c *Config) Redact(s string) string {
+	for _, sec := range c.secrets() {
+		if len(sec) >= 1 {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return RedactURL(s)
+}
+
+// RedactURL replaces the password of a URL (user:password@host) with
+// [REDACTED]; other text is returned as it is.
+func RedactURL(s string) string {
+	for _, sec := range urlSecrets(s) {
+		s = strings.ReplaceAll(s, sec, redacted)
+	}
+	return s
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.AllowedHosts = slices.Clone(c.AllowedHosts)
+	d.TrustedProxies = slices.Clone(c.TrustedProxies)
+	d.AllowedOrigins = slices.Clone(c.AllowedOrigins)
+	d.extra = slices.Clone(c.extra)
+	d.sources = make(map[string]Source, len(c.sources))
+	for k, v := range c.sources {
+		d.sources[k] = v
+	}
+	return &d
+}
+
+// String lists the settings with secrets redacted.
+func (c *Config) String() string {
+	var b strings.Builder
+	b.WriteString("config{")
+	for i, s := range c.Settings() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s.Key + "=" + strconv.Quote(s.Value))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Format prints c as String does for every verb, so that no secret leaks
+// through %v, %+v or %#v.
+func (c *Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue implements slog.LogValuer: the settings, secrets redacted.
+func (c *Config) LogValue() slog.Value { return slog.StringValue(c.String()) }

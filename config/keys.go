@@ -1,0 +1,199 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// kind is how a key's value is written and checked.
+type kind int
+
+const (
+	kindString   kind = iota // any text
+	kindBool                 // true or false
+	kindDuration             // a Go duration with a unit: 90s, 30m, 12h
+	kindList                 // a YAML sequence, or comma-separated text
+)
+
+// Key describes one configuration key.
+type Key struct {
+	// Name is the key in the file; the flag is Name with dashes, the
+	// environment variable SESAME_ plus Name in upper case.
+	Name string
+	// Default is the built-in default, written as in a file.
+	Default string
+	// Help says what the key does, in one line.
+	Help string
+	// Group is the heading under which config init writes the key.
+	Group string
+
+	kind kind
+	// secret: the value is a secret (never printed); fileVariant: NAME_file
+	// names a file holding the value.
+	secret, fileVariant bool
+	// noFile: the key is read from the environment (or a flag) only.
+	noFile bool
+	// set stores a checked text value into c.
+	set func(c *Config, text string) error
+}
+
+// Flag is the key's command-line flag, with its leading dashes.
+func (k *Key) Flag() string { return "--" + strings.ReplaceAll(k.Name, "_", "-") }
+
+// Env is the key's environment variable.
+func (k *Key) Env() string { return "SESAME_" + strings.ToUpper(k.Name) }
+
+// Secret reports whether the key's value is a secret (or may contain one,
+// such as a password inside a database URL).
+func (k *Key) Secret() bool { return k.secret }
+
+// Keys returns every configuration key, in the order config init writes
+// them.
+func Keys() []*Key { return keys }
+
+// KeyNamed returns the key called name, or nil.
+func KeyNamed(name string) *Key { return byName[name] }
+
+var byName = map[string]*Key{}
+
+func init() {
+	for _, k := range keys {
+		byName[k.Name] = k
+		if k.fileVariant {
+			byName[k.Name+"_file"] = fileKey(k)
+		}
+	}
+}
+
+// fileKey is the NAME_file variant of k: a path whose file holds k's value.
+func fileKey(k *Key) *Key {
+	return &Key{Name: k.Name + "_file", Group: k.Group, kind: kindString,
+		Help: "a file whose content (first line) is " + k.Name + ", so that a URL with a password stays out of this file"}
+}
+
+func str(f func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, s string) error { *f(c) = s; return nil }
+}
+
+func boolean(f func(c *Config) *bool) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		v, err := parseBool(s)
+		*f(c) = v
+		return err
+	}
+}
+
+func duration(f func(c *Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, s string) error {
+		d, err := parseDuration(s)
+		*f(c) = d
+		return err
+	}
+}
+
+func list(f func(c *Config) *[]string) func(*Config, string) error {
+	return func(c *Config, s string) error { *f(c) = splitList(s); return nil }
+}
+
+const (
+	groupServer   = "Server"
+	groupStores   = "Stores"
+	groupSessions = "Sessions"
+	groupTokens   = "Tokens"
+	groupLogs     = "Logs"
+)
+
+var keys = []*Key{
+	{Name: "preset", Group: groupServer, Help: "a set of defaults for a use case: web, spa, api or strict (see README); any key overrides it",
+		set: str(func(c *Config) *string { return &c.Preset })},
+	{Name: "addr", Default: "127.0.0.1:8080", Group: groupServer, Help: "listen address host:port (port 0 picks a free port)",
+		set: str(func(c *Config) *string { return &c.Addr })},
+	{Name: "public_url", Group: groupServer, Help: "the origin users reach (https://auth.example.com), behind any proxy: the token issuer, the default audience, the CSRF origin and the base of redirects; requests for another Host are refused. Default on a loopback address: the printed URL",
+		set: str(func(c *Config) *string { return &c.PublicURL })},
+	{Name: "allowed_hosts", Group: groupServer, kind: kindList, Help: "extra Host names (host or host:port) accepted besides public_url's",
+		set: list(func(c *Config) *[]string { return &c.AllowedHosts })},
+	{Name: "tls_cert", Group: groupServer, Help: "TLS certificate file (PEM): serve HTTPS (TLS 1.2+) with tls_key; adds HSTS",
+		set: str(func(c *Config) *string { return &c.TLSCert })},
+	{Name: "tls_key", Group: groupServer, Help: "TLS private key file (PEM)",
+		set: str(func(c *Config) *string { return &c.TLSKey })},
+	{Name: "insecure_cookies", Default: "false", Group: groupServer, kind: kindBool, Help: "allow plain HTTP on a non-loopback address: cookies lose Secure and the __Host- prefix (development only)",
+		set: boolean(func(c *Config) *bool { return &c.InsecureCookies })},
+	{Name: "trusted_proxies", Group: groupServer, kind: kindList, Help: "CIDRs or IPs of reverse proxies whose X-Forwarded-For names the client (default none: the peer address)",
+		set: list(func(c *Config) *[]string { return &c.TrustedProxies })},
+	{Name: "allowed_origins", Group: groupServer, kind: kindList, Help: "extra origins (scheme://host[:port]) allowed to send cross-origin unsafe requests",
+		set: list(func(c *Config) *[]string { return &c.AllowedOrigins })},
+
+	{Name: "db", Default: "./sesame.db", Group: groupStores, secret: true, fileVariant: true, Help: "durable database (users, signing keys, deployment identity; and session state unless sessions is set): a file path, sqlite:PATH or postgres://URL",
+		set: str(func(c *Config) *string { return &c.DB })},
+	{Name: "sessions", Group: groupStores, secret: true, fileVariant: true, Help: "session state (sessions, refresh tokens, throttle counters) in Redis: redis://HOST:PORT/DB, rediss://..., or redis+cluster://H1:P1,H2:P2 (default: the db database)",
+		set: str(func(c *Config) *string { return &c.Sessions })},
+	{Name: "master_key_file", Group: groupStores, Help: "file holding the master key that seals the signing keys, used when SESAME_MASTER_KEY is not set; created (mode 0600) on first start (default: next to a SQLite database, sesame.key for sesame.db; sesame.key with PostgreSQL)",
+		set: str(func(c *Config) *string { return &c.MasterKeyFile })},
+	{Name: "master_key", Group: groupStores, secret: true, noFile: true, Help: "the master key itself, base64 of 32 bytes: from SESAME_MASTER_KEY only, never a flag or the file",
+		set: func(c *Config, s string) error { c.MasterKey = Secret(s); return nil }},
+
+	{Name: "idle_timeout", Default: "30m", Group: groupSessions, kind: kindDuration, Help: "a session with no request for this long ends",
+		set: duration(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{Name: "lifetime", Default: "12h", Group: groupSessions, kind: kindDuration, Help: "absolute session lifetime, never extended",
+		set: duration(func(c *Config) *time.Duration { return &c.Lifetime })},
+	{Name: "remember_me", Default: "true", Group: groupSessions, kind: kindBool, Help: "offer \"remember me\"; false gives a remembered login the normal idle timeout and lifetime",
+		set: boolean(func(c *Config) *bool { return &c.RememberMe })},
+	{Name: "remember_idle_timeout", Default: "168h", Group: groupSessions, kind: kindDuration, Help: "idle timeout of \"remember me\" sessions",
+		set: duration(func(c *Config) *time.Duration { return &c.RememberIdleTimeout })},
+	{Name: "remember_lifetime", Default: "720h", Group: groupSessions, kind: kindDuration, Help: "absolute lifetime of \"remember me\" sessions (the cookie's Max-Age; at most 400 days)",
+		set: duration(func(c *Config) *time.Duration { return &c.RememberLifetime })},
+	{Name: "renew_grace", Default: "10s", Group: groupSessions, kind: kindDuration, Help: "how long a session's previous token stays valid after renewal, for requests in flight (0s disables)",
+		set: duration(func(c *Config) *time.Duration { return &c.RenewGrace })},
+	{Name: "same_site", Default: "lax", Group: groupSessions, Help: "SameSite of the session cookie: lax or strict",
+		set: str(func(c *Config) *string { return &c.SameSite })},
+
+	{Name: "tokens", Default: "true", Group: groupTokens, kind: kindBool, Help: "access and refresh tokens: the token transports, the token endpoints, Bearer authentication and the JWKS (false: session cookies only)",
+		set: boolean(func(c *Config) *bool { return &c.Tokens })},
+	{Name: "issuer", Group: groupTokens, Help: "iss (and default aud) of access tokens (default: public_url)",
+		set: str(func(c *Config) *string { return &c.Issuer })},
+	{Name: "access_token_ttl", Default: "15m", Group: groupTokens, kind: kindDuration, Help: "access-token lifetime (at most 1h)",
+		set: duration(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+	{Name: "refresh_idle_timeout", Default: "168h", Group: groupTokens, kind: kindDuration, Help: "a refresh token unused for this long expires",
+		set: duration(func(c *Config) *time.Duration { return &c.RefreshIdleTimeout })},
+	{Name: "refresh_lifetime", Default: "720h", Group: groupTokens, kind: kindDuration, Help: "absolute lifetime of a refresh-token family",
+		set: duration(func(c *Config) *time.Duration { return &c.RefreshLifetime })},
+	{Name: "refresh_grace", Default: "10s", Group: groupTokens, kind: kindDuration, Help: "a refresh token presented again this soon after its first use gets the same successor (two tabs, a retry); later it is a reuse that revokes the family (0s: none)",
+		set: duration(func(c *Config) *time.Duration { return &c.RefreshGrace })},
+
+	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
+		set: str(func(c *Config) *string { return &c.LogFormat })},
+	{Name: "log_level", Default: "info", Group: groupLogs, Help: "log level: debug, info, warn or error",
+		set: str(func(c *Config) *string { return &c.LogLevel })},
+}
+
+// presets are the built-in sets of defaults. Each changes only what its use
+// case needs; any key set in the file, the environment or a flag wins.
+var presets = map[string]Preset{
+	"web": {Name: "web", UseCase: "server-rendered apps: the session cookie carries everything; the token transports, endpoints and JWKS are off",
+		Values: map[string]string{"tokens": "false"}},
+	"spa": {Name: "spa", UseCase: "a single-page app on the same site: it logs in with \"transport\":\"cookie\", so the access and refresh tokens travel in HttpOnly cookies, and sends the CSRF token on every unsafe request; short access tokens",
+		Values: map[string]string{"tokens": "true", "access_token_ttl": "5m", "refresh_idle_timeout": "24h"}},
+	"api": {Name: "api", UseCase: "mobile apps, CLIs and services: Bearer access tokens plus rotating refresh tokens; the HTML pages stay for sign-up and account management",
+		Values: map[string]string{"tokens": "true", "access_token_ttl": "15m", "refresh_idle_timeout": "720h", "refresh_lifetime": "2160h"}},
+	"strict": {Name: "strict", UseCase: "banking-grade: a 10 min idle timeout and 1 h lifetime, no remember-me, SameSite=Strict, 5 min access tokens, no refresh reuse grace",
+		Values: map[string]string{"idle_timeout": "10m", "lifetime": "1h", "remember_me": "false", "same_site": "strict",
+			"access_token_ttl": "5m", "refresh_idle_timeout": "30m", "refresh_lifetime": "8h", "refresh_grace": "0s", "renew_grace": "2s"}},
+}
+
+// Preset is a named set of defaults for one use case.
+type Preset struct {
+	Name    string
+	UseCase string
+	Values  map[string]string // key → value, written as in a file
+}
+
+// Presets returns the built-in presets, sorted by name.
+func Presets() []Preset {
+	return []Preset{presets["api"], presets["spa"], presets["strict"], presets["web"]}
+}
+
+// PresetNamed returns the preset called name.
+func PresetNamed(name string) (Preset, bool) {
+	p, ok := presets[name]
+	return p, ok
+}
