@@ -14,6 +14,7 @@ const (
 	EventSignup         EventType = "user.signup"
 	EventLoginSuccess   EventType = "login.success"
 	EventLoginFailure   EventType = "login.failure"
+	EventReauthFailure  EventType = "reauth.failure" // a wrong or throttled password from a signed-in caller
 	EventLogout         EventType = "logout"
 	EventSessionCreated EventType = "session.created"
 	EventSessionRenewed EventType = "session.renewed"

@@ -1,7 +1,27 @@
 // Package account holds the account operations shared by the HTTP server
-// and the command line: sign-up, password authentication, blocking and
-// password changes. It keeps users in a [sesame.UserStore] and ends
-// sessions through a [session.Manager].
+// and the command line: sign-up, the login policy, re-authentication of a
+// signed-in caller, blocking and password changes. It keeps users in a
+// [sesame.UserStore] and ends sessions through a [session.Manager].
+//
+// [Service.Login], [Service.Register] and [Service.Reauthenticate] are the
+// operations that face a client: they throttle per client IP and per
+// account, bound the number of password hashes in flight, do the same work
+// for unknown users and audit every failure. An HTTP layer only translates
+// their errors: the code of the *sesame.Error gives the status, and
+// [RetryAfter] the Retry-After header.
+//
+//	u, err := accounts.Login(ctx, account.LoginRequest{Username: name, Password: pw, IP: resolver.ClientIP(r)})
+//	if err != nil {
+//		if wait, ok := account.RetryAfter(err); ok {
+//			w.Header().Set("Retry-After", guard.RetryAfter(wait))
+//		}
+//		writeError(w, err) // 401, 403, 429 or 503
+//		return
+//	}
+//	// start the session for u.ID
+//
+// [Service.Signup], [Service.Authenticate] and [Service.SetPassword] are the
+// unthrottled building blocks for trusted callers such as the command line.
 package account
 
 import (
@@ -9,9 +29,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"strings"
+	"log/slog"
+	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/session"
 )
@@ -25,15 +47,45 @@ type Hasher interface {
 	Dummy(pw string)
 }
 
-// Service performs account operations. It is safe for concurrent use.
+// Service performs account operations. Users, Sessions and Hasher are
+// required; every other field has the default its comment gives. A Service
+// holds no state of its own: it is safe for concurrent use, and may be
+// copied before its first use.
 type Service struct {
 	Users    sesame.UserStore
 	Sessions *session.Manager
 	Hasher   Hasher
 	Policy   password.Policy
-	Clock    sesame.Clock     // default the system clock
-	Events   sesame.EventSink // default none
+
+	// Throttle limits password attempts per client IP and per account
+	// (SEC-46): logins, re-authentications (SEC-56) and sign-ups of taken
+	// names. It also keeps, in its shared store, the count of wrong
+	// passwords each session has given when re-authenticating. Default
+	// nil: no throttling, and those counts are kept in this process only
+	// (`sesame serve` always sets one; server.New passes its
+	// Config.Throttle when this is nil).
+	Throttle *guard.Limiter
+	// Hashing bounds how many password hashes run at once (SEC-44).
+	// Default: one guard.HashLimiter with its defaults, shared by every
+	// Service of the process that leaves this nil.
+	Hashing *guard.HashLimiter
+	// ReauthLimit is how many wrong passwords one session may give when
+	// re-authenticating before the session is ended (SEC-56). Default
+	// [DefaultReauthLimit].
+	ReauthLimit int
+	// ReauthWindow is how long a session's wrong passwords are remembered
+	// after the latest one. Default: the session manager's
+	// RememberLifetime (30 days unless configured), the longest a session
+	// lives, so that the limit holds for the whole life of the session.
+	ReauthWindow time.Duration
+
+	Clock  sesame.Clock     // default the system clock
+	Events sesame.EventSink // default none
+	Logger *slog.Logger     // operational messages; default slog.Default()
 }
+
+// DefaultReauthLimit is the default of [Service.ReauthLimit].
+const DefaultReauthLimit = 10
 
 // ErrBadCredentials is the one answer to a failed password login, whether
 // the user does not exist or the password is wrong (SEC-45).
@@ -43,28 +95,24 @@ var ErrBadCredentials = sesame.Errorf(sesame.EUnauthenticated, "invalid username
 // account is blocked.
 var ErrBlocked = sesame.Errorf(sesame.EForbidden, "this account is blocked")
 
-// MaxUsernameBytes bounds usernames.
-const MaxUsernameBytes = 64
+// ErrWrongPassword is the answer to a signed-in caller whose password, asked
+// again before a sensitive step, is wrong.
+var ErrWrongPassword = sesame.Errorf(sesame.EUnauthenticated, "the password is wrong")
 
-// NormalizeUsername lowercases name and checks it: 1 to 64 characters of
-// ASCII letters, digits and . _ - @ +. Usernames are compared after this
-// normalization, so "Alice" and "alice" are one account.
-func NormalizeUsername(name string) (string, error) {
-	if name == "" {
-		return "", sesame.Errorf(sesame.EInvalid, "username is required")
-	}
-	if len(name) > MaxUsernameBytes {
-		return "", sesame.Errorf(sesame.EInvalid, "username is too long: at most %d characters", MaxUsernameBytes)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-@+", c) >= 0
-		if !ok {
-			return "", sesame.Errorf(sesame.EInvalid, "username may contain only letters, digits and . _ - @ +")
-		}
-	}
-	return strings.ToLower(name), nil
-}
+// ErrSessionEnded is the answer to the wrong password that reached
+// [Service.ReauthLimit]: the session that gave it has been ended.
+var ErrSessionEnded = sesame.Errorf(sesame.EUnauthenticated, "too many wrong passwords: you have been signed out")
+
+// ErrNoCaller is the answer when the signed-in caller no longer exists, is
+// blocked, or names no session.
+var ErrNoCaller = sesame.Errorf(sesame.EUnauthenticated, "authentication required")
+
+// MaxUsernameBytes bounds usernames; it is [sesame.MaxUsernameBytes].
+const MaxUsernameBytes = sesame.MaxUsernameBytes
+
+// NormalizeUsername is [sesame.NormalizeUsername]: it lowercases name and
+// checks it (1 to 64 characters of ASCII letters, digits and . _ - @ +).
+func NormalizeUsername(name string) (string, error) { return sesame.NormalizeUsername(name) }
 
 // passwordError turns a password package error into a client-safe *Error.
 func passwordError(err error) error {
@@ -82,9 +130,11 @@ func passwordError(err error) error {
 }
 
 // Signup creates an account. The password must pass the policy (SEC-43).
-// A taken username is an *Error with code EConflict.
+// A taken username is an *Error with code EConflict. Signup is not
+// throttled: it is for trusted callers (the command line); a sign-up from
+// a client goes through [Service.Register].
 func (s *Service) Signup(ctx context.Context, username, pw string, admin bool) (*sesame.User, error) {
-	name, err := NormalizeUsername(username)
+	name, err := sesame.NormalizeUsername(username)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +151,7 @@ func (s *Service) Signup(ctx context.Context, username, pw string, admin bool) (
 	if err != nil {
 		return nil, passwordError(err)
 	}
-	now := sesame.ClockOrSystem(s.Clock).Now().UTC()
+	now := s.now()
 	u := &sesame.User{ID: newUserID(), Username: name, PasswordHash: hash, Admin: admin, CreatedAt: now, UpdatedAt: now}
 	if err := s.Users.CreateUser(ctx, u); err != nil {
 		if sesame.ErrorCode(err) == sesame.EConflict {
@@ -113,69 +163,91 @@ func (s *Service) Signup(ctx context.Context, username, pw string, admin bool) (
 	return u, nil
 }
 
-// Authenticate checks a username and password. Unknown users and wrong
-// passwords get the same error after the same work (SEC-45); a password
-// over the maximum length is refused before any hashing (SEC-44). A
-// correct password whose stored hash has stale parameters is re-hashed.
+// Authenticate checks a username and password, and nothing else: no
+// throttle, no hashing gate, no audit. A client's login goes through
+// [Service.Login], which applies the whole policy around this check.
+//
+// Unknown users and wrong passwords get the same error after the same work
+// (SEC-45); a password over the maximum length is refused before any
+// hashing (SEC-44). A correct password whose stored hash has stale
+// parameters is re-hashed.
 func (s *Service) Authenticate(ctx context.Context, username, pw string) (*sesame.User, error) {
+	u, _, err := s.authenticate(ctx, username, pw)
+	return u, err
+}
+
+// authenticate is Authenticate that also returns the account the name
+// designates, when there is one, for the audit record of a failure.
+func (s *Service) authenticate(ctx context.Context, username, pw string) (u, known *sesame.User, err error) {
 	if len(pw) > s.maxPasswordBytes() {
-		return nil, passwordError(password.ErrTooLong)
+		return nil, nil, passwordError(password.ErrTooLong)
 	}
-	name, nameErr := NormalizeUsername(username)
-	var u *sesame.User
-	if nameErr == nil {
-		var err error
-		u, err = s.Users.UserByName(ctx, name)
+	if name, nameErr := sesame.NormalizeUsername(username); nameErr == nil {
+		known, err = s.Users.UserByName(ctx, name)
 		if err != nil && !errors.Is(err, sesame.ErrNotFound) {
-			return nil, storeError(err)
+			return nil, nil, storeError(err)
+		}
+		if err != nil {
+			known = nil
 		}
 	}
-	if u == nil {
+	if known == nil {
 		s.Hasher.Dummy(pw)
-		return nil, ErrBadCredentials
+		return nil, nil, ErrBadCredentials
 	}
-	ok, rehash, err := s.Hasher.Verify(pw, u.PasswordHash)
+	ok, rehash, err := s.Hasher.Verify(pw, known.PasswordHash)
 	if err != nil || !ok {
-		return nil, ErrBadCredentials
+		return nil, known, ErrBadCredentials
 	}
-	if u.Blocked {
-		return nil, ErrBlocked
+	if known.Blocked {
+		return nil, known, ErrBlocked
 	}
 	if rehash {
 		if h, err := s.Hasher.Hash(pw); err == nil {
-			u.PasswordHash = h
-			u.UpdatedAt = sesame.ClockOrSystem(s.Clock).Now().UTC()
-			_ = s.Users.UpdateUser(ctx, u) // best effort: the login itself succeeded
+			known.PasswordHash = h
+			known.UpdatedAt = s.now()
+			_ = s.Users.UpdateUser(ctx, known) // best effort: the login itself succeeded
 		}
 	}
-	return u, nil
+	return known, known, nil
 }
 
 // SetBlocked blocks or unblocks a user. Blocking ends every session of the
-// user at once (SEC-13).
+// user at once (SEC-13), and sets the user's SessionsNotBefore, so that no
+// session or refresh token that existed at that moment is ever accepted
+// again, unblocked or not, even if the session store could not be reached:
+// then the user is blocked all the same and the error says that the
+// sessions could not be ended.
 func (s *Service) SetBlocked(ctx context.Context, username string, blocked bool) (*sesame.User, error) {
 	u, err := s.lookup(ctx, username)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
 	u.Blocked = blocked
-	u.UpdatedAt = sesame.ClockOrSystem(s.Clock).Now().UTC()
+	u.UpdatedAt = now
+	if blocked {
+		u.SessionsNotBefore = now
+	}
 	if err := s.Users.UpdateUser(ctx, u); err != nil {
 		return nil, storeError(err)
 	}
-	t := sesame.EventUserUnblocked
-	if blocked {
-		t = sesame.EventUserBlocked
-		if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "user blocked"); err != nil {
-			return nil, err
-		}
+	if !blocked {
+		s.emit(ctx, sesame.Event{Type: sesame.EventUserUnblocked, UserID: u.ID, Username: u.Username})
+		return u, nil
 	}
-	s.emit(ctx, sesame.Event{Type: t, UserID: u.ID, Username: u.Username})
+	s.emit(ctx, sesame.Event{Type: sesame.EventUserBlocked, UserID: u.ID, Username: u.Username})
+	if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "user blocked"); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
 // SetPassword sets a user's password (policy-checked) and ends all of the
-// user's sessions except keepSession ("" ends all).
+// user's sessions except keepSession. With keepSession "" (a reset by an
+// administrator) it also sets the user's SessionsNotBefore, so that no
+// session or token of before the reset is accepted again even where the
+// session store was not reached (SEC-13).
 func (s *Service) SetPassword(ctx context.Context, username, pw, keepSession string) error {
 	u, err := s.lookup(ctx, username)
 	if err != nil {
@@ -188,49 +260,17 @@ func (s *Service) SetPassword(ctx context.Context, username, pw, keepSession str
 	if err != nil {
 		return passwordError(err)
 	}
+	now := s.now()
 	u.PasswordHash = hash
-	u.UpdatedAt = sesame.ClockOrSystem(s.Clock).Now().UTC()
+	u.UpdatedAt = now
+	if keepSession == "" {
+		u.SessionsNotBefore = now
+	}
 	if err := s.Users.UpdateUser(ctx, u); err != nil {
 		return storeError(err)
 	}
 	if _, err := s.Sessions.RevokeUser(ctx, u.ID, keepSession, "password changed"); err != nil {
 		return err
-	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventPasswordChange, UserID: u.ID, Username: u.Username})
-	return nil
-}
-
-// ChangePassword changes the password of the user with userID after
-// checking the current one (SEC-43): a wrong current password is
-// ErrBadCredentials. When endOthers is true every other session of the user
-// ends (SEC-13); keepSession is the caller's own.
-func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keepSession string, endOthers bool) error {
-	u, err := s.Users.UserByID(ctx, userID)
-	if err != nil {
-		return storeError(err)
-	}
-	if len(current) > s.maxPasswordBytes() {
-		return ErrBadCredentials
-	}
-	if ok, _, err := s.Hasher.Verify(current, u.PasswordHash); err != nil || !ok {
-		return ErrBadCredentials
-	}
-	if err := s.Policy.Check(next, u.Username); err != nil {
-		return passwordError(err)
-	}
-	hash, err := s.Hasher.Hash(next)
-	if err != nil {
-		return passwordError(err)
-	}
-	u.PasswordHash = hash
-	u.UpdatedAt = sesame.ClockOrSystem(s.Clock).Now().UTC()
-	if err := s.Users.UpdateUser(ctx, u); err != nil {
-		return storeError(err)
-	}
-	if endOthers {
-		if _, err := s.Sessions.RevokeUser(ctx, u.ID, keepSession, "password changed"); err != nil {
-			return err
-		}
 	}
 	s.emit(ctx, sesame.Event{Type: sesame.EventPasswordChange, UserID: u.ID, Username: u.Username})
 	return nil
@@ -242,7 +282,7 @@ func (s *Service) Lookup(ctx context.Context, username string) (*sesame.User, er
 }
 
 func (s *Service) lookup(ctx context.Context, username string) (*sesame.User, error) {
-	name, err := NormalizeUsername(username)
+	name, err := sesame.NormalizeUsername(username)
 	if err != nil {
 		return nil, err
 	}
@@ -264,12 +304,21 @@ func (s *Service) maxPasswordBytes() int {
 	return password.DefaultMaxBytes
 }
 
+func (s *Service) now() time.Time { return sesame.ClockOrSystem(s.Clock).Now().UTC() }
+
 func (s *Service) emit(ctx context.Context, e sesame.Event) {
 	if s.Events == nil {
 		return
 	}
-	e.Time = sesame.ClockOrSystem(s.Clock).Now().UTC()
+	e.Time = s.now()
 	s.Events.Emit(ctx, e)
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
 }
 
 func storeError(err error) error {

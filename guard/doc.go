@@ -8,31 +8,22 @@
 //	resolver := guard.IPResolver{TrustedProxies: proxies}
 //	hashing := guard.NewHashLimiter(guard.HashConfig{})
 //
+// The login policy built from these parts (ask [Limiter.Allow] before any
+// hashing, check the password inside [HashLimiter.Do], count a wrong
+// password or an unknown user with [Limiter.Failure] and fail closed when
+// it cannot be counted, forget the client's failures with
+// [Limiter.Success]) is written once, in package account: give the limiter
+// and the gate to an account.Service and call its Login, Register and
+// Reauthenticate. An HTTP handler only translates their errors:
+//
+//	accounts.Throttle, accounts.Hashing = limiter, hashing
+//
 //	// per login request:
-//	ip := resolver.ClientIP(r)
-//	if wait, err := limiter.Allow(ctx, ip, username); err != nil {
-//		if wait > 0 {
-//			w.Header().Set("Retry-After", guard.RetryAfter(wait))
-//		}
-//		return err // 429, or 503 when the store is down
+//	user, err := accounts.Login(ctx, account.LoginRequest{Username: name, Password: pw, IP: resolver.ClientIP(r)})
+//	if wait, ok := account.RetryAfter(err); ok {
+//		w.Header().Set("Retry-After", guard.RetryAfter(wait)) // 429 throttled, or 503 busy
 //	}
-//	var user *sesame.User
-//	var authErr error
-//	if err := hashing.Do(ctx, func() { user, authErr = accounts.Authenticate(ctx, username, pw) }); err != nil {
-//		return err // 503: too many hashes in flight
-//	}
-//	switch {
-//	case sesame.ErrorCode(authErr) == sesame.EUnauthenticated:
-//		if err := limiter.Failure(ctx, ip, username); err != nil {
-//			return err // 503: the failure could not be counted
-//		}
-//		return authErr
-//	case authErr != nil:
-//		return authErr
-//	}
-//	if err := limiter.Success(ctx, ip, username); err != nil {
-//		log(err) // the login stands
-//	}
+//	// err's code gives the status: 401, 403, 429, or 503 when the store is down
 //
 // # Policy
 //

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
-	"github.com/sesame-auth/sesame/account"
 )
 
 // Config is the throttling policy of a [Limiter]. The zero value is the
@@ -123,7 +122,7 @@ func NewLimiter(s Store, c Config) *Limiter {
 //
 // ip is the client address from [IPResolver.ClientIP]; an invalid (zero)
 // Addr is one shared client "unknown". username is as typed; it is
-// normalized as the account package does, so "Alice" and "alice" share a
+// normalized by [sesame.NormalizeUsername], so "Alice" and "alice" share a
 // counter, and only its SHA-256 is stored.
 func (l *Limiter) Allow(ctx context.Context, ip netip.Addr, username string) (time.Duration, error) {
 	k := l.keys(ip, username)
@@ -175,6 +174,30 @@ func (l *Limiter) Success(ctx context.Context, ip netip.Addr, username string) e
 	return nil
 }
 
+// Strike records one strike against key and returns how many strikes the
+// key has had since it was last quiet for window (AccountWindow when window
+// is zero or negative). It is the counter
+// behind limits that end something instead of slowing it down, such as the
+// wrong passwords a signed-in session may give before it is ended
+// (account.Service.Reauthenticate). key is chosen by the caller in its own
+// namespace ("reauth:" and a public session ID); it must never hold a
+// password or a raw username. Like [Limiter.Failure], the count is atomic
+// across processes sharing the store. A store error is an *sesame.Error
+// with code [sesame.EUnavailable].
+func (l *Limiter) Strike(ctx context.Context, key string, window time.Duration) (int, error) {
+	if window <= 0 {
+		window = l.c.AccountWindow
+	}
+	st, err := l.store.Fail(ctx, l.c.Clock.Now(), Counter{Key: "strike:" + key, Window: window})
+	if err == nil && len(st) != 1 {
+		err = fmt.Errorf("got %d states for 1 key", len(st))
+	}
+	if err != nil {
+		return 0, unavailable(fmt.Errorf("guard: record strike: %w", err))
+	}
+	return st[0].Count, nil
+}
+
 // ipWait is how long past now the IP must still wait.
 func (l *Limiter) ipWait(ip State, now time.Time) time.Duration {
 	if ip.Count < l.c.IPFree {
@@ -224,7 +247,7 @@ type keySet struct{ ip, account, pair string }
 // the store and its logs rather than making them secret.
 func (l *Limiter) keys(ip netip.Addr, username string) keySet {
 	client := l.clientKey(ip)
-	name, err := account.NormalizeUsername(username)
+	name, err := sesame.NormalizeUsername(username)
 	if err != nil {
 		name = username // an invalid name cannot equal a valid normalized one
 	}

@@ -55,7 +55,7 @@ func (m *Store) UpdateUser(_ context.Context, u *sesame.User) error {
 		return sesame.ErrNotFound
 	}
 	c := *old
-	c.PasswordHash, c.Admin, c.Blocked, c.UpdatedAt = u.PasswordHash, u.Admin, u.Blocked, u.UpdatedAt
+	c.PasswordHash, c.Admin, c.Blocked, c.SessionsNotBefore, c.UpdatedAt = u.PasswordHash, u.Admin, u.Blocked, u.SessionsNotBefore, u.UpdatedAt
 	m.users[u.ID] = &c
 	return nil
 }

@@ -56,7 +56,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	switch in.Transport {
 	case "", "session":
 	case "header", "cookie":
-		u, err := s.authenticate(w, r, in)
+		u, err := s.authenticate(r, in)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -79,7 +79,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 // login authenticates and starts a cookie session; shared by the API and
 // the form.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, *sesame.Session, error) {
-	u, err := s.authenticate(w, r, in)
+	u, err := s.authenticate(r, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,56 +91,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 	return u, sess, nil
 }
 
-// authenticate checks the password under the login throttle and the
-// hashing gate, auditing failures. A throttled client gets 429 with
-// Retry-After; a store that cannot count failures, 503 (fail closed).
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, error) {
-	ctx := r.Context()
-	ip := s.cfg.ClientIPs.ClientIP(r)
-	if s.cfg.Throttle != nil {
-		if wait, err := s.cfg.Throttle.Allow(ctx, ip, in.Username); err != nil {
-			if wait > 0 {
-				w.Header().Set("Retry-After", guard.RetryAfter(wait))
-				s.audit(r, sesame.Event{Type: sesame.EventLoginFailure, Username: logSafeName(in.Username), Reason: "throttled"})
-			}
-			return nil, err
-		}
+// authenticate checks the password under the login policy of the account
+// service (throttle, hashing gate, equal work, audit); this layer only
+// translates its errors (429 and 503 with Retry-After, see writeError).
+func (s *Server) authenticate(r *http.Request, in credentials) (*sesame.User, error) {
+	return s.accounts.Login(r.Context(), account.LoginRequest{Username: in.Username, Password: in.Password,
+		IP: s.cfg.ClientIPs.ClientIP(r), UserAgent: truncate(r.UserAgent(), 256)})
+}
+
+// setRetryAfter sends Retry-After when err tells the client when to try
+// again (a throttled attempt, a busy hashing gate).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if wait, ok := account.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", guard.RetryAfter(wait))
 	}
-	var u *sesame.User
-	var err error
-	if herr := s.cfg.Hashing.Do(ctx, func() { u, err = s.accounts.Authenticate(ctx, in.Username, in.Password) }); herr != nil {
-		w.Header().Set("Retry-After", "1")
-		return nil, herr
-	}
-	if s.cfg.Throttle != nil {
-		if err == nil {
-			if serr := s.cfg.Throttle.Success(ctx, ip, in.Username); serr != nil {
-				s.log.Warn("could not reset login failures", "err", serr) // the login stands
-			}
-		} else if sesame.ErrorCode(err) == sesame.EUnauthenticated || sesame.ErrorCode(err) == sesame.EForbidden {
-			if ferr := s.cfg.Throttle.Failure(ctx, ip, in.Username); ferr != nil {
-				return nil, ferr
-			}
-		}
-	}
-	if err != nil {
-		reason := "bad credentials"
-		switch sesame.ErrorCode(err) {
-		case sesame.EForbidden:
-			reason = "blocked"
-		case sesame.EInvalid:
-			reason = "invalid input"
-		case sesame.EUnavailable:
-			reason = "store unavailable"
-		}
-		e := sesame.Event{Type: sesame.EventLoginFailure, Reason: reason}
-		if u, lookErr := s.accounts.Lookup(r.Context(), in.Username); lookErr == nil {
-			e.UserID, e.Username = u.ID, u.Username
-		}
-		s.audit(r, e)
-		return nil, err
-	}
-	return u, nil
 }
 
 func (s *Server) device(r *http.Request) *sesame.Device {
@@ -261,15 +225,12 @@ func (s *Server) changePassword(r *http.Request, current, next string, endOthers
 	if err != nil {
 		return err
 	}
-	var err2 error
-	if err := s.cfg.Hashing.Do(r.Context(), func() {
-		err2 = s.accounts.ChangePassword(r.Context(), c.user.ID, current, next, c.sid, endOthers)
-	}); err != nil {
+	err = s.accounts.ChangePassword(r.Context(), account.PasswordChange{UserID: c.user.ID, SessionID: c.sid,
+		Current: current, New: next, EndOthers: endOthers, IP: s.cfg.ClientIPs.ClientIP(r)})
+	if err != nil {
 		return err
 	}
-	if err2 != nil {
-		return err2
-	}
+	s.users.forget(c.user.ID)
 	if c.session == nil {
 		return nil // a token caller keeps its tokens; its session ID does not change
 	}
@@ -383,19 +344,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// signup creates an account under the hashing gate.
+// signup creates an account for a client under the account service's
+// policy (sign-up throttle per IP, hashing gate).
 func (s *Server) signup(r *http.Request, username, password string) (*sesame.User, error) {
-	var u *sesame.User
-	var err error
-	if herr := s.cfg.Hashing.Do(r.Context(), func() { u, err = s.accounts.Signup(r.Context(), username, password, false) }); herr != nil {
-		return nil, herr
-	}
-	return u, err
+	return s.accounts.Register(r.Context(), account.SignupRequest{Username: username, Password: password,
+		IP: s.cfg.ClientIPs.ClientIP(r), UserAgent: truncate(r.UserAgent(), 256)})
 }
-
-// logSafeName is a username fit for an audit record: at most 64 bytes
-// (the log handler escapes the rest).
-func logSafeName(name string) string { return truncate(name, 64) }
 
 // checkBlock allows an admin to block or unblock anyone but themselves: an
 // admin who blocks their own account would lock the last admin out.

@@ -98,6 +98,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers with err: a JSON body for API requests, an HTML page
 // for page requests. Internal detail is logged, never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	setRetryAfter(w, err)
 	code := sesame.ErrorCode(err)
 	if code == sesame.EInternal || code == sesame.EUnavailable {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)

@@ -84,6 +84,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	setRetryAfter(w, err)
 	code := sesame.ErrorCode(err)
 	s.render(w, r, sesame.HTTPStatus(code), "error", pageData{Title: sesame.ErrorMessage(err), Error: sesame.ErrorMessage(err)})
 }
@@ -125,6 +126,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	in := credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Remember: r.PostForm.Get("remember") != ""}
 	if _, _, err := s.login(w, r, in); err != nil {
+		setRetryAfter(w, err)
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "login", pageData{Title: "Sign in",
 			Error: sesame.ErrorMessage(err), Next: safeNext(r.PostForm.Get("next")), Username: truncate(in.Username, 64)})
 		return
@@ -143,6 +145,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
 	if _, err := s.signup(r, name, pw); err != nil {
+		setRetryAfter(w, err)
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "signup", pageData{Title: "Create an account",
 			Error: sesame.ErrorMessage(err), Username: truncate(name, 64)})
 		return

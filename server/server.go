@@ -19,7 +19,9 @@ import (
 // Config configures a [Server]. Zero values are the secure defaults given in
 // the comments.
 type Config struct {
-	// Accounts performs sign-up, login and blocking. Required.
+	// Accounts performs sign-up, login and blocking, under its login
+	// policy. Required. The server uses a copy of it in which each of
+	// Throttle, Hashing, Events and Logger left nil is this Config's.
 	Accounts *account.Service
 	// Sessions is the session manager. Required.
 	Sessions *session.Manager
@@ -47,13 +49,14 @@ type Config struct {
 	TLS bool
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
-	// Throttle limits login attempts per client IP and per account
-	// (SEC-46). Default nil: no throttling (the library default; `sesame
-	// serve` always sets one).
+	// Throttle limits password attempts (logins, re-authentications and
+	// sign-ups) per client IP and per account (SEC-46, SEC-56): it is
+	// given to Accounts unless that has its own. Default nil: no
+	// throttling (the library default; `sesame serve` always sets one).
 	Throttle *guard.Limiter
 	// Hashing bounds how many password hashes run at once, so that a login
-	// flood cannot starve other requests. Default guard.NewHashLimiter with
-	// its defaults.
+	// flood cannot starve other requests: it is given to Accounts unless
+	// that has its own. Default guard.NewHashLimiter with its defaults.
 	Hashing *guard.HashLimiter
 	// ClientIPs resolves the client address: X-Forwarded-For is trusted
 	// only from its TrustedProxies (SEC-52). Default: no trusted proxy, the
@@ -76,6 +79,9 @@ type Server struct {
 
 // New returns a server for cfg.
 func New(cfg Config) (*Server, error) {
+	if cfg.Accounts == nil || cfg.Sessions == nil {
+		return nil, fmt.Errorf("server: Accounts and Sessions are required")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -89,12 +95,32 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: cfg.Accounts, sessions: cfg.Sessions, log: cfg.Logger, pages: p}
+	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: accountsFor(cfg), sessions: cfg.Sessions, log: cfg.Logger, pages: p}
 	if s.csrf, err = s.newCSRF(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// accountsFor returns the account service the server uses: a copy of
+// cfg.Accounts completed with the server's throttle, hashing gate, event
+// sink and logger where it has none.
+func accountsFor(cfg Config) *account.Service {
+	a := *cfg.Accounts
+	if a.Throttle == nil {
+		a.Throttle = cfg.Throttle
+	}
+	if a.Hashing == nil {
+		a.Hashing = cfg.Hashing
+	}
+	if a.Events == nil {
+		a.Events = cfg.Events
+	}
+	if a.Logger == nil {
+		a.Logger = cfg.Logger
+	}
+	return &a
 }
 
 // ServeHTTP implements http.Handler.
