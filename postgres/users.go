@@ -16,13 +16,13 @@ var _ sesame.UserStore = (*DB)(nil)
 // PostgreSQL text holds no NUL and only valid UTF-8: such a name is refused
 // with an *sesame.Error of code [sesame.EInvalid], and never found.
 
-const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at`
+const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before`
 
 // CreateUser implements [sesame.UserStore]. A duplicate username or ID is an
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt))
+	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore))
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
 	}
@@ -61,8 +61,8 @@ func (db *DB) UpdateUser(ctx context.Context, u *sesame.User) error {
 	if !storableText(u.ID) {
 		return sesame.ErrNotFound
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE users SET password_hash = $2, admin = $3, blocked = $4, updated_at = $5 WHERE id = $1`,
-		u.ID, u.PasswordHash, u.Admin, u.Blocked, nanos(u.UpdatedAt))
+	tag, err := db.pool.Exec(ctx, `UPDATE users SET password_hash = $2, admin = $3, blocked = $4, updated_at = $5, sessions_not_before = $6 WHERE id = $1`,
+		u.ID, u.PasswordHash, u.Admin, u.Blocked, nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore))
 	if err != nil {
 		return writeErr("update user", err)
 	}
@@ -88,9 +88,10 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 func scanUser(row pgx.Row) (*sesame.User, error) {
 	var u sesame.User
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated); err != nil {
+	var notBefore *int64
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore); err != nil {
 		return nil, err
 	}
-	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+	u.CreatedAt, u.UpdatedAt, u.SessionsNotBefore = fromNanos(created), fromNanos(updated), fromNullNanos(notBefore)
 	return &u, nil
 }

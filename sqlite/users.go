@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -17,7 +19,7 @@ import (
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
 	_, err := db.st.createUser.ExecContext(ctx, u.ID, u.Username, u.PasswordHash,
-		boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt))
+		boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore))
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
@@ -50,7 +52,8 @@ func (db *DB) UserByName(ctx context.Context, username string) (*sesame.User, er
 
 // UpdateUser implements [sesame.UserStore].
 func (db *DB) UpdateUser(ctx context.Context, u *sesame.User) error {
-	res, err := db.st.updateUser.ExecContext(ctx, u.ID, u.PasswordHash, boolInt(u.Admin), boolInt(u.Blocked), nanos(u.UpdatedAt))
+	res, err := db.st.updateUser.ExecContext(ctx, u.ID, u.PasswordHash, boolInt(u.Admin), boolInt(u.Blocked), nanos(u.UpdatedAt),
+		nanosOrNull(u.SessionsNotBefore))
 	if err != nil {
 		return fmt.Errorf("sqlite: update user: %w", err)
 	}
@@ -88,9 +91,21 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 func scanUser(row interface{ Scan(...any) error }) (*sesame.User, error) {
 	var u sesame.User
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated); err != nil {
+	var notBefore sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+	if notBefore.Valid {
+		u.SessionsNotBefore = fromNanos(notBefore.Int64)
+	}
 	return &u, nil
+}
+
+// nanosOrNull encodes t for a nullable time column: NULL for the zero time.
+func nanosOrNull(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: nanos(t), Valid: true}
 }

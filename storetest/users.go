@@ -16,7 +16,7 @@ func newUser(name string) *sesame.User {
 func sameUser(t *testing.T, got, want *sesame.User) {
 	t.Helper()
 	if got.ID != want.ID || got.Username != want.Username || got.PasswordHash != want.PasswordHash ||
-		got.Admin != want.Admin || got.Blocked != want.Blocked ||
+		got.Admin != want.Admin || got.Blocked != want.Blocked || !got.SessionsNotBefore.Equal(want.SessionsNotBefore) ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Fatalf("user: got %+v, want %+v", *got, *want)
 	}
@@ -63,10 +63,24 @@ func testUserUpdate(t *testing.T, s sesame.UserStore) {
 	u := newUser("alice")
 	must(t, "CreateUser", s.CreateUser(ctx(), u))
 	u.PasswordHash, u.Admin, u.Blocked, u.UpdatedAt = "$argon2id$new", true, true, base.Add(time.Hour)
+	u.SessionsNotBefore = base.Add(time.Hour + 123456789) // nanoseconds survive
 	must(t, "UpdateUser", s.UpdateUser(ctx(), u))
 	got, err := s.UserByName(ctx(), "alice")
 	must(t, "UserByName", err)
 	sameUser(t, got, u)
+	// Unblocking keeps SessionsNotBefore; the zero time reads back as zero.
+	u.Blocked = false
+	must(t, "UpdateUser", s.UpdateUser(ctx(), u))
+	got, err = s.UserByID(ctx(), u.ID)
+	must(t, "UserByID", err)
+	sameUser(t, got, u)
+	u.SessionsNotBefore = time.Time{}
+	must(t, "UpdateUser", s.UpdateUser(ctx(), u))
+	got, err = s.UserByID(ctx(), u.ID)
+	must(t, "UserByID", err)
+	if !got.SessionsNotBefore.IsZero() {
+		t.Fatalf("SessionsNotBefore: got %v, want the zero time", got.SessionsNotBefore)
+	}
 }
 
 func testUserList(t *testing.T, s sesame.UserStore) {
