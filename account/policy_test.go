@@ -181,6 +181,15 @@ func TestCheckUser(t *testing.T) {
 	if err := svc.CheckUser(ctx, sess.UserID, clock.Now()); err != nil {
 		t.Fatalf("a session of after the unblock: %v", err)
 	}
+	// An administrator's password reset (no session kept) does the same.
+	later := clock.Now()
+	clock.Add(time.Second)
+	if err := svc.SetPassword(ctx, "alice", "a fresh long passphrase", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.CheckUser(ctx, sess.UserID, later); !errors.Is(err, account.ErrCredentialTooOld) {
+		t.Fatalf("a session of before the reset: %v, want ErrCredentialTooOld", err)
+	}
 	if err := svc.CheckUser(ctx, "nobody", clock.Now()); sesame.ErrorCode(err) != sesame.EUnauthenticated {
 		t.Fatalf("unknown user: %v, want EUnauthenticated", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
@@ -37,7 +38,11 @@ type Config struct {
 	// sink to the session manager and the account service.
 	Events sesame.EventSink
 	// Tokens issues and checks access and refresh tokens. Default nil: the
-	// token transports, endpoints and Bearer authentication are off.
+	// token transports, endpoints and Bearer authentication are off. When
+	// its CheckUser is nil the server uses a copy of it whose CheckUser is
+	// the account service's, so that a blocked user can never refresh or
+	// exchange a session for tokens (SEC-13); set it yourself to share one
+	// token.Service.
 	Tokens *token.Service
 	// JWKS returns the public key set published at
 	// /.well-known/jwks.json. Default nil: not published.
@@ -96,6 +101,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: accountsFor(cfg), sessions: cfg.Sessions, log: cfg.Logger, pages: p}
+	if s.tokens != nil && s.tokens.Config().CheckUser == nil {
+		tc := s.tokens.Config()
+		tc.CheckUser = s.accounts.CheckUser
+		if s.tokens, err = token.New(tc); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	if s.csrf, err = s.newCSRF(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -167,11 +179,21 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 		}
 		return nil, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable")
 	}
-	if u.Blocked {
-		return nil, errUnauthenticated
+	if !u.Admits(c.issued()) {
+		return nil, errUnauthenticated // blocked, or signed in before a block or a password reset (SEC-13)
 	}
 	c.user = u
 	return c, nil
+}
+
+// issued is when the caller's credential was created: the session's
+// creation for a cookie session, the access token's issue time for a token
+// caller (whose refresh token and session were checked when it was issued).
+func (c *caller) issued() time.Time {
+	if c.claims != nil {
+		return c.claims.IssuedAt.Time
+	}
+	return c.session.CreatedAt
 }
 
 // sessionInfo describes the caller's session for /me: the full record for

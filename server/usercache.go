@@ -10,8 +10,10 @@ import (
 
 // userCacheTTL is how long a user record read for an authenticated request
 // is reused. Revocation does not depend on it: a block revokes every session
-// of the user (the session denylist rejects them at once), so a cached
-// record can only lag in its Admin flag and username, by at most this long.
+// of the user (the session denylist rejects them at once), and this process
+// forgets the record of a user it blocks. Only a block made elsewhere that
+// could not reach the session store is seen here through the record (its
+// Blocked flag and SessionsNotBefore), and then within this long.
 const userCacheTTL = 2 * time.Second
 
 // userCacheMax bounds the cache; past it the cache is cleared.

@@ -53,6 +53,19 @@ type Config struct {
 	// 10000; negative disables it.
 	CacheSize int
 
+	// CheckUser, when set, is asked whether the user may still use a
+	// session or refresh token created at issued: before a refresh token
+	// is redeemed (with the token's creation time) and before a family is
+	// issued (with the session's). It returns nil, or an error: one with
+	// code EUnauthenticated, EForbidden or ENotFound (the user is blocked,
+	// deleted, or the credential predates a block or a password reset)
+	// makes the refresh or issue fail with ErrInvalidGrant; any other
+	// (the user store is down) fails it with EUnavailable. So blocking is
+	// final on the token path whatever the session store was told
+	// (SEC-13). account.Service.CheckUser is the implementation to use.
+	// Default nil: no user check beyond the session's own liveness.
+	CheckUser func(ctx context.Context, userID string, issued time.Time) error
+
 	Keys         Keys
 	SuccessorKey []byte // at least 32 bytes from a CSPRNG; derives successor refresh tokens
 	Store        Store
@@ -161,6 +174,9 @@ var (
 
 // Issue starts a refresh-token family for sess and returns its first pair.
 func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, scope string) (*Pair, error) {
+	if err := s.checkUser(ctx, sess.UserID, sess.CreatedAt); err != nil {
+		return nil, err
+	}
 	if clientID == "" {
 		clientID = s.cfg.DefaultClientID
 	}
@@ -185,6 +201,23 @@ func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, sco
 	}
 	s.emit(ctx, sesame.EventTokenIssued, r, "")
 	return p, nil
+}
+
+// checkUser asks Config.CheckUser about userID's credential created at
+// issued: a refusal is ErrInvalidGrant, a user store that cannot answer
+// EUnavailable.
+func (s *Service) checkUser(ctx context.Context, userID string, issued time.Time) error {
+	if s.cfg.CheckUser == nil {
+		return nil
+	}
+	err := s.cfg.CheckUser(ctx, userID, issued)
+	switch sesame.ErrorCode(err) {
+	case "":
+		return nil
+	case sesame.EUnauthenticated, sesame.EForbidden, sesame.ENotFound:
+		return ErrInvalidGrant
+	}
+	return unavailable(err)
 }
 
 // pair signs the access token that goes with refresh token r (whose text
@@ -228,6 +261,9 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	}
 	if err != nil {
 		return nil, unavailable(err)
+	}
+	if err := s.checkUser(ctx, r.UserID, r.CreatedAt); err != nil {
+		return nil, err
 	}
 	if clientID != "" && clientID != r.ClientID {
 		return nil, ErrInvalidGrant
