@@ -12,19 +12,20 @@ type Code string
 
 // The error codes. Each maps to one HTTP status in [HTTPStatus].
 const (
-	EInvalid         Code = "invalid"            // malformed input: 400
-	EUnauthenticated Code = "unauthenticated"    // no or bad credential: 401
-	EForbidden       Code = "forbidden"          // authenticated but not allowed, or CSRF: 403
-	ENotFound        Code = "not_found"          // 404
-	EMethod          Code = "method_not_allowed" // 405
-	EConflict        Code = "conflict"           // 409
-	EGone            Code = "gone"               // no longer available: 410
-	ETooLarge        Code = "too_large"          // request body too large: 413
-	EUnsupported     Code = "unsupported_media"  // wrong Content-Type: 415
-	ETooMany         Code = "too_many_requests"  // throttled: 429
-	EHeaderTooLarge  Code = "header_too_large"   // a request header (Cookie) too large: 431
-	EInternal        Code = "internal"           // a bug: 500
-	EUnavailable     Code = "unavailable"        // a store or dependency is down: 503
+	EInvalid         Code = "invalid"             // malformed input: 400
+	EUnauthenticated Code = "unauthenticated"     // no or bad credential: 401
+	EForbidden       Code = "forbidden"           // authenticated but not allowed, or CSRF: 403
+	ENotFound        Code = "not_found"           // 404
+	EMethod          Code = "method_not_allowed"  // 405
+	EConflict        Code = "conflict"            // 409
+	EGone            Code = "gone"                // no longer available: 410
+	ETooLarge        Code = "too_large"           // request body too large: 413
+	EUnsupported     Code = "unsupported_media"   // wrong Content-Type: 415
+	EMisdirected     Code = "misdirected_request" // a Host this server does not answer for: 421
+	ETooMany         Code = "too_many_requests"   // throttled: 429
+	EHeaderTooLarge  Code = "header_too_large"    // a request header (Cookie) too large: 431
+	EInternal        Code = "internal"            // a bug: 500
+	EUnavailable     Code = "unavailable"         // a store or dependency is down: 503
 )
 
 var statusByCode = map[Code]int{
@@ -37,6 +38,7 @@ var statusByCode = map[Code]int{
 	EGone:            http.StatusGone,
 	ETooLarge:        http.StatusRequestEntityTooLarge,
 	EUnsupported:     http.StatusUnsupportedMediaType,
+	EMisdirected:     http.StatusMisdirectedRequest,
 	ETooMany:         http.StatusTooManyRequests,
 	EHeaderTooLarge:  http.StatusRequestHeaderFieldsTooLarge,
 	EInternal:        http.StatusInternalServerError,

@@ -12,7 +12,8 @@ import (
 // newCSRF builds the CSRF defence (SEC-35 to SEC-40) for the server:
 //
 //   - every unsafe request carrying a cookie, an Origin or Sec-Fetch-Site
-//     header, or a form body must come from this origin (Sec-Fetch-Site
+//     header, or a form body must come from this origin (the public URL's
+//     when one is configured, else the request's own scheme and Host) (Sec-Fetch-Site
 //     same-origin, or an exactly matching Origin) and carry a token bound to
 //     its session (hidden form field csrf_token, or the X-CSRF-Token header
 //     from GET /api/v1/csrf); without a session, to the pre-session cookie
@@ -29,6 +30,9 @@ func (s *Server) newCSRF() (*csrf.Protection, error) {
 		SessionID:      s.csrfSessionID,
 		TrustedOrigins: s.cfg.AllowedOrigins,
 		Scheme: func(r *http.Request) string {
+			if s.public != nil {
+				return s.public.scheme // with the Host set to the public host by hostCheck
+			}
 			if s.cfg.TLS || r.TLS != nil {
 				return "https"
 			}

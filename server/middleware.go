@@ -2,12 +2,15 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/cookie"
+	"github.com/sesame-auth/sesame/session"
 )
 
 // recoverer turns a panic into a logged 500, never a dropped connection with
@@ -75,4 +78,91 @@ func isBodyTooLarge(err error) bool {
 func isForm(r *http.Request) bool {
 	ct := r.Header.Get("Content-Type")
 	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") || strings.HasPrefix(ct, "text/plain")
+}
+
+// publicHost is the parsed Config.PublicURL and AllowedHosts.
+type publicHost struct {
+	scheme  string          // "http" or "https"
+	host    string          // the public host[:port], as in the URL
+	allowed map[string]bool // canonical Host values answered: the public one and AllowedHosts
+}
+
+// parsePublic checks and parses the public URL and allowed hosts; nil, nil
+// when publicURL is empty.
+func parsePublic(publicURL string, allowedHosts []string) (*publicHost, error) {
+	if publicURL == "" {
+		if len(allowedHosts) > 0 {
+			return nil, errors.New("AllowedHosts needs a PublicURL")
+		}
+		return nil, nil
+	}
+	u, err := url.Parse(publicURL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("PublicURL %q is not a URL", publicURL)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("PublicURL %q: the scheme must be http or https", publicURL)
+	case u.Host == "" || u.Opaque != "" || u.User != nil || !validHost(u.Host):
+		return nil, fmt.Errorf("PublicURL %q: want scheme://host[:port]", publicURL)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("PublicURL %q: a path, query or fragment is not allowed: give the origin only", publicURL)
+	}
+	p := &publicHost{scheme: u.Scheme, host: u.Host, allowed: map[string]bool{canonicalHost(u.Scheme, u.Host): true}}
+	for _, h := range allowedHosts {
+		if !validHost(h) {
+			return nil, fmt.Errorf("AllowedHosts: %q is not a host or host:port", h)
+		}
+		p.allowed[canonicalHost(u.Scheme, h)] = true
+	}
+	return p, nil
+}
+
+// validHost accepts a host[:port] as a Host header carries it: a DNS name,
+// an IPv4 address or a bracketed IPv6 address, and an optional port.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalHost lowercases host and drops the scheme's default port.
+func canonicalHost(scheme, host string) string {
+	host = strings.ToLower(host)
+	if scheme == "https" {
+		return strings.TrimSuffix(host, ":443")
+	}
+	return strings.TrimSuffix(host, ":80")
+}
+
+var errMisdirected = sesame.Errorf(sesame.EMisdirected, "this server does not answer for that host name")
+
+// hostCheck, once a public URL is configured, refuses with 421 every
+// request whose Host is neither the public host nor an allowed host
+// (SEC-63), so that a DNS-rebinding page (its own name resolving to this
+// server) reaches no handler. The answer is always the API's JSON error.
+// An accepted request goes on with its Host set to the public host, so
+// that the CSRF origin check compares against the public origin.
+func (s *Server) hostCheck(next http.Handler) http.Handler {
+	p := s.public
+	if p == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !validHost(r.Host) || !p.allowed[canonicalHost(p.scheme, r.Host)] {
+			session.WriteJSONError(w, r, errMisdirected)
+			return
+		}
+		if r.Host != p.host {
+			r = r.WithContext(r.Context()) // a shallow copy
+			r.Host = p.host
+		}
+		next.ServeHTTP(w, r)
+	})
 }

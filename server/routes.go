@@ -78,6 +78,7 @@ func (s *Server) routes() http.Handler {
 	h = s.sessions.Middleware(h)
 	h = s.withRequestInfo(h)
 	h = s.limits(h)
+	h = s.hostCheck(h)
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)
 	return h

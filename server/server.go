@@ -63,6 +63,25 @@ type Config struct {
 	// flood cannot starve other requests: it is given to Accounts unless
 	// that has its own. Default guard.NewHashLimiter with its defaults.
 	Hashing *guard.HashLimiter
+	// PublicURL is the origin users reach the server at, behind any proxy:
+	// "https://auth.example" or "https://auth.example:8443" (http or https,
+	// no path, query or user). When set, a request whose Host header is
+	// neither this URL's host[:port] nor one of AllowedHosts is refused
+	// with 421 before any handler (SEC-63: a DNS-rebinding page, whose
+	// requests carry its own host name, reaches nothing), and the CSRF
+	// origin check compares against this origin instead of the request's
+	// Host. Host names compare case-insensitively, and a port equal to
+	// the scheme's default may be given or left out. Default "": any Host
+	// is answered and the own origin is the request's Host (a loopback
+	// development server).
+	PublicURL string
+	// AllowedHosts are further Host header values ("host" or
+	// "host:port", matched like the public host) that are answered when
+	// PublicURL is set: an internal name that health checks or other
+	// services use. A request through one of them is treated as addressed
+	// to the public URL: its unsafe browser requests must still come from
+	// the public origin (or AllowedOrigins). Default none.
+	AllowedHosts []string
 	// ClientIPs resolves the client address: X-Forwarded-For is trusted
 	// only from its TrustedProxies (SEC-52). Default: no trusted proxy, the
 	// connection's peer address.
@@ -80,6 +99,7 @@ type Server struct {
 	handler  http.Handler
 	csrf     *csrf.Protection
 	users    userCache
+	public   *publicHost // nil without Config.PublicURL
 }
 
 // New returns a server for cfg.
@@ -96,11 +116,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Hashing == nil {
 		cfg.Hashing = guard.NewHashLimiter(guard.HashConfig{})
 	}
+	public, err := parsePublic(cfg.PublicURL, cfg.AllowedHosts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: accountsFor(cfg), sessions: cfg.Sessions, log: cfg.Logger, pages: p}
+	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: accountsFor(cfg), sessions: cfg.Sessions, log: cfg.Logger, pages: p, public: public}
 	if s.tokens != nil && s.tokens.Config().CheckUser == nil {
 		tc := s.tokens.Config()
 		tc.CheckUser = s.accounts.CheckUser
