@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -81,6 +82,7 @@ func (s *Store) deleteExpiredSessions(ctx context.Context, now time.Time, limit 
 			return removed, err
 		}
 		byUser := map[string][]victim{}
+		orphaned := map[string]bool{} // users with a queued session whose record is gone
 		var gone []any
 		var calls []*scriptCall
 		kept, planned := 0, removed
@@ -93,7 +95,8 @@ func (s *Store) deleteExpiredSessions(ctx context.Context, now time.Time, limit 
 			sess, err := decodeFields(c.uid, f)
 			switch {
 			case err != nil:
-				gone = append(gone, c.member) // record expired by its TTL, or unreadable
+				gone = append(gone, c.member) // record expired by its TTL, or deleted, or unreadable
+				orphaned[c.uid] = true
 			case !sess.Expired(now):
 				calls = append(calls, s.queueCall(s.sessionQueue(), millis(sess.Deadline()), c.member, s.indexTTL(sess)))
 				if millis(sess.Deadline()) <= millis(now) {
@@ -108,6 +111,16 @@ func (s *Store) deleteExpiredSessions(ctx context.Context, now time.Time, limit 
 				kept++
 			}
 		}
+		// A queued session without its record may be one whose deletion
+		// was interrupted: finish its user's pending unindexing before its
+		// queue entry (the way back to it) goes.
+		for uid := range orphaned {
+			if _, ok := byUser[uid]; !ok {
+				if _, err := s.deleteSessions(ctx, "expire", uid, nil); err != nil {
+					return removed, err
+				}
+			}
+		}
 		if len(gone) > 0 {
 			if err := s.c.ZRem(ctx, s.sessionQueue(), gone...).Err(); err != nil {
 				return removed, err
@@ -117,7 +130,7 @@ func (s *Store) deleteExpiredSessions(ctx context.Context, now time.Time, limit 
 			return removed, err
 		}
 		for uid, vs := range byUser {
-			ids, err := s.deleteSessions(ctx, uid, vs)
+			ids, err := s.deleteSessions(ctx, "expire", uid, vs)
 			removed += len(ids)
 			if err != nil {
 				return removed, err
@@ -146,32 +159,43 @@ func (s *Store) deleteExpiredRefresh(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		calls := make([]*scriptCall, 0, len(members))
-		var valid, gone []any
+		var users []string
+		var bad []any
 		for _, m := range members {
 			uid, h, ok := unpair(m)
 			if !ok {
-				gone = append(gone, m)
+				bad = append(bad, m)
 				continue
 			}
-			valid = append(valid, m)
-			calls = append(calls, &scriptCall{script: expireRefresh, keys: []string{s.rtKey(uid, h)},
-				args: []any{s.userPrefix(uid), h, at}})
+			users = append(users, uid)
+			calls = append(calls, &scriptCall{script: expireRefresh, keys: []string{s.rtKey(uid, h), s.gcKey(uid)},
+				args: []any{s.userPrefix(uid), h, at, s.slack}})
 		}
 		if err := runPipelined(ctx, s.c, calls); err != nil {
 			return err
 		}
-		pipe := s.c.Pipeline()
+		if err := s.step("expire:refresh"); err != nil {
+			return err
+		}
+		// Each user's pending unindexing, which also removes the queue
+		// entries (last, so that a crash leaves the way back to it).
+		pending := map[string][]string{}
 		for i, c := range calls {
-			if c.cmd.Val() == int64(-1) { // not expired yet, within the same millisecond
-				offset++
+			res, _ := c.cmd.Val().([]any)
+			if code, _ := first(res).(int64); code == -1 || len(res) != 2 {
+				offset++ // not expired yet, within the same millisecond
 				continue
 			}
-			gone = append(gone, valid[i])
-			pipe.Del(ctx, s.rtIndex(c.args[1].(string)))
+			pending[users[i]] = append(pending[users[i]], stringsOf(res[1])...)
 		}
-		if len(gone) > 0 {
-			pipe.ZRem(ctx, s.refreshQueue(), gone...)
-			if _, err := pipe.Exec(ctx); err != nil {
+		for uid, names := range pending {
+			slices.Sort(names)
+			if err := s.unindex(ctx, "expire:refresh", uid, slices.Compact(names)); err != nil {
+				return err
+			}
+		}
+		if len(bad) > 0 {
+			if err := s.c.ZRem(ctx, s.refreshQueue(), bad...).Err(); err != nil {
 				return err
 			}
 		}

@@ -49,6 +49,9 @@
 //	P{u:<user>}:rt:<hash>       hash: a refresh token record
 //	P{u:<user>}:fam:<family>    set: the hashes of a refresh family
 //	P{u:<user>}:sf:<session>    set: the refresh families of a session
+//	P{u:<user>}:gc              set: index keys whose records are gone and
+//	                            which are still to be deleted ("sid:<id>",
+//	                            "tok:<hash>", "rt:<hash>", "fam:<family>")
 //
 // Lookups that start from a token hash or an ID go through index keys in
 // other slots, which name the user:
@@ -61,13 +64,11 @@
 //
 // An index that points to a missing record reads as not found, and
 // ByToken also checks that the record carries the hash it was looked up
-// by. So indexes are written before their record (Create claims them with
-// SET NX, which also refuses duplicates) and deleted after it: a crash
-// between the steps leaves an index that resolves to nothing, never a
-// token that resolves to a session that should be dead. A refresh token
-// whose session is gone reads as not found too, and cannot be redeemed, so
-// no refresh token outlives its session even before the cleanup of its
-// keys.
+// by, so an index left behind never makes a dead session or token usable.
+// A refresh token whose session is gone reads as not found too, and cannot
+// be redeemed, so no refresh token outlives its session even before the
+// cleanup of its keys. The record is the truth; see Atomicity for the
+// order in which records and indexes are written and deleted.
 //
 // Shared keys, each in its own slot:
 //
@@ -78,16 +79,71 @@
 //
 // # Atomicity
 //
-// Lua scripts, each on one slot: Create's record; Update, a compare-and-
-// swap on Version that keeps the later LastSeen; Touch, forward only;
-// Delete and DeleteByUser, which remove the records, the per-user index
-// entries and the sessions' refresh tokens in one script; CreateRefresh
-// and RedeemRefresh (a compare-and-swap on the token's use time: of any
-// number of concurrent redemptions exactly one wins); DeleteFamily;
-// guard.Store.Fail, one script per counter, pipelined, so that counters
-// may sit in different slots. Steps across slots (an index and its
-// record, a feed entry and a deletion) are ordered as described here, not
-// atomic.
+// Every record is written by one Lua script on its user's slot: Create's
+// record; Update, a compare-and-swap on Version that keeps the later
+// LastSeen; Touch, forward only; Delete and DeleteByUser, which remove the
+// records, the per-user index entries and the sessions' refresh tokens;
+// CreateRefresh; RedeemRefresh, a compare-and-swap on the token's use time
+// that marks it used and inserts its successor (of any number of
+// concurrent redemptions exactly one wins); DeleteFamily; the cleaner's
+// removals; guard.Store.Fail, one script per counter, pipelined, so that
+// counters may sit in different slots. The index keys, the feed and the
+// cleanup queues are in other slots, so a write that touches them takes
+// several steps, and a process can die between any two (SEC-66). Each
+// such write is ordered so that whatever a crash leaves is harmless and
+// is finished or undone by the client's retry, a later write, the cleaner
+// or a TTL:
+//
+//   - Creation (Create, CreateRefresh) claims the record's indexes with
+//     SET NX, which refuses a duplicate, for claimTTL (one minute) only,
+//     then writes the record, then extends the claims to the indexes'
+//     lifetime. A crash after the claims leaves claims that resolve to
+//     nothing and expire within claimTTL. A crash after the record leaves
+//     a record whose creator never answered, so that no client holds its
+//     token: once the claims expire no lookup reaches it; a session of
+//     this kind still appears in ListByUser until its idle deadline (when
+//     the cleaner removes it, or its TTL does) or until DeleteByUser, and
+//     cannot be deleted by its ID. Nothing blocks a retry, which is a new
+//     login with new random IDs.
+//   - Redemption (RedeemRefresh) claims nothing: the script marks the
+//     token used, records its successor's hash in it and inserts the
+//     successor, then the successor's index is written with a plain SET,
+//     which is idempotent, then its cleanup entry. A crash between the two
+//     leaves a successor without an index; the client's retry reads the
+//     used token (RefreshByHash), which writes the missing index (SET NX)
+//     when the recorded successor exists, so the retry within the grace
+//     gets that successor's pair, as every later retry within the grace
+//     does; after the grace it is reuse (SEC-29). Successors are derived
+//     from the token, so there is never a second one.
+//   - Deletion (Delete, DeleteByUser, DeleteFamily, the cleaner) records
+//     the revocations in the feed first (below), then deletes the records
+//     in one script that also adds the names of their index keys to the
+//     user's pending-unindex set P{u:<user>}:gc, then deletes those indexes
+//     (tok: and rt: first; sid:, fam: and the cleanup entries, through
+//     which a retry finds the work again, second, together with removing
+//     the names from the set). A crash after the script leaves indexes that
+//     resolve to nothing and are still listed: a retry of the deletion, any
+//     later deletion or update for the user, or the cleaner (which reaches
+//     the user through the cleanup entry) finishes them.
+//   - Update claims the new token hashes for claimTTL, then runs the
+//     compare-and-swap, which also lists the hashes the record no longer
+//     carries as pending unindexing, then appends the change to the feed,
+//     then extends the claims and the indexes' lifetime, then finishes the
+//     user's pending unindexing. A crash before the compare-and-swap
+//     leaves claims that expire; a crash after it leaves an index of a
+//     dropped hash, which ByToken refuses because the record no longer
+//     carries it, until the next deletion or update for the user removes
+//     it; the new token, which no client received, is unreachable once its
+//     claim expires, while the previous one still works within the renewal
+//     grace. A crash between the compare-and-swap and the feed append
+//     leaves the update unannounced: processes that cached the earlier
+//     version keep it until they next read the session.
+//
+// Every step is idempotent, so a step repeated by a retry changes nothing
+// that the first run did. A race with a concurrent deletion can leave an
+// index that a write or repair re-created after its record was deleted;
+// like every leftover above it resolves to nothing and expires with its
+// TTL. Steps across slots are ordered as described here, not atomic.
 //
 // # TTLs
 //

@@ -55,11 +55,44 @@ extend(KEYS[2], ttl)
 return 1
 `)
 
-// updateSession: KEYS record, user index; ARGV expected version, new
-// version, blob, lastSeen (sortable), lastSeen (ms), idle (ms), expiresAt
-// (ms), slack (ms). The version compare-and-swap: {0} missing, {-1} another
-// version, {1, old blob, stored lastSeen} done. The later LastSeen wins.
-var updateSession = goredis.NewScript(extendLua + sessionTTLLua + `
+// tokenHashesLua reads the token hashes from a session blob (see
+// encodeSession, formatV1: the version byte, the ID as a uvarint length
+// and its bytes, then the 32-byte token hash and the 32-byte previous
+// hash) and returns them in hex, leaving out a zero hash; nothing for a
+// blob it cannot read.
+const tokenHashesLua = `
+local function tokenHashes(b)
+  if string.byte(b, 1) ~= 1 then return {} end
+  local i, n, mul = 2, 0, 1
+  while true do
+    local c = string.byte(b, i)
+    if not c then return {} end
+    i = i + 1
+    n = n + (c % 128) * mul
+    if c < 128 then break end
+    mul = mul * 128
+  end
+  i = i + n
+  local out = {}
+  for j = 0, 1 do
+    local h = string.sub(b, i + 32 * j, i + 32 * j + 31)
+    if #h == 32 and h ~= string.rep('\0', 32) then
+      out[#out + 1] = (string.gsub(h, '.', function(c) return string.format('%02x', string.byte(c)) end))
+    end
+  end
+  return out
+end
+`
+
+// updateSession: KEYS record, user index, user's pending-unindex set;
+// ARGV expected version, new version, blob, lastSeen (sortable), lastSeen
+// (ms), idle (ms), expiresAt (ms), slack (ms). The version compare-and-
+// swap: {0} missing, {-1} another version, {1, old blob, stored lastSeen,
+// {every pending index name}} done. The later LastSeen wins. The token
+// hashes the record no longer carries are added to the pending-unindex
+// set in the same step, so that their indexes are removed even if the
+// caller dies before it removes them.
+var updateSession = goredis.NewScript(extendLua + sessionTTLLua + tokenHashesLua + `
 local f = redis.call('HMGET', KEYS[1], 'v', 'b', 'ls', 'lm')
 if not f[1] then return {0} end
 if f[1] ~= ARGV[1] then return {-1} end
@@ -69,41 +102,62 @@ redis.call('HSET', KEYS[1], 'b', ARGV[3], 'v', ARGV[2], 'ls', ls, 'lm', lm, 'i',
 local ttl = sessionTTL(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(lm), tonumber(ARGV[8]))
 redis.call('PEXPIRE', KEYS[1], ttl)
 extend(KEYS[2], ttl)
-return {1, f[2], ls}
+local keep = {}
+for _, h in ipairs(tokenHashes(ARGV[3])) do keep[h] = true end
+local dropped = {}
+for _, h in ipairs(tokenHashes(f[2])) do
+  if not keep[h] then
+    dropped[#dropped + 1] = h
+    redis.call('SADD', KEYS[3], 'tok:' .. h)
+  end
+end
+if #dropped > 0 then
+  extend(KEYS[3], math.max(tonumber(ARGV[7]) - tonumber(lm), 0) + tonumber(ARGV[8]))
+end
+return {1, f[2], ls, redis.call('SMEMBERS', KEYS[3])}
 `)
 
-// deleteSessions: KEYS user index, then one record per session; ARGV user
-// prefix, then per record: session ID, expected version, expected lastSeen
-// ("" and "" delete unconditionally). Deletes each record whose fields
-// match, its index member, and its refresh tokens (families of the
-// session, their token records, the session's family set). Returns, per
-// deleted session: {id, blob, {token hashes}, {family IDs}}.
-var deleteSessions = goredis.NewScript(`
-local p = ARGV[1]
-local out = {}
-for j = 2, #KEYS do
-  local a = 3 * (j - 2) + 2
+// deleteSessions: KEYS user index, user's pending-unindex set, then one
+// record per session; ARGV user prefix, slack (ms), then per record:
+// session ID, expected version, expected lastSeen ("" and "" delete
+// unconditionally). Deletes each record whose fields match, its index
+// member, and its refresh tokens (families of the session, their token
+// records, the session's family set), and adds, in the same step, the
+// names of their index keys (sid:, tok:, rt:, fam:) to the pending-
+// unindex set, which lives as long as those indexes can. Returns {{IDs
+// deleted}, {every pending index name}}: with no session given, only the
+// work that an earlier, interrupted deletion left.
+var deleteSessions = goredis.NewScript(extendLua + tokenHashesLua + `
+local p, slack = ARGV[1], tonumber(ARGV[2])
+local ids, ttl = {}, -1
+for j = 3, #KEYS do
+  local a = 3 * (j - 3) + 3
   local sid, ev, els = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local f = redis.call('HMGET', KEYS[j], 'b', 'm', 'v', 'ls')
+  local f = redis.call('HMGET', KEYS[j], 'b', 'm', 'v', 'ls', 'e', 'lm')
   if f[1] and (ev == '' or (ev == f[3] and els == f[4])) then
     redis.call('DEL', KEYS[j])
     redis.call('ZREM', KEYS[1], f[2])
-    local hs = {}
+    local gone = {'sid:' .. sid}
+    for _, h in ipairs(tokenHashes(f[1])) do gone[#gone + 1] = 'tok:' .. h end
+    ttl = math.max(ttl, tonumber(f[5] or 0) - tonumber(f[6] or 0))
     local sf = p .. 'sf:' .. sid
-    local fams = redis.call('SMEMBERS', sf)
-    for _, fam in ipairs(fams) do
+    for _, fam in ipairs(redis.call('SMEMBERS', sf)) do
       local fk = p .. 'fam:' .. fam
+      ttl = math.max(ttl, redis.call('PTTL', fk))
       for _, h in ipairs(redis.call('SMEMBERS', fk)) do
         redis.call('DEL', p .. 'rt:' .. h)
-        hs[#hs + 1] = h
+        gone[#gone + 1] = 'rt:' .. h
       end
       redis.call('DEL', fk)
+      gone[#gone + 1] = 'fam:' .. fam
     end
     redis.call('DEL', sf)
-    out[#out + 1] = {sid, f[1], hs, fams}
+    redis.call('SADD', KEYS[2], unpack(gone))
+    ids[#ids + 1] = sid
   end
 end
-return out
+if #ids > 0 then extend(KEYS[2], math.max(ttl, 0) + slack) end
+return {ids, redis.call('SMEMBERS', KEYS[2])}
 `)
 
 // listSessions: KEYS user index; ARGV user prefix. Every live session of
@@ -198,19 +252,27 @@ return 1
 `)
 
 // getRefresh: KEYS token record; ARGV user prefix. {blob, family, session
-// ID, usedAt}, or nil when the token or its session is gone.
+// ID, usedAt, successor hash, successor TTL (ms)}, or nil when the token or
+// its session is gone. The successor fields are set for a used token
+// whose successor record exists (else "" and 0), so that the caller can
+// restore the successor's index if the redeemer died before writing it.
 var getRefresh = goredis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'b', 'f', 's', 'ua')
+local f = redis.call('HMGET', KEYS[1], 'b', 'f', 's', 'ua', 'n')
 if not f[1] then return false end
 if redis.call('EXISTS', ARGV[1] .. 's:' .. f[3]) == 0 then return false end
-return f
+local ttl = 0
+if f[5] then
+  ttl = math.max(redis.call('PTTL', ARGV[1] .. 'rt:' .. f[5]), 0)
+end
+return {f[1], f[2], f[3], f[4], f[5] or '', ttl}
 `)
 
 // redeemRefresh: KEYS token record, successor record; ARGV user prefix,
 // usedAt (sortable), successor blob, successor expiresAt (sortable),
 // successor ttl (ms), successor hash (hex). The compare-and-swap on the
 // use time: 0 missing (or its session is), -1 already used, -2 successor
-// exists, 1 done.
+// exists, 1 done. The token remembers its successor's hash ('n'), by
+// which getRefresh finds the successor of a used token.
 var redeemRefresh = goredis.NewScript(extendLua + `
 local p = ARGV[1]
 local f = redis.call('HMGET', KEYS[1], 'f', 's', 'ua')
@@ -218,7 +280,7 @@ if not f[1] then return 0 end
 if redis.call('EXISTS', p .. 's:' .. f[2]) == 0 then return 0 end
 if f[3] ~= '' then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
-redis.call('HSET', KEYS[1], 'ua', ARGV[2])
+redis.call('HSET', KEYS[1], 'ua', ARGV[2], 'n', ARGV[6])
 redis.call('HSET', KEYS[2], 'b', ARGV[3], 'f', f[1], 's', f[2], 'e', ARGV[4], 'ua', '')
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 local fk = p .. 'fam:' .. f[1]
@@ -228,32 +290,52 @@ extend(p .. 'sf:' .. f[2], tonumber(ARGV[5]))
 return 1
 `)
 
-// deleteFamily: KEYS family set; ARGV user prefix, family ID. Deletes the
-// family's token records and set; returns the token hashes.
-var deleteFamily = goredis.NewScript(`
+// deleteFamily: KEYS family set, user's pending-unindex set; ARGV user
+// prefix, family ID, slack (ms). Deletes the family's token records and
+// set, adds the names of their indexes (rt:, fam:) to the pending-unindex
+// set in the same step, and returns every pending index name.
+var deleteFamily = goredis.NewScript(extendLua + `
 local p = ARGV[1]
 local hs = redis.call('SMEMBERS', KEYS[1])
+local ttl = math.max(redis.call('PTTL', KEYS[1]), 0)
 local sid = false
 for _, h in ipairs(hs) do
   local k = p .. 'rt:' .. h
   if not sid then sid = redis.call('HGET', k, 's') end
   redis.call('DEL', k)
+  redis.call('SADD', KEYS[2], 'rt:' .. h)
 end
 redis.call('DEL', KEYS[1])
+redis.call('SADD', KEYS[2], 'fam:' .. ARGV[2])
 if sid then redis.call('SREM', p .. 'sf:' .. sid, ARGV[2]) end
-return hs
+extend(KEYS[2], ttl + tonumber(ARGV[3]))
+return redis.call('SMEMBERS', KEYS[2])
 `)
 
-// expireRefresh: KEYS token record; ARGV user prefix, hash (hex), now
-// (sortable). 1 deleted (ExpiresAt at or before now), 0 already gone, -1
-// not expired.
-var expireRefresh = goredis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'e', 'f')
-if not f[1] then return 0 end
-if f[1] > ARGV[3] then return -1 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[1] .. 'fam:' .. f[2], ARGV[2])
-return 1
+// expireRefresh: KEYS token record, user's pending-unindex set; ARGV user
+// prefix, hash (hex), now (sortable), slack (ms). Deletes the token if its
+// ExpiresAt is at or before now and lists its index (and, when it was the
+// family's last token, the family's index) as pending unindexing, in the
+// same step. Returns {1 deleted, 0 already gone, -1 not expired; every
+// pending index name (none when not expired)}.
+var expireRefresh = goredis.NewScript(extendLua + `
+local f = redis.call('HMGET', KEYS[1], 'e', 'f', 's')
+local code, ttl = 0, 0
+if f[1] then
+  if f[1] > ARGV[3] then return {-1, {}} end
+  redis.call('DEL', KEYS[1])
+  local fk = ARGV[1] .. 'fam:' .. f[2]
+  ttl = math.max(redis.call('PTTL', fk), 0)
+  redis.call('SREM', fk, ARGV[2])
+  if redis.call('SCARD', fk) == 0 then
+    redis.call('SADD', KEYS[2], 'fam:' .. f[2])
+    if f[3] then redis.call('SREM', ARGV[1] .. 'sf:' .. f[3], f[2]) end
+  end
+  code = 1
+end
+redis.call('SADD', KEYS[2], 'rt:' .. ARGV[2])
+extend(KEYS[2], ttl + tonumber(ARGV[4]))
+return {code, redis.call('SMEMBERS', KEYS[2])}
 `)
 
 // guardFail: KEYS counter; ARGV now (sortable), now+window (sortable),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -30,19 +31,21 @@ func (s *Store) recordTTL(sess *sesame.Session) int64 {
 
 func member(sess *sesame.Session) string { return sortable(sess.CreatedAt) + " " + sess.ID }
 
-// Create implements [session.Store]. It claims the ID and token hash
-// indexes first (SET NX, so that a duplicate is refused), then writes the
-// record; a crash in between leaves indexes that point to no record, which
-// read as not found and expire.
+// Create implements [session.Store], in three steps (SEC-66). It claims
+// the ID and token hash indexes with SET NX (so that a duplicate is
+// refused) for claimTTL only, writes the record, then extends the claims
+// to the indexes' lifetime. A crash after the claims leaves claims that
+// expire within claimTTL; a crash after the record leaves a session that
+// nobody holds (its creator never answered), which no lookup reaches once
+// the claims expire and which ends at its deadline (see doc.go).
 func (s *Store) Create(ctx context.Context, sess *sesame.Session) error {
 	uid := sess.UserID
-	ttl := time.Duration(s.indexTTL(sess)) * time.Millisecond
 	pipe := s.c.Pipeline()
-	sidCmd := pipe.SetNX(ctx, s.sidIndex(sess.ID), uid, ttl)
-	tokCmd := pipe.SetNX(ctx, s.tokIndex(sess.TokenHash), pair(uid, sess.ID), ttl)
+	sidCmd := pipe.SetNX(ctx, s.sidIndex(sess.ID), uid, claimTTL)
+	tokCmd := pipe.SetNX(ctx, s.tokIndex(sess.TokenHash), pair(uid, sess.ID), claimTTL)
 	var prevCmd *goredis.BoolCmd
 	if sess.PrevTokenHash != zeroHash {
-		prevCmd = pipe.SetNX(ctx, s.tokIndex(sess.PrevTokenHash), pair(uid, sess.ID), ttl)
+		prevCmd = pipe.SetNX(ctx, s.tokIndex(sess.PrevTokenHash), pair(uid, sess.ID), claimTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		s.undoClaims(sess, sidCmd, tokCmd, prevCmd)
@@ -52,17 +55,36 @@ func (s *Store) Create(ctx context.Context, sess *sesame.Session) error {
 		s.undoClaims(sess, sidCmd, tokCmd, prevCmd)
 		return sesame.Errorf(sesame.EConflict, "session id or token exists")
 	}
+	if err := s.step("create:claim"); err != nil {
+		return err
+	}
 	rec := &scriptCall{script: createSession, keys: []string{s.recKey(uid, sess.ID), s.idxKey(uid)}, args: []any{
 		encodeSession(sess), sess.Version, sortable(sess.LastSeen), millis(sess.LastSeen), member(sess),
 		sess.IdleTimeout.Milliseconds(), millis(sess.ExpiresAt), s.recordTTL(sess)}}
 	queue := s.queueCall(s.sessionQueue(), millis(sess.Deadline()), pair(uid, sess.ID), s.indexTTL(sess))
 	if err := runPipelined(ctx, s.c, []*scriptCall{rec, queue}); err != nil {
+		// The claims expire by themselves; releasing them could orphan a
+		// record that was written before the error.
 		return fmt.Errorf("redis: create session: %w", err)
 	}
 	if rec.cmd.Val() != int64(1) {
+		s.undoClaims(sess, sidCmd, tokCmd, prevCmd)
 		return sesame.Errorf(sesame.EConflict, "session id exists")
 	}
-	return nil
+	if err := s.step("create:record"); err != nil {
+		return err
+	}
+	ttl := time.Duration(s.indexTTL(sess)) * time.Millisecond
+	pipe = s.c.Pipeline()
+	pipe.Set(ctx, s.sidIndex(sess.ID), uid, ttl)
+	pipe.Set(ctx, s.tokIndex(sess.TokenHash), pair(uid, sess.ID), ttl)
+	if prevCmd != nil {
+		pipe.Set(ctx, s.tokIndex(sess.PrevTokenHash), pair(uid, sess.ID), ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: create session: index: %w", err)
+	}
+	return s.step("create:index")
 }
 
 // undoClaims releases the index keys a failed Create claimed.
@@ -157,11 +179,12 @@ func decodeFields(uid string, f []any) (*sesame.Session, error) {
 }
 
 // Update implements [session.Store]. The compare-and-swap on Version is
-// one Lua script on the record, which also keeps the later LastSeen. The
-// new token hashes are indexed before it (and released if it fails); the
-// replaced ones are unindexed after it, and the change is appended to the
-// feed after it too, so that a reader who sees the change reads the new
-// record.
+// one Lua script on the record, which also keeps the later LastSeen and
+// records, in the same step, the replaced token hashes as pending
+// unindexing. The new token hashes are claimed before it for claimTTL
+// (and released if it fails) and extended after it; the change is
+// appended to the feed after it, so that a reader who sees the change
+// reads the new record; the replaced hashes are unindexed last.
 func (s *Store) Update(ctx context.Context, sess *sesame.Session) error {
 	uid, err := s.userOf(ctx, sess.ID)
 	if err != nil {
@@ -171,13 +194,15 @@ func (s *Store) Update(ctx context.Context, sess *sesame.Session) error {
 	if err != nil {
 		return err
 	}
+	if err := s.step("update:claim"); err != nil {
+		return err
+	}
 	next := sess.Clone()
 	next.UserID = uid
-	call := &scriptCall{script: updateSession, keys: []string{s.recKey(uid, sess.ID), s.idxKey(uid)}, args: []any{
+	call := &scriptCall{script: updateSession, keys: []string{s.recKey(uid, sess.ID), s.idxKey(uid), s.gcKey(uid)}, args: []any{
 		strconv.FormatInt(sess.Version, 10), strconv.FormatInt(sess.Version+1, 10), encodeSession(next),
 		sortable(sess.LastSeen), millis(sess.LastSeen), sess.IdleTimeout.Milliseconds(), millis(sess.ExpiresAt), s.slack}}
 	if err := runPipelined(ctx, s.c, []*scriptCall{call}); err != nil {
-		s.release(claimed)
 		return fmt.Errorf("redis: update session: %w", err)
 	}
 	res, _ := call.cmd.Val().([]any)
@@ -190,23 +215,34 @@ func (s *Store) Update(ctx context.Context, sess *sesame.Session) error {
 		s.release(claimed)
 		return sesame.ErrConflict
 	}
-	if len(res) != 3 {
+	if len(res) != 4 {
 		return fmt.Errorf("redis: update session: %w", errCorrupt)
 	}
-	oldBlob, _ := res[1].(string)
 	stored, _ := res[2].(string)
-	old, err := decodeSession(oldBlob, uid, "0", stored, sortable(time.Time{}))
-	if err != nil {
-		return fmt.Errorf("redis: update session: %w", err)
-	}
 	if next.LastSeen, err = fromSortable(stored); err != nil {
 		return fmt.Errorf("redis: update session: %w", err)
 	}
+	pending := stringsOf(res[3])
 	sess.Version++
-	if err := s.afterUpdate(ctx, uid, old, next); err != nil {
+	if err := s.step("update:record"); err != nil {
+		return err
+	}
+	if err := s.afterUpdate(ctx, uid, next, pending); err != nil {
 		return fmt.Errorf("redis: update session (after the record was written): %w", err)
 	}
 	return nil
+}
+
+// stringsOf returns the strings in a script's array reply.
+func stringsOf(v any) []string {
+	a, _ := v.([]any)
+	out := make([]string, 0, len(a))
+	for _, x := range a {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func first(v []any) any {
@@ -216,11 +252,10 @@ func first(v []any) any {
 	return v[0]
 }
 
-// claimTokens indexes the token hashes of sess that are not indexed yet
-// and returns the index keys it created. A hash indexed for another
-// session is an error.
+// claimTokens claims, for claimTTL, the indexes of the token hashes of
+// sess that are not indexed yet and returns the index keys it created. A
+// hash indexed for another session is an error.
 func (s *Store) claimTokens(ctx context.Context, uid string, sess *sesame.Session) ([]string, error) {
-	ttl := time.Duration(s.indexTTL(sess)) * time.Millisecond
 	want := pair(uid, sess.ID)
 	hashes := [][32]byte{sess.TokenHash}
 	if sess.PrevTokenHash != zeroHash && sess.PrevTokenHash != sess.TokenHash {
@@ -230,7 +265,7 @@ func (s *Store) claimTokens(ctx context.Context, uid string, sess *sesame.Sessio
 	cmds := make([]*goredis.StatusCmd, len(hashes))
 	for i, h := range hashes {
 		// SET NX GET: the previous value when the key exists.
-		cmds[i] = pipe.SetArgs(ctx, s.tokIndex(h), want, goredis.SetArgs{Mode: "NX", Get: true, TTL: ttl})
+		cmds[i] = pipe.SetArgs(ctx, s.tokIndex(h), want, goredis.SetArgs{Mode: "NX", Get: true, TTL: claimTTL})
 	}
 	_, _ = pipe.Exec(ctx)
 	var claimed []string
@@ -265,9 +300,11 @@ func (s *Store) release(keys []string) {
 	_, _ = pipe.Exec(ctx)
 }
 
-// afterUpdate records the change, re-times the cleanup entry and the
-// indexes, and unindexes the replaced token hashes.
-func (s *Store) afterUpdate(ctx context.Context, uid string, old, next *sesame.Session) error {
+// afterUpdate records the change and re-times the cleanup entry, then
+// gives the indexes the lifetime of next (re-creating a claim that
+// expired), then finishes the user's pending unindexing: the token hashes
+// the update dropped, and whatever an interrupted earlier write left.
+func (s *Store) afterUpdate(ctx context.Context, uid string, next *sesame.Session, pending []string) error {
 	err := runPipelined(ctx, s.c, []*scriptCall{
 		s.appendCall(change{kind: session.ChangeUpdated, sid: next.ID, uid: uid}),
 		s.queueCall(s.sessionQueue(), millis(next.Deadline()), pair(uid, next.ID), s.indexTTL(next)),
@@ -275,20 +312,23 @@ func (s *Store) afterUpdate(ctx context.Context, uid string, old, next *sesame.S
 	if err != nil {
 		return err
 	}
+	if err := s.step("update:feed"); err != nil {
+		return err
+	}
 	ttl := time.Duration(s.indexTTL(next)) * time.Millisecond
 	pipe := s.c.Pipeline()
-	for _, h := range [][32]byte{old.TokenHash, old.PrevTokenHash} {
-		if h != zeroHash && h != next.TokenHash && h != next.PrevTokenHash {
-			pipe.Del(ctx, s.tokIndex(h))
-		}
-	}
 	pipe.PExpire(ctx, s.sidIndex(next.ID), ttl)
-	pipe.PExpire(ctx, s.tokIndex(next.TokenHash), ttl)
+	pipe.Set(ctx, s.tokIndex(next.TokenHash), pair(uid, next.ID), ttl)
 	if next.PrevTokenHash != zeroHash {
-		pipe.PExpire(ctx, s.tokIndex(next.PrevTokenHash), ttl)
+		pipe.Set(ctx, s.tokIndex(next.PrevTokenHash), pair(uid, next.ID), ttl)
 	}
-	_, err = pipe.Exec(ctx)
-	return err
+	if _, err = pipe.Exec(ctx); err != nil {
+		return err
+	}
+	if err := s.step("update:index"); err != nil {
+		return err
+	}
+	return s.unindex(ctx, "update", uid, pending)
 }
 
 // Touch implements [session.Store]: a Lua script that moves LastSeen (and
@@ -311,11 +351,13 @@ func (s *Store) Touch(ctx context.Context, id string, t time.Time) error {
 }
 
 // Delete implements [session.Store]. The revocation is appended to the
-// change feed first, then the record (with its refresh tokens) is deleted,
-// then its indexes: a crash in between leaves a revocation notice for a
+// change feed first, then the record (with its refresh tokens) is deleted
+// and its index names recorded as pending unindexing, in one script, then
+// the indexes go: a crash in between leaves a revocation notice for a
 // session that still exists (readers re-read the store) or indexes that
-// point to no record (not found), never a deleted session without its
-// notice.
+// point to no record (not found) and are still listed as pending, which a
+// retry (or any later deletion for the user, or the cleaner) removes;
+// never a deleted session without its notice.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	uid, err := s.userOf(ctx, id)
 	if errors.Is(err, sesame.ErrNotFound) {
@@ -324,7 +366,7 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ids, err := s.deleteSessions(ctx, uid, []victim{{sid: id}})
+	ids, err := s.deleteSessions(ctx, "delete", uid, []victim{{sid: id}})
 	if err != nil {
 		return false, fmt.Errorf("redis: delete session: %w", err)
 	}
@@ -343,74 +385,98 @@ type victim struct {
 }
 
 // deleteSessions records the revocations, deletes the records of one
-// user's sessions in one script, then their indexes, and returns the IDs
-// it deleted.
-func (s *Store) deleteSessions(ctx context.Context, uid string, vs []victim) ([]string, error) {
-	if len(vs) == 0 {
-		return nil, nil
+// user's sessions in one script that also lists their indexes as pending
+// unindexing, then removes every pending index of the user (those of an
+// earlier deletion that was interrupted too), and returns the IDs it
+// deleted. With no victims it only finishes pending work. op names the
+// steps for the crash hook.
+func (s *Store) deleteSessions(ctx context.Context, op, uid string, vs []victim) ([]string, error) {
+	if len(vs) > 0 {
+		changes := make([]change, len(vs))
+		for i, v := range vs {
+			changes[i] = change{kind: session.ChangeRevoked, sid: v.sid, uid: uid}
+		}
+		if err := runPipelined(ctx, s.c, []*scriptCall{s.appendCall(changes...)}); err != nil {
+			return nil, fmt.Errorf("record revocation: %w", err)
+		}
+		if err := s.step(op + ":feed"); err != nil {
+			return nil, err
+		}
 	}
-	changes := make([]change, len(vs))
-	keys := make([]string, 1, len(vs)+1)
-	keys[0] = s.idxKey(uid)
-	args := make([]any, 1, 3*len(vs)+1)
-	args[0] = s.userPrefix(uid)
-	for i, v := range vs {
-		changes[i] = change{kind: session.ChangeRevoked, sid: v.sid, uid: uid}
+	keys := make([]string, 2, len(vs)+2)
+	keys[0], keys[1] = s.idxKey(uid), s.gcKey(uid)
+	args := make([]any, 2, 3*len(vs)+2)
+	args[0], args[1] = s.userPrefix(uid), s.slack
+	for _, v := range vs {
 		keys = append(keys, s.recKey(uid, v.sid))
 		args = append(args, v.sid, v.version, v.lastSeen)
-	}
-	if err := runPipelined(ctx, s.c, []*scriptCall{s.appendCall(changes...)}); err != nil {
-		return nil, fmt.Errorf("record revocation: %w", err)
 	}
 	del := &scriptCall{script: deleteSessions, keys: keys, args: args}
 	if err := runPipelined(ctx, s.c, []*scriptCall{del}); err != nil {
 		return nil, err
 	}
-	rows, _ := del.cmd.Val().([]any)
-	ids := make([]string, 0, len(rows))
-	pipe := s.c.Pipeline()
-	var queued []any
-	var tokens []any
-	for _, row := range rows {
-		r, _ := row.([]any)
-		if len(r) != 4 {
-			return ids, errCorrupt
-		}
-		sid, _ := r[0].(string)
-		blob, _ := r[1].(string)
-		ids = append(ids, sid)
-		pipe.Del(ctx, s.sidIndex(sid))
-		queued = append(queued, pair(uid, sid))
-		if old, err := decodeSession(blob, uid, "0", sortable(time.Time{}), sortable(time.Time{})); err == nil {
-			pipe.Del(ctx, s.tokIndex(old.TokenHash))
-			if old.PrevTokenHash != zeroHash {
-				pipe.Del(ctx, s.tokIndex(old.PrevTokenHash))
-			}
-		}
-		hs, _ := r[2].([]any)
-		for _, h := range hs {
-			h, _ := h.(string)
-			pipe.Del(ctx, s.rtIndex(h))
-			tokens = append(tokens, pair(uid, h))
-		}
-		fams, _ := r[3].([]any)
-		for _, f := range fams {
-			f, _ := f.(string)
-			pipe.Del(ctx, s.famIndex(f))
-		}
+	res, _ := del.cmd.Val().([]any)
+	if len(res) != 2 {
+		return nil, errCorrupt
 	}
-	if len(queued) > 0 {
-		pipe.ZRem(ctx, s.sessionQueue(), queued...)
+	ids := stringsOf(res[0])
+	if err := s.step(op + ":record"); err != nil {
+		return ids, err
 	}
-	if len(tokens) > 0 {
-		pipe.ZRem(ctx, s.refreshQueue(), tokens...)
-	}
-	if len(rows) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return ids, fmt.Errorf("unindex: %w", err)
-		}
+	if err := s.unindex(ctx, op, uid, stringsOf(res[1])); err != nil {
+		return ids, fmt.Errorf("unindex: %w", err)
 	}
 	return ids, nil
+}
+
+// unindex deletes the indexes named in a user's pending-unindex set (as
+// "sid:<id>", "tok:<hash>", "rt:<hash>", "fam:<family>") and their cleanup
+// queue entries, then removes the names from the set. The indexes through
+// which a retry finds the work again (sid: for Delete, fam: for
+// DeleteFamily, the queue entries for the cleaner) go in the second round
+// trip, with the names: a crash after the first leaves them, and the
+// retry finishes. Deleting is idempotent, so finishing twice is harmless.
+func (s *Store) unindex(ctx context.Context, op, uid string, pending []string) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	first, last := s.c.Pipeline(), s.c.Pipeline()
+	var sessions, tokens, names []any
+	for _, m := range pending {
+		kind, rest, _ := strings.Cut(m, ":")
+		names = append(names, m)
+		switch kind {
+		case "tok", "rt":
+			first.Del(ctx, s.opt.Prefix+m)
+			if kind == "rt" {
+				tokens = append(tokens, pair(uid, rest))
+			}
+		case "sid", "fam":
+			last.Del(ctx, s.opt.Prefix+m)
+			if kind == "sid" {
+				sessions = append(sessions, pair(uid, rest))
+			}
+		}
+	}
+	if first.Len() > 0 {
+		if _, err := first.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.step(op + ":unindex"); err != nil {
+		return err
+	}
+	if len(sessions) > 0 {
+		last.ZRem(ctx, s.sessionQueue(), sessions...)
+	}
+	if len(tokens) > 0 {
+		last.ZRem(ctx, s.refreshQueue(), tokens...)
+	}
+	last.SRem(ctx, s.gcKey(uid), names...)
+	if _, err := last.Exec(ctx); err != nil {
+		return err
+	}
+	return s.step(op + ":done")
 }
 
 // ListByUser implements [session.Store]: one script reads the user's
@@ -438,8 +504,10 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]*sesame.Sessio
 
 // DeleteByUser implements [session.Store]: it reads the user's index,
 // records every revocation, then deletes the records, their refresh
-// tokens and their index entries in one script on the user's slot. A
-// session created after the index was read survives.
+// tokens and their index entries in one script on the user's slot, then
+// their indexes (see deleteSessions). A session created after the index
+// was read survives. It runs the script even when the user has no session
+// left, to finish the unindexing of an interrupted earlier deletion.
 func (s *Store) DeleteByUser(ctx context.Context, userID, except string) ([]string, error) {
 	members, err := s.c.ZRange(ctx, s.idxKey(userID), 0, -1).Result()
 	if err != nil {
@@ -451,7 +519,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID, except string) ([]stri
 			vs = append(vs, victim{sid: m[21:]})
 		}
 	}
-	ids, err := s.deleteSessions(ctx, userID, vs)
+	ids, err := s.deleteSessions(ctx, "revoke-user", userID, vs)
 	if err != nil {
 		return ids, fmt.Errorf("redis: delete user sessions: %w", err)
 	}

@@ -74,6 +74,26 @@ type Store struct {
 	owned bool // Close closes c
 	opt   Options
 	slack int64 // Options.Slack in milliseconds
+
+	// crashAfter, set only by tests, is called after each step of a
+	// multi-step write with the step's name; an error ends the write
+	// there, as if the process had died after the step (SEC-66).
+	crashAfter func(step string) error
+}
+
+// claimTTL is how long an index claimed by a creation lives until the
+// record it indexes exists and the claim is extended: a crash in between
+// leaves a claim that expires within it.
+const claimTTL = time.Minute
+
+// step reports that a multi-step write has finished the named step. It
+// returns the test hook's error, which the write returns at once, leaving
+// everything as it is, as a killed process would.
+func (s *Store) step(name string) error {
+	if s.crashAfter == nil {
+		return nil
+	}
+	return s.crashAfter(name)
 }
 
 var (
@@ -211,6 +231,7 @@ func (s *Store) idxKey(uid string) string      { return s.userPrefix(uid) + "idx
 func (s *Store) rtKey(uid, h string) string    { return s.userPrefix(uid) + "rt:" + h }
 func (s *Store) famKey(uid, f string) string   { return s.userPrefix(uid) + "fam:" + f }
 func (s *Store) sfKey(uid, sid string) string  { return s.userPrefix(uid) + "sf:" + sid }
+func (s *Store) gcKey(uid string) string       { return s.userPrefix(uid) + "gc" }
 
 func (s *Store) sidIndex(sid string) string { return s.opt.Prefix + "sid:" + sid }
 func (s *Store) tokIndex(h [32]byte) string { return s.opt.Prefix + "tok:" + hex.EncodeToString(h[:]) }
