@@ -15,6 +15,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// SEC-66: a refresh survives the process dying after any store call.
+func TestCrash(t *testing.T) {
+	storetest.RunCrash(t, func(t *testing.T) storetest.Stores {
+		db := openTest(t)
+		return storetest.Stores{Sessions: db, Refresh: db}
+	})
+}
+
 func TestKeysConformance(t *testing.T) {
 	storetest.RunKeys(t, func(t *testing.T) keyring.Store { return openTest(t) })
 }

@@ -134,6 +134,11 @@ func conformance(t *testing.T, d deployment) {
 		return storetest.Stores{Sessions: s, Refresh: s}
 	})
 	storetest.RunGuard(t, func(t *testing.T) guard.Store { return d.store(t, "") })
+	// SEC-66 between store calls; crash_test.go cuts inside them.
+	storetest.RunCrash(t, func(t *testing.T) storetest.Stores {
+		s := d.store(t, "")
+		return storetest.Stores{Sessions: s, Refresh: s}
+	})
 }
 
 func TestConformance(t *testing.T) {

@@ -31,3 +31,11 @@ func TestConformance(t *testing.T) {
 		return storetest.Stores{Sessions: db, Users: db, Refresh: db}
 	})
 }
+
+// SEC-66: a refresh survives the process dying after any store call.
+func TestCrash(t *testing.T) {
+	storetest.RunCrash(t, func(t *testing.T) storetest.Stores {
+		db := openTemp(t)
+		return storetest.Stores{Sessions: db, Refresh: db}
+	})
+}

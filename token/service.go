@@ -325,9 +325,8 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 // family and the session (SEC-29).
 func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now time.Time) (*Pair, error) {
 	// A conflict on a token not yet marked used means a concurrent
-	// redemption is in flight (a store that claims the successor before it
-	// marks the token, as Redis does across slots): that is a simultaneous
-	// request, never reuse.
+	// redemption is in flight (in a store that claims the successor before
+	// it marks the token): that is a simultaneous request, never reuse.
 	inFlight := r.UsedAt.IsZero()
 	if inFlight && s.cfg.Grace == 0 {
 		return nil, ErrInvalidGrant
@@ -350,11 +349,14 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 		}
 		return s.pair(sess, next, nextTok, scope)
 	}
-	if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
-		return nil, unavailable(err)
-	}
+	// The session first: deleting it deletes its refresh tokens too, so a
+	// crash before DeleteFamily leaves nothing to redo, while the other
+	// order would leave a live session that no retry can find (SEC-66).
 	if _, err := s.cfg.Sessions.Revoke(ctx, r.SessionID, "refresh token reuse"); err != nil {
 		return nil, err
+	}
+	if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
+		return nil, unavailable(err)
 	}
 	s.emit(ctx, sesame.EventRefreshReuse, r, "a used refresh token was presented after its grace")
 	return nil, ErrInvalidGrant
