@@ -152,7 +152,9 @@
 // Touch and Update; its indexes until its absolute end plus the slack;
 // refresh tokens until their expiry plus the slack, their sets as long as
 // their longest member; throttle counters until their Expires plus the
-// slack; the change feed [Options.ChangesTTL] after its last append. TTLs
+// slack; the change feed [Options.ChangesTTL] after its last append; a
+// user's pending-unindex set as long as the indexes it lists; a creation's
+// index claims claimTTL until they are extended. TTLs
 // are durations computed from the caller's times (the remaining lifetime
 // from LastSeen, from the token's creation, from the failure's now), so
 // Redis's clock never decides what a store call returns: expiry and
