@@ -25,12 +25,9 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
-	"github.com/sesame-auth/sesame/jose"
+	"github.com/sesame-auth/sesame/app"
+	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/password"
-	"github.com/sesame-auth/sesame/server"
-	"github.com/sesame-auth/sesame/session"
-	"github.com/sesame-auth/sesame/sqlite"
-	"github.com/sesame-auth/sesame/token"
 )
 
 // testTimeout bounds one test: server, browser and every action in it.
@@ -105,43 +102,24 @@ func (e *env) startServer() {
 	t := e.t
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sesame.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	audit := server.AuditLog{Logger: logger}
-	sessions, err := session.New(db, session.Config{Events: audit, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions.Start(ctx)
-	e.accounts = &account.Service{Users: db, Sessions: sessions,
-		Hasher: &password.Hasher{Params: cheap, AllowWeakParams: true}, Events: audit}
-	key, err := jose.GenerateKey(jose.ES256, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jose.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewUnstartedServer(nil)
 	e.direct = "http://" + srv.Listener.Addr().String()
 	e.base = "http://localhost:" + portOf(srv.Listener.Addr().String())
-	tokens, err := token.New(token.Config{Issuer: e.base, Keys: keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
-		Store: db, Sessions: sessions, Events: audit, Logger: logger})
+	// The one wiring, as `sesame serve` on a loopback address: the browser
+	// uses localhost (public_url), Go's own requests 127.0.0.1.
+	cfg := config.Default()
+	cfg.DB = filepath.Join(t.TempDir(), "sesame.db")
+	cfg.PublicURL = e.base
+	cfg.AllowedHosts = []string{srv.Listener.Addr().String()}
+	a, err := app.New(ctx, cfg, app.WithLogger(logger), app.WithPasswordParams(cheap))
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks := func() []byte { b, _ := keys.MarshalJSON(); return b }
-	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: sessions, Tokens: tokens, JWKS: jwks,
-		Logger: logger, Events: audit, CSRFKey: bytes.Repeat([]byte{9}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = h
+	t.Cleanup(func() { a.Close() })
+	a.Start(ctx)
+	e.accounts = a.Accounts()
+	srv.Config.Handler = a.Handler()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // connections the browser drops at exit are not failures
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -3,7 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"github.com/sesame-auth/sesame/internal/testlog"
 	"io"
@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -22,7 +21,8 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
-	"github.com/sesame-auth/sesame/guard"
+	"github.com/sesame-auth/sesame/app"
+	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/internal/testclock"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
@@ -51,6 +51,7 @@ type env struct {
 	keys     *jose.KeySet
 	ring     *keyring.Ring
 	server   *server.Server
+	app      *app.App
 	logs     *testlog.Buffer
 }
 
@@ -64,61 +65,41 @@ func newEnv(t *testing.T) *env {
 // proxy, so tests choose the client IP with X-Forwarded-For.
 func newEnvOn(t *testing.T, path string) *env { return newEnvWith(t, path, false) }
 
-// newEnvWith is newEnvOn, signing with a persisted keyring (activation
-// delay 1 h, on the env's clock) instead of a fixed key set when withRing.
+// testMasterKey is the master key of every test server: two envs on one
+// path are two nodes of one deployment, which share it.
+var testMasterKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 32))
+
+// newEnvWith is newEnvOn; withRing only names what every env has now: a
+// persisted keyring (activation delay 1 h, on the env's clock), built by
+// the one wiring (package app) like `sesame serve` builds it. e.keys holds
+// the ring's signing key, for tests that sign their own tokens.
 func newEnvWith(t *testing.T, path string, withRing bool) *env {
 	t.Helper()
+	_ = withRing
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, clock: testclock.New(t0), logs: &testlog.Buffer{}}
+	e := &env{t: t, clock: testclock.New(t0), logs: &testlog.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	audit := server.AuditLog{Logger: logger}
-	e.sessions, err = session.New(db, session.Config{Clock: e.clock, Events: audit, Logger: logger})
+	e.srv = httptest.NewUnstartedServer(nil)
+	cfg := config.Default()
+	cfg.DB = path
+	cfg.PublicURL = "https://" + e.srv.Listener.Addr().String()
+	cfg.Issuer = "https://sesame.test"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.MasterKey = config.Secret(testMasterKey)
+	a, err := app.New(ctx, cfg, app.WithClock(e.clock), app.WithLogger(logger), app.WithPasswordParams(cheap))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sessions.Start(ctx)
-	e.accounts = &account.Service{Users: db, Sessions: e.sessions, Hasher: &password.Hasher{Params: cheap, AllowWeakParams: true},
-		Clock: e.clock, Events: audit}
-	key, err := jose.GenerateKey(jose.ES256, "")
-	if err != nil {
+	t.Cleanup(func() { a.Close() })
+	a.Start(ctx)
+	e.app = a
+	e.db = a.Durable().(*sqlite.DB)
+	e.sessions, e.accounts, e.tokens, e.ring, e.server = a.Sessions(), a.Accounts(), a.Tokens(), a.Keyring(), a.Server()
+	if e.keys, err = jose.NewKeySet(e.ring.SigningKey()); err != nil {
 		t.Fatal(err)
 	}
-	e.keys, _ = jose.NewKeySet(key)
-	var keys token.Keys = e.keys
-	jwks := func() []byte { b, _ := e.keys.MarshalJSON(); return b }
-	if withRing {
-		raw := make([]byte, 32)
-		rand.Read(raw)
-		master, err := keyring.NewMasterKey(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.ring, err = keyring.Open(ctx, db, master, keyring.Config{Clock: e.clock, Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys, jwks = e.ring, e.ring.JWKS
-	}
-	e.tokens, err = token.New(token.Config{Issuer: "https://sesame.test", Keys: keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
-		Store: db, Sessions: e.sessions, Clock: e.clock, Events: audit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Accounts: e.accounts, Sessions: e.sessions, Tokens: e.tokens, JWKS: jwks,
-		Logger: logger, Events: audit, TLS: true, CSRFKey: bytes.Repeat([]byte{9}, 32),
-		Throttle:  guard.NewLimiter(db, guard.Config{Clock: e.clock}),
-		ClientIPs: guard.IPResolver{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.server = h
-	e.srv = httptest.NewUnstartedServer(h)
+	e.srv.Config.Handler = a.Handler()
 	e.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close are not failures
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)

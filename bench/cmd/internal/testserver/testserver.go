@@ -1,33 +1,35 @@
 // Package testserver starts in-process Sesame servers for the tests of the
-// bench tools: the real server package over a SQLite file, with cheap
-// argon2 parameters so that sign-ups and logins are fast.
+// bench tools: the real server, built by the one wiring (package app) as
+// `sesame serve` builds it, over a SQLite file, with cheap argon2
+// parameters so that sign-ups and logins are fast.
 package testserver
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"log"
 	"log/slog"
 	"net/http/httptest"
-	"net/netip"
 	"testing"
 
-	"github.com/sesame-auth/sesame/account"
-	"github.com/sesame-auth/sesame/guard"
+	"github.com/sesame-auth/sesame/app"
+	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/password"
-	"github.com/sesame-auth/sesame/server"
-	"github.com/sesame-auth/sesame/session"
-	"github.com/sesame-auth/sesame/sqlite"
-	"github.com/sesame-auth/sesame/token"
 )
 
 // Cheap keeps argon2 fast: these tests are not about hashing cost.
 var Cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-// Keys returns a fresh ES256 key set; pass one set to every node of a
-// test so that each verifies the others' tokens.
+// masterKey is the master key of every test server, so that servers on one
+// database are nodes of one deployment.
+var masterKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+
+// Keys returns a fresh ES256 key set. Servers no longer need one (the
+// nodes on one database share its signing keys, sealed by one master key);
+// it is kept for the tools' tests that pass it to Start.
 func Keys(t testing.TB) *jose.KeySet {
 	t.Helper()
 	key, err := jose.GenerateKey(jose.ES256, "")
@@ -43,39 +45,30 @@ func Keys(t testing.TB) *jose.KeySet {
 
 // Start serves Sesame over plain HTTP on loopback, over the SQLite file
 // at path (two servers on one path are two nodes of one deployment: each
-// sees the other's revocations through the store's change feed), and
-// returns its base URL. 127.0.0.1 is a trusted proxy, so X-Forwarded-For
-// names the client. Everything stops when the test ends.
+// sees the other's revocations through the store's change feed and
+// verifies the other's tokens), and returns its base URL. 127.0.0.1 is a
+// trusted proxy, so X-Forwarded-For names the client. Everything stops when
+// the test ends. keys is not used (see Keys).
 func Start(t testing.TB, path string, keys *jose.KeySet) string {
 	t.Helper()
+	_ = keys
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	cfg := config.Default()
+	cfg.DB = path
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	cfg.Issuer = "https://sesame.bench.test"
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.MasterKey = config.Secret(masterKey)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	audit := server.AuditLog{Logger: logger}
-	sessions, err := session.New(db, session.Config{Events: audit, Logger: logger})
+	a, err := app.New(ctx, cfg, app.WithLogger(logger), app.WithPasswordParams(Cheap))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions.Start(ctx)
-	accounts := &account.Service{Users: db, Sessions: sessions, Hasher: &password.Hasher{Params: Cheap, AllowWeakParams: true}, Events: audit}
-	tokens, err := token.New(token.Config{Issuer: "https://sesame.bench.test", Keys: keys, SuccessorKey: bytes.Repeat([]byte{7}, 32),
-		Store: db, Sessions: sessions, Events: audit, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Accounts: accounts, Sessions: sessions, Tokens: tokens,
-		Logger: logger, Events: audit, CSRFKey: bytes.Repeat([]byte{9}, 32),
-		Throttle:  guard.NewLimiter(db, guard.Config{}),
-		ClientIPs: guard.IPResolver{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
+	t.Cleanup(func() { a.Close() })
+	a.Start(ctx)
+	srv.Config.Handler = a.Handler()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()
 	t.Cleanup(srv.Close)
