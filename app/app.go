@@ -206,7 +206,12 @@ func (a *App) buildServer() error {
 	sc := server.Config{Accounts: a.accounts, Sessions: a.sessions, Logger: a.logger, Events: a.opts.events,
 		AllowedOrigins: c.AllowedOrigins, TLS: a.useTLS(), CSRFKey: a.master.Derive("csrf", 32),
 		Throttle: a.limiter, ClientIPs: guard.IPResolver{TrustedProxies: proxies}}
-	setHostCheck(&sc, c.PublicURL, c.AllowedHosts)
+	if c.Source("public_url").Kind != config.FromListener || config.IsLoopback(c.Addr) {
+		// SEC-63: any other Host is refused. A URL derived from a
+		// non-loopback listener (--insecure-cookies, development) names
+		// no host clients use: such a server answers any Host.
+		sc.PublicURL, sc.AllowedHosts = c.PublicURL, c.AllowedHosts
+	}
 	if a.tokens != nil {
 		sc.Tokens, sc.JWKS = a.tokens, a.ring.JWKS
 	}
@@ -247,6 +252,7 @@ func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.sessions.Start(ctx)
 	a.ring.Start(ctx)
+	a.followKeys(ctx)
 	runCleanup(ctx, a.state, a.logger)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }

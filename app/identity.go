@@ -317,7 +317,7 @@ func (a *App) RecordIdentity(ctx context.Context) error {
 // records it when there is none (servers only).
 func (a *App) enforceIdentity(ctx context.Context) error {
 	s := identityStoreFor(a.durable)
-	if s == nil {
+	if s == nil || a.opts.skipIdentity {
 		return nil
 	}
 	mine := a.Identity()
@@ -347,4 +347,11 @@ func (a *App) enforceIdentity(ctx context.Context) error {
 		return s.put(ctx, map[string]string{itemIssuer: mine.Issuer}, false)
 	}
 	return nil
+}
+
+// CompareIdentity compares the configuration with a recorded identity as
+// a server would, and returns the contradictions (nil when none).
+func (a *App) CompareIdentity(rec Identity) error {
+	_, err := checkIdentity(rec, a.Identity(), a.cfg, false)
+	return err
 }

@@ -21,6 +21,7 @@ type options struct {
 	activation     time.Duration
 	keyRefresh     time.Duration
 	recordIdentity bool
+	skipIdentity   bool
 }
 
 // WithClock sets the clock of every component (sessions, tokens, keys,
@@ -63,3 +64,9 @@ func WithKeyRefresh(d time.Duration) Option { return func(o *options) { o.keyRef
 // identity when the store has none: `sesame config set-identity` records it
 // itself.
 func WithoutIdentityRecord() Option { return func(o *options) { o.recordIdentity = false } }
+
+// SkipIdentityCheck builds the App without comparing the configuration
+// with the deployment's recorded identity: for `sesame config
+// set-identity`, which replaces it, and `sesame config check`, which
+// reports the comparison itself.
+func SkipIdentityCheck() Option { return func(o *options) { o.skipIdentity = true } }

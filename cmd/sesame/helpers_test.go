@@ -122,10 +122,11 @@ func (w *world) mustRun(want int, stdin string, args ...string) result {
 	return r
 }
 
-// addUser creates a user through `sesame user add --password-stdin`.
+// addUser creates a user through `sesame user add --password-stdin
+// --create` (the database may not exist yet).
 func (w *world) addUser(name, pw string, admin bool) {
 	w.t.Helper()
-	args := []string{"user", "add", "--password-stdin"}
+	args := []string{"user", "add", "--password-stdin", "--create"}
 	if admin {
 		args = append(args, "--admin")
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/sesame-auth/sesame/app"
+	"github.com/sesame-auth/sesame/config"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -56,7 +59,10 @@ func TestKeysListAndRotate(t *testing.T) {
 	w := newWorld(t)
 	keyFile := filepath.Join(filepath.Dir(w.db), "sesame.key")
 
-	r := w.keys(0, "list")
+	if r := w.keys(1, "list"); !strings.Contains(r.stderr, "no Sesame database at") {
+		t.Fatalf("keys list on a missing database: stderr %q, want it refused", r.stderr)
+	}
+	r := w.keys(0, "list", "--create")
 	text, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatalf("first keys list created no master key file next to the database: %v", err)
@@ -136,8 +142,12 @@ func TestKeysListAndRotate(t *testing.T) {
 		t.Fatalf("ring after rotate: JWKS %s, signing %s; want both keys published and %s signing", ring.JWKS(), ring.SigningKey().KID(), first)
 	}
 
-	// --delay 0 signs at once.
-	r = w.keys(0, "rotate", "--delay", "0")
+	// --delay 0 signs at once, which verifiers with a cached JWKS do not
+	// expect: refused without --force.
+	if r := w.keys(2, "rotate", "--delay", "0s"); !strings.Contains(r.stderr, "--force") {
+		t.Errorf("rotate --delay 0s: stderr %q, want --force named", r.stderr)
+	}
+	r = w.keys(0, "rotate", "--delay", "0", "--force")
 	if !strings.Contains(r.stderr, "signs at once") {
 		t.Errorf("rotate --delay 0: stderr %q, want a warning", r.stderr)
 	}
@@ -158,7 +168,7 @@ func TestKeysMasterKeyErrors(t *testing.T) {
 	keysEnv(t)
 	w := newWorld(t)
 	keyFile := filepath.Join(filepath.Dir(w.db), "sesame.key")
-	w.keys(0, "list")
+	w.keys(0, "list", "--create")
 	text, _ := os.ReadFile(keyFile)
 	w.secret(strings.TrimSpace(string(text)))
 
@@ -233,8 +243,10 @@ func TestKeysDefaultMasterKeyFile(t *testing.T) {
 		"sesame.key":        "sesame.key.key",
 		"dir.v2/db.sqlite3": "dir.v2/db.key",
 	} {
-		if got := defaultMasterKeyFile(in); got != want {
-			t.Errorf("defaultMasterKeyFile(%q): got %q, want %q", in, got, want)
+		cfg := config.Default()
+		cfg.DB = in
+		if got := app.MasterKeyFile(cfg); got != want {
+			t.Errorf("default master key file of db %q: got %q, want %q", in, got, want)
 		}
 	}
 }

@@ -10,11 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sesame-auth/sesame/guard"
-	"github.com/sesame-auth/sesame/keyring"
-	"github.com/sesame-auth/sesame/server"
-	"github.com/sesame-auth/sesame/session"
-	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/app"
+	"github.com/sesame-auth/sesame/config"
 )
 
 func init() { register("serve", "run the Sesame server", runServe) }
@@ -23,144 +20,89 @@ const serveHelp = `
 Runs the Sesame auth server: sign-up, login, account and admin pages and the
 JSON API, on an embedded SQLite database (created on first start).
 
-Every flag can also be set from the environment as SESAME_<FLAG>, with
-dashes as underscores (SESAME_ADDR, SESAME_DB, SESAME_INSECURE_COOKIES...);
-the command line wins.
+Every flag is also a key of the configuration file (--config FILE, or
+SESAME_CONFIG), spelled with underscores (idle_timeout), and an environment
+variable SESAME_<KEY> (SESAME_ADDR, SESAME_DB, SESAME_INSECURE_COOKIES...).
+A flag wins over the environment, which wins over the file, which wins over
+the preset (--preset web, spa, api or strict), which wins over the default.
+"sesame config check" prints the effective configuration and where each
+value comes from.
 
 Plain HTTP is allowed on loopback addresses (browsers accept Secure cookies
-from http://localhost). Anywhere else, serve TLS (--tls-cert, --tls-key) or,
-for development only, pass --insecure-cookies.`
+from http://localhost). Anywhere else, serve TLS (--tls-cert, --tls-key),
+sit behind a TLS proxy with --public-url https://..., or, for development
+only, pass --insecure-cookies. Nodes of one deployment share one
+configuration: the same public_url, database, sessions store and master key.
 
-type serveFlags struct {
-	addr, db, tlsCert, tlsKey, origins, logFormat, logLevel string
-	keyFile, issuer, trustedProxies, sessions               string
-	insecureCookies                                         bool
-	idle, life, rememberIdle, rememberLife, grace           time.Duration
-	accessTTL                                               time.Duration
-}
+Before it creates any file or prints "listening", serve checks the
+configuration and the TLS files and binds its address: a failed start
+leaves nothing behind.`
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "serve", "sesame serve [flags]", serveHelp)
-	var f serveFlags
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address host:port (port 0 picks a free port)")
-	sf := addStoreFlags(fs)
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
-	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
-	fs.BoolVar(&f.insecureCookies, "insecure-cookies", false, "allow plain HTTP on a non-loopback address: cookies lose Secure and the __Host- prefix (development only)")
-	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For is trusted for the client IP (default none: the peer address)")
-	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins (scheme://host[:port]) allowed to make cross-origin unsafe requests")
-	fs.DurationVar(&f.idle, "idle-timeout", 30*time.Minute, "session idle timeout")
-	fs.DurationVar(&f.life, "lifetime", 12*time.Hour, "session absolute lifetime")
-	fs.DurationVar(&f.rememberIdle, "remember-idle-timeout", 7*24*time.Hour, "idle timeout of \"remember me\" sessions")
-	fs.DurationVar(&f.rememberLife, "remember-lifetime", 30*24*time.Hour, "absolute lifetime of \"remember me\" sessions (at most 400 days)")
-	fs.DurationVar(&f.grace, "renew-grace", 10*time.Second, "how long a session's previous token stays valid after renewal (0 disables)")
-	fs.StringVar(&f.issuer, "issuer", "", "iss (and default aud) of access tokens (default: the server's URL as printed at start)")
-	fs.DurationVar(&f.accessTTL, "access-token-ttl", 15*time.Minute, "access-token lifetime (at most 1h)")
-	keyFile := masterKeyFileFlag(fs)
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
+	flags := config.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", fs.Arg(0))
 	}
-	f.db, f.sessions, f.keyFile = *sf.db, *sf.sessions, *keyFile
-	return serve(ctx, env, f)
+	cfg, err := config.Load(config.Sources{Flags: flags, Role: config.RoleServe})
+	if err != nil {
+		return deployError(nil, err)
+	}
+	return serve(ctx, env, cfg)
 }
 
-func serve(ctx context.Context, env *Env, f serveFlags) error {
-	logger, err := newLogger(env.Stderr, f.logFormat, f.logLevel)
+func serve(ctx context.Context, env *Env, cfg *config.Config) error {
+	logger := newLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel)
+	useTLS := cfg.TLSCert != ""
+	var tlsConfig *tls.Config
+	if useTLS {
+		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return failure("tls_cert, tls_key: %v", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return err
-	}
-	useTLS := f.tlsCert != "" || f.tlsKey != ""
-	if useTLS && (f.tlsCert == "" || f.tlsKey == "") {
-		return usageError("--tls-cert and --tls-key go together")
-	}
-	if _, _, err := net.SplitHostPort(f.addr); err != nil {
-		return usageError("--addr %q: want host:port (for example 127.0.0.1:8080)", f.addr)
-	}
-	if !useTLS && !f.insecureCookies && !isLoopback(f.addr) {
-		return usageError("refusing to serve plain HTTP on %s: browsers drop Secure cookies there. Use --tls-cert/--tls-key, a loopback address, or --insecure-cookies (development only)", f.addr)
-	}
-	proxies, err := guard.ParsePrefixes(f.trustedProxies)
-	if err != nil {
-		return usageError("--trusted-proxies: %v", err)
-	}
-	if f.insecureCookies {
-		logger.Warn("INSECURE COOKIES: session cookies are sent without Secure and can be read by anyone on the network; never use this in production")
-	}
-	grace := f.grace
-	if grace == 0 {
-		grace = -1
-	}
-	st, err := openStack(ctx, storeFlags{db: &f.db, sessions: &f.sessions}, session.Config{
-		InsecureCookie: f.insecureCookies && !useTLS,
-		IdleTimeout:    f.idle, Lifetime: f.life,
-		RememberIdleTimeout: f.rememberIdle, RememberLifetime: f.rememberLife,
-		RenewGrace: grace,
-	}, logger)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st.sessions.Start(runCtx)
-	st.runBackground(runCtx)
-
-	ring, master, err := openKeyringAndMaster(ctx, st, f.db, f.keyFile, keyring.Config{MaxTokenLifetime: f.accessTTL, Logger: logger})
-	if err != nil {
-		return err
-	}
-	ring.Start(runCtx)
-	st.accounts.Hasher.Dummy("warm-up") // builds the dummy hash now, so the first unknown-user login costs what the others do
-
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return failure("listen on %s: %v", f.addr, err)
+		return failure("listen on %s: %v", cfg.Addr, err)
 	}
 	defer ln.Close()
-	url := publicURL(ln.Addr().(*net.TCPAddr), useTLS)
-	issuer := f.issuer
-	if issuer == "" {
-		issuer = url
+	url := printedURL(ln.Addr().(*net.TCPAddr), useTLS)
+	if cfg.PublicURL == "" {
+		deriveLoopbackURL(cfg, ln.Addr().(*net.TCPAddr), url)
 	}
-	audit := server.AuditLog{Logger: logger}
-	tokens, err := token.New(token.Config{Issuer: issuer, AccessTTL: f.accessTTL, Keys: ring,
-		SuccessorKey: master.Derive("refresh successor", 32), Store: st.state, Sessions: st.sessions,
-		Events: audit, Logger: logger})
+	if cfg.InsecureCookies {
+		logger.Warn("INSECURE COOKIES: session cookies are sent without Secure and can be read by anyone on the network; never use this in production")
+	}
+	a, err := app.New(ctx, cfg, app.WithLogger(logger))
 	if err != nil {
-		return usageError("%v", err)
+		return deployError(cfg, err)
 	}
-	srv, err := server.New(server.Config{Accounts: st.accounts, Sessions: st.sessions, Tokens: tokens, JWKS: ring.JWKS,
-		CSRFKey: master.Derive("csrf", 32), Logger: logger, Events: audit, AllowedOrigins: splitList(f.origins), TLS: useTLS,
-		Throttle: guard.NewLimiter(st.state, guard.Config{}), ClientIPs: guard.IPResolver{TrustedProxies: proxies}})
-	if err != nil {
-		return err
-	}
+	defer a.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.Start(runCtx)
+
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	if useTLS {
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		TLSConfig:         tlsConfig,
 	}
 	fmt.Fprintf(env.Stdout, "sesame listening on %s\n", url)
-	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "db", f.db, "issuer", issuer)
+	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "public_url", a.Config().PublicURL,
+		"db", cfg.Redact(cfg.DB), "sessions", cfg.Redact(cfg.Sessions), "issuer", a.Config().EffectiveIssuer())
 
 	errc := make(chan error, 1)
 	go func() {
 		if useTLS {
-			errc <- hs.ServeTLS(ln, f.tlsCert, f.tlsKey)
+			errc <- hs.ServeTLS(ln, "", "")
 		} else {
 			errc <- hs.Serve(ln)
 		}
@@ -179,23 +121,32 @@ func serve(ctx context.Context, env *Env, f serveFlags) error {
 	return hs.Shutdown(shutCtx)
 }
 
-// isLoopback reports whether addr's host is a loopback address or
-// localhost (where browsers treat plain HTTP as a secure context).
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
+// deriveLoopbackURL sets the public URL of a server without one: the
+// printed URL. On a loopback address the server then answers only for
+// localhost and its loopback addresses, so that a DNS-rebinding page (whose
+// requests carry its own host name) reaches nothing (SEC-63). On another
+// address (--insecure-cookies, development) it answers any Host, as
+// before.
+func deriveLoopbackURL(cfg *config.Config, a *net.TCPAddr, url string) {
+	cfg.PublicURL = url
+	cfg.SetSource("public_url", config.Source{Kind: config.FromListener})
+	if !a.IP.IsLoopback() {
+		return
 	}
-	if host == "localhost" {
-		return true
+	port := fmt.Sprint(a.Port)
+	scheme := "http://"
+	if url[:5] == "https" {
+		scheme = "https://"
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	for _, h := range []string{"127.0.0.1:" + port, "[::1]:" + port} {
+		cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		cfg.AllowedOrigins = append(cfg.AllowedOrigins, scheme+h)
+	}
 }
 
-// publicURL is the URL to print: loopback and all-interfaces addresses are
-// printed as localhost, which every browser treats as a secure context.
-func publicURL(a *net.TCPAddr, useTLS bool) string {
+// printedURL is the URL to print: loopback and all-interfaces addresses
+// are printed as localhost, which every browser treats as a secure context.
+func printedURL(a *net.TCPAddr, useTLS bool) string {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"

@@ -176,8 +176,8 @@ func TestServeEnvironment(t *testing.T) {
 		t.Setenv("SESAME_ADDR", "0.0.0.0:0")
 		t.Setenv("SESAME_DB", w.db)
 		r := w.run("", "serve")
-		if r.code != 2 || !strings.Contains(r.stderr, "--insecure-cookies") {
-			t.Fatalf("got exit %d, stderr %q; want exit 2 naming --insecure-cookies", r.code, r.stderr)
+		if r.code != 1 || !strings.Contains(r.stderr, "SESAME_ADDR") || !strings.Contains(r.stderr, "--insecure-cookies") {
+			t.Fatalf("got exit %d, stderr %q; want exit 1 (a configuration problem, not the command line's) naming SESAME_ADDR and --insecure-cookies", r.code, r.stderr)
 		}
 	})
 
@@ -192,12 +192,12 @@ func TestServeEnvironment(t *testing.T) {
 		}
 	})
 
-	t.Run("invalid env value is a usage error", func(t *testing.T) {
+	t.Run("invalid env value is a configuration error", func(t *testing.T) {
 		w := newWorld(t)
 		t.Setenv("SESAME_INSECURE_COOKIES", "maybe")
 		r := w.run("", "serve", "--db", w.db, "--addr", "127.0.0.1:0")
-		if r.code != 2 || !strings.Contains(r.stderr, "SESAME_INSECURE_COOKIES") {
-			t.Fatalf("got exit %d, stderr %q; want exit 2 naming SESAME_INSECURE_COOKIES", r.code, r.stderr)
+		if r.code != 1 || !strings.Contains(r.stderr, "SESAME_INSECURE_COOKIES") {
+			t.Fatalf("got exit %d, stderr %q; want exit 1 naming SESAME_INSECURE_COOKIES", r.code, r.stderr)
 		}
 	})
 

@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/sesame-auth/sesame"
-	"github.com/sesame-auth/sesame/session"
 )
 
 func init() { register("sessions", "list and revoke sessions", runSessions) }
@@ -19,36 +18,36 @@ func runSessions(ctx context.Context, env *Env, args []string) error {
 }
 
 func sessionsList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "sessions list", "sesame sessions list [--user NAME] [--db PATH]",
-		"Lists live sessions: of one user with --user, else of every user.")
+	fs := newFlagSet(env, "sessions list", "sesame sessions list [--user NAME] [--config FILE] [--db DB] [--sessions URL]",
+		"Lists live sessions: of one user with --user, else of every user. It needs the deployment's configuration: where session state lives too.")
 	user := fs.String("user", "", "only this user's sessions")
-	sf := addStoreFlags(fs)
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
+	d := addDeployFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+	if fs.NArg() > 0 {
+		return usageError("sessions list takes no arguments, got %q", fs.Arg(0))
+	}
+	a, err := d.open(ctx, env)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer a.Close()
 	var users []*sesame.User
 	if *user != "" {
-		u, err := st.accounts.Lookup(ctx, *user)
+		u, err := a.Accounts().Lookup(ctx, *user)
 		if err != nil {
 			return failure("%s", safeMessage(err))
 		}
 		users = []*sesame.User{u}
-	} else if users, err = st.accounts.Users.ListUsers(ctx); err != nil {
+	} else if users, err = a.Accounts().Users.ListUsers(ctx); err != nil {
 		return failure("list users: %v", err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSER\tIP\tCREATED\tLAST SEEN\tEXPIRES\tUSER AGENT")
 	const layout = "2006-01-02 15:04:05Z"
 	for _, u := range users {
-		list, err := st.sessions.List(ctx, u.ID)
+		list, err := a.Sessions().List(ctx, u.ID)
 		if err != nil {
 			return failure("list sessions: %v", err)
 		}
@@ -62,37 +61,34 @@ func sessionsList(ctx context.Context, env *Env, args []string) error {
 }
 
 func sessionsRevoke(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "sessions revoke", "sesame sessions revoke [--db PATH] ID | --user NAME",
-		"Ends one session by its ID, or every session of a user with --user. Running servers stop accepting them within their sync interval (default 200 ms).")
+	fs := newFlagSet(env, "sessions revoke", "sesame sessions revoke [--config FILE] [--db DB] [--sessions URL] ID | --user NAME",
+		"Ends one session by its ID, or every session of a user with --user, and prints how many it ended. Running servers stop accepting them at once (with a notifier) or within their sync interval (200 ms). It needs the deployment's configuration: where session state lives too.")
 	user := fs.String("user", "", "end every session of this user")
-	sf := addStoreFlags(fs)
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
+	d := addDeployFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if (*user == "") == (fs.NArg() == 0) || fs.NArg() > 1 {
 		return usageError("sessions revoke: give exactly one session ID or --user NAME")
 	}
-	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+	a, err := d.open(ctx, env)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer a.Close()
 	if *user != "" {
-		u, err := st.accounts.Lookup(ctx, *user)
+		u, err := a.Accounts().Lookup(ctx, *user)
 		if err != nil {
 			return failure("%s", safeMessage(err))
 		}
-		ids, err := st.sessions.RevokeUser(ctx, u.ID, "", "revoked from the command line")
+		ids, err := a.Sessions().RevokeUser(ctx, u.ID, "", "revoked from the command line")
 		if err != nil {
 			return failure("%s", safeMessage(err))
 		}
 		printf(env.Stdout, "revoked %d session(s) of %s\n", len(ids), u.Username)
 		return nil
 	}
-	ok, err := st.sessions.Revoke(ctx, fs.Arg(0), "revoked from the command line")
+	ok, err := a.Sessions().Revoke(ctx, fs.Arg(0), "revoked from the command line")
 	if err != nil {
 		return failure("%s", safeMessage(err))
 	}

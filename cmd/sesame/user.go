@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/sesame-auth/sesame/session"
+	"github.com/sesame-auth/sesame/app"
 )
 
 func init() { register("user", "add, list, block, unblock users and set passwords", runUser) }
@@ -70,16 +70,16 @@ func oneName(fs interface {
 }
 
 func userAdd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "user add", "sesame user add [--admin] [--password-stdin] [--db PATH] NAME",
-		"Creates a user. The password is read from a prompt (twice, without echo), or from the first line of standard input with --password-stdin. Sesame has no default accounts: create the first administrator with --admin.")
+	fs := newFlagSet(env, "user add", "sesame user add [--admin] [--password-stdin] [--config FILE] [--db DB] NAME",
+		"Creates a user. The password is read from a prompt (twice, without echo), or from the first line of standard input with --password-stdin. Sesame has no default accounts: create the first administrator with --admin (after `sesame serve` has created the database, or with --create).")
 	admin := fs.Bool("admin", false, "make the user an administrator")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	name, pw, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, stdin)
+	name, pw, a, err := nameCommand(ctx, env, fs, addDeployFlags(fs, true), args, stdin)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	u, err := st.accounts.Signup(ctx, name, pw, *admin)
+	defer a.Close()
+	u, err := a.Accounts().Signup(ctx, name, pw, *admin)
 	if err != nil {
 		return failure("%s", safeMessage(err))
 	}
@@ -92,20 +92,20 @@ func userAdd(ctx context.Context, env *Env, args []string) error {
 }
 
 func userList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "user list", "sesame user list [--db PATH]", "Lists users.")
-	sf := addStoreFlags(fs)
-	if err := applyEnv(fs); err != nil {
-		return err
-	}
+	fs := newFlagSet(env, "user list", "sesame user list [--config FILE] [--db DB]", "Lists users.")
+	d := addDeployFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStack(ctx, sf, session.Config{}, quietLogger(env))
+	if fs.NArg() > 0 {
+		return usageError("user list takes no arguments, got %q", fs.Arg(0))
+	}
+	a, err := d.open(ctx, env)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	users, err := st.accounts.Users.ListUsers(ctx)
+	defer a.Close()
+	users, err := a.Accounts().Users.ListUsers(ctx)
 	if err != nil {
 		return failure("list users: %v", err)
 	}
@@ -130,32 +130,36 @@ func userBlock(block bool) func(ctx context.Context, env *Env, args []string) er
 		verb = "block"
 	}
 	return func(ctx context.Context, env *Env, args []string) error {
-		fs := newFlagSet(env, "user "+verb, "sesame user "+verb+" [--db PATH] NAME",
-			"Blocks a user (they cannot log in, and every session they have ends at once, on running servers too) or unblocks them.")
-		name, _, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, nil)
+		fs := newFlagSet(env, "user "+verb, "sesame user "+verb+" [--config FILE] [--db DB] [--sessions URL] NAME",
+			"Blocks a user (they cannot log in, and every session and refresh token they have ends at once, on every node) or unblocks them (which revives nothing). It needs the deployment's configuration: where session state lives too.")
+		name, _, a, err := nameCommand(ctx, env, fs, addDeployFlags(fs, false), args, nil)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		u, err := st.accounts.SetBlocked(ctx, name, block)
+		defer a.Close()
+		u, err := a.Accounts().SetBlocked(ctx, name, block)
 		if err != nil {
 			return failure("%s", safeMessage(err))
 		}
-		printf(env.Stdout, "%sed %s\n", verb, u.Username)
+		if block {
+			printf(env.Stdout, "blocked %s: every session and refresh token of theirs has ended\n", u.Username)
+		} else {
+			printf(env.Stdout, "unblocked %s (their ended sessions stay ended)\n", u.Username)
+		}
 		return nil
 	}
 }
 
 func userPasswd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "user passwd", "sesame user passwd [--password-stdin] [--db PATH] NAME",
+	fs := newFlagSet(env, "user passwd", "sesame user passwd [--password-stdin] [--config FILE] [--db DB] [--sessions URL] NAME",
 		"Sets a user's password and ends all of their sessions.")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	name, pw, st, err := nameCommand(ctx, env, fs, addStoreFlags(fs), args, stdin)
+	name, pw, a, err := nameCommand(ctx, env, fs, addDeployFlags(fs, false), args, stdin)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := st.accounts.SetPassword(ctx, name, pw, ""); err != nil {
+	defer a.Close()
+	if err := a.Accounts().SetPassword(ctx, name, pw, ""); err != nil {
 		return failure("%s", safeMessage(err))
 	}
 	printf(env.Stdout, "password set for %s; their sessions were ended\n", name)
@@ -194,16 +198,16 @@ func readPassword(env *Env, fromStdin bool) (string, error) {
 }
 
 // nameCommand parses the flags of a "sesame user VERB NAME" command, reads
-// the password when passwordStdin is not nil, and opens the stack. The
-// caller closes the stack.
-func nameCommand(ctx context.Context, env *Env, fs *flag.FlagSet, sf storeFlags, args []string, passwordStdin *bool) (name, pw string, st *stack, err error) {
-	if err = applyEnv(fs); err != nil {
-		return
-	}
+// the password when passwordStdin is not nil, and opens the deployment.
+// The caller closes it.
+func nameCommand(ctx context.Context, env *Env, fs *flag.FlagSet, d *deployFlags, args []string, passwordStdin *bool) (name, pw string, a *app.App, err error) {
 	if err = parseFlags(fs, args); err != nil {
 		return
 	}
 	if name, err = oneName(fs, fs.Name()); err != nil {
+		return
+	}
+	if _, err = d.load(); err != nil { // configuration problems before the prompt
 		return
 	}
 	if passwordStdin != nil {
@@ -211,6 +215,6 @@ func nameCommand(ctx context.Context, env *Env, fs *flag.FlagSet, sf storeFlags,
 			return
 		}
 	}
-	st, err = openStack(ctx, sf, session.Config{}, quietLogger(env))
+	a, err = d.open(ctx, env)
 	return
 }

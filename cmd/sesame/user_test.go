@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,7 @@ func TestUserAddAndList(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 
-	r := w.mustRun(0, canaryPassword+"\n", "user", "add", "--admin", "--password-stdin", "root")
+	r := w.mustRun(0, canaryPassword+"\n", "user", "add", "--admin", "--password-stdin", "--create", "root")
 	if want := "created administrator root"; !strings.Contains(r.stdout, want) {
 		t.Errorf("user add --admin: got stdout %q, want %q", r.stdout, want)
 	}
@@ -252,5 +253,39 @@ func TestUserCommandsRefuse(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, "mysql") {
 			t.Errorf("sesame %s: got exit %d, stderr %q; want exit 2 naming mysql", strings.Join(args, " "), r.code, r.stderr)
 		}
+	}
+}
+
+// TestCommandsRefuseToCreateADatabase: a database path that does not exist
+// is probably a typo: every command but serve refuses it (exit 1) without
+// creating anything, unless --create says so.
+func TestCommandsRefuseToCreateADatabase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	typo := filepath.Join(filepath.Dir(w.db), "typo.db")
+	for _, args := range [][]string{
+		{"user", "list", "--db", typo},
+		{"user", "add", "--admin", "--password-stdin", "--db", typo, "root"},
+		{"user", "block", "--db", typo, "root"},
+		{"sessions", "list", "--db", typo},
+		{"sessions", "revoke", "--db", typo, "--user", "root"},
+		{"keys", "list", "--db", typo},
+		{"keys", "rotate", "--db", typo},
+	} {
+		r := w.run(canaryPassword+"\n", args...)
+		want := "no Sesame database at " + typo + " (run `sesame serve` once, or pass --create)"
+		if r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("sesame %s: got exit %d, stderr %q; want exit 1 and %q", strings.Join(args, " "), r.code, r.stderr, want)
+		}
+		entries, _ := os.ReadDir(filepath.Dir(typo))
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "typo") {
+				t.Fatalf("sesame %s created %s", strings.Join(args, " "), e.Name())
+			}
+		}
+	}
+	w.mustRun(0, canaryPassword+"\n", "user", "add", "--admin", "--password-stdin", "--create", "root")
+	if got := w.listUsers(); got["root"].role != "admin" {
+		t.Fatalf("user add --create: got users %v", got)
 	}
 }
