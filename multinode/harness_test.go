@@ -315,3 +315,46 @@ func freePort(t *testing.T) int {
 var bg = context.Background()
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// run runs a CLI command with exactly the environment env (nil: the
+// cluster's) and returns its exit code and combined output, without
+// failing the test.
+func (c *cluster) run(env []string, stdin string, args ...string) (int, string) {
+	c.t.Helper()
+	if env == nil {
+		env = c.env
+	}
+	ctx, cancel := context.WithTimeout(bg, time.Minute) // a serve that should have refused to start
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(c.t), args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		c.t.Fatalf("sesame %s: still running after a minute:\n%s", strings.Join(args, " "), out)
+	}
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		c.t.Fatalf("sesame %s: %v", strings.Join(args, " "), err)
+	}
+	return 0, string(out)
+}
+
+// envWithout returns env without the variables named.
+func envWithout(env []string, names ...string) []string {
+	var out []string
+	for _, kv := range env {
+		keep := true
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
