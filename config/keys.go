@@ -108,7 +108,7 @@ var keys = []*Key{
 		set: str(func(c *Config) *string { return &c.Preset })},
 	{Name: "addr", Default: "127.0.0.1:8080", Group: groupServer, Help: "listen address host:port (port 0 picks a free port)",
 		set: str(func(c *Config) *string { return &c.Addr })},
-	{Name: "public_url", Group: groupServer, Help: "the origin users reach (https://auth.example.com), behind any proxy: the token issuer, the default audience, the CSRF origin and the base of redirects; requests for another Host are refused. Default on a loopback address: the printed URL",
+	{Name: "public_url", Group: groupServer, Help: "the origin users reach (https://auth.example.com), behind any proxy: the token issuer, the default audience and the CSRF origin; a request for any other Host is refused (421), so every redirect (a path) stays on it. Default on a loopback address: the printed URL, with 127.0.0.1 and [::1] answered too",
 		set: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "allowed_hosts", Group: groupServer, kind: kindList, Help: "extra Host names (host or host:port) accepted besides public_url's",
 		set: list(func(c *Config) *[]string { return &c.AllowedHosts })},
