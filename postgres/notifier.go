@@ -44,8 +44,8 @@ type notifier struct {
 // through the pool. PostgreSQL delivers it to every listening connection
 // of the database, the sender's own process included, and folds identical
 // notifications sent in one transaction into one.
-func (n *notifier) Notify(ctx context.Context) error {
-	if _, err := n.db.pool.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
+func (n *notifier) Notify(ctx context.Context, payload string) error {
+	if _, err := n.db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, payload); err != nil {
 		return fmt.Errorf("postgres: notify: %w", err)
 	}
 	return nil
@@ -59,7 +59,7 @@ func (n *notifier) Notify(ctx context.Context) error {
 // connected(false) is called once per lost connection, not once per failed
 // attempt; not at all when the connection ends because ctx did. It returns
 // nil when ctx ends.
-func (n *notifier) Subscribe(ctx context.Context, changed func(), connected func(bool)) error {
+func (n *notifier) Subscribe(ctx context.Context, changed func(payload string), connected func(bool)) error {
 	cfg := n.db.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = listenerName(cfg.RuntimeParams["application_name"])
 	backoff := minBackoff
@@ -81,7 +81,7 @@ func (n *notifier) Subscribe(ctx context.Context, changed func(), connected func
 // listen runs one connection until it fails or ctx ends, and reports
 // whether it got as far as listening (and calling connected(true)). Why it
 // failed does not matter: every failure is answered by reconnecting.
-func (n *notifier) listen(ctx context.Context, cfg *pgx.ConnConfig, changed func(), connected func(bool)) (listening bool) {
+func (n *notifier) listen(ctx context.Context, cfg *pgx.ConnConfig, changed func(payload string), connected func(bool)) (listening bool) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false
@@ -97,11 +97,11 @@ func (n *notifier) listen(ctx context.Context, cfg *pgx.ConnConfig, changed func
 	connected(true)
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, n.health)
-		_, err := conn.WaitForNotification(waitCtx)
+		nt, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
 		case err == nil:
-			changed()
+			changed(nt.Payload)
 			continue
 		case ctx.Err() != nil:
 			return true

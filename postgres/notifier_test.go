@@ -14,7 +14,7 @@ const deadline = 15 * time.Second
 
 // subscription runs Subscribe in the background and records its calls.
 type subscription struct {
-	changed   chan struct{}
+	changed   chan string
 	connected chan bool
 	done      chan error
 	cancel    context.CancelFunc
@@ -23,10 +23,10 @@ type subscription struct {
 func subscribe(t *testing.T, db *postgres.DB) *subscription {
 	t.Helper()
 	sctx, cancel := context.WithCancel(ctx)
-	s := &subscription{changed: make(chan struct{}, 100), connected: make(chan bool, 100), done: make(chan error, 1), cancel: cancel}
+	s := &subscription{changed: make(chan string, 100), connected: make(chan bool, 100), done: make(chan error, 1), cancel: cancel}
 	go func() {
 		s.done <- db.Notifier().Subscribe(sctx,
-			func() { s.changed <- struct{}{} },
+			func(p string) { s.changed <- p },
 			func(up bool) { s.connected <- up })
 	}()
 	t.Cleanup(func() {
@@ -52,10 +52,16 @@ func (s *subscription) waitConnected(t *testing.T, want bool) {
 	}
 }
 
+// testPayload is what the tests notify: the payload must arrive unchanged.
+const testPayload = "s1 r sessionA u sessionB"
+
 func (s *subscription) waitChanged(t *testing.T) {
 	t.Helper()
 	select {
-	case <-s.changed:
+	case p := <-s.changed:
+		if p != testPayload {
+			t.Fatalf("changed(%q), want %q", p, testPayload)
+		}
 	case <-time.After(deadline):
 		t.Fatalf("no changed() within %v", deadline)
 	}
@@ -67,7 +73,7 @@ func TestNotifierAcrossHandles(t *testing.T) {
 	a, b := openSchema(t, u, schema), openSchema(t, u, schema)
 	sub := subscribe(t, a)
 	sub.waitConnected(t, true)
-	must(t, "Notify", b.Notifier().Notify(ctx))
+	must(t, "Notify", b.Notifier().Notify(ctx, testPayload))
 	sub.waitChanged(t)
 }
 
@@ -94,7 +100,7 @@ func TestNotifierReconnects(t *testing.T) {
 		for len(sub.changed) > 0 { // drop anything heard before
 			<-sub.changed
 		}
-		must(t, "Notify", other.Notifier().Notify(ctx))
+		must(t, "Notify", other.Notifier().Notify(ctx, testPayload))
 		sub.waitChanged(t)
 	}
 }
@@ -109,7 +115,7 @@ func TestNotifierUnreachable(t *testing.T) {
 	defer cancel()
 	got := make(chan bool, 10)
 	errc := make(chan error, 1)
-	go func() { errc <- db.Notifier().Subscribe(sctx, func() {}, func(up bool) { got <- up }) }()
+	go func() { errc <- db.Notifier().Subscribe(sctx, func(string) {}, func(up bool) { got <- up }) }()
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -130,12 +136,12 @@ func TestNotifierSurvivesHealthChecks(t *testing.T) {
 	u, schema := testURL(t), newSchema(t)
 	listener, other := openSchema(t, u, schema), openSchema(t, u, schema)
 	sctx, cancel := context.WithCancel(ctx)
-	changed, connected := make(chan struct{}, 100), make(chan bool, 100)
+	changed, connected := make(chan string, 100), make(chan bool, 100)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		postgres.NotifierWithHealth(listener, 10*time.Millisecond).Subscribe(sctx,
-			func() { changed <- struct{}{} }, func(up bool) { connected <- up })
+			func(p string) { changed <- p }, func(up bool) { connected <- up })
 	}()
 	defer func() { cancel(); <-done }()
 	select {
@@ -148,7 +154,7 @@ func TestNotifierSurvivesHealthChecks(t *testing.T) {
 	}
 	for i := range 10 {
 		time.Sleep(25 * time.Millisecond) // a couple of health intervals, idle
-		must(t, "Notify", other.Notifier().Notify(ctx))
+		must(t, "Notify", other.Notifier().Notify(ctx, testPayload))
 		select {
 		case <-changed:
 		case up := <-connected:

@@ -26,9 +26,9 @@ type notifier struct {
 	retry time.Duration // first reconnection delay, doubled up to 2 s
 }
 
-// Notify implements [session.Notifier] with PUBLISH.
-func (n *notifier) Notify(ctx context.Context) error {
-	if err := n.s.c.Publish(ctx, n.s.channel(), "1").Err(); err != nil {
+// Notify implements [session.Notifier] with PUBLISH of the payload.
+func (n *notifier) Notify(ctx context.Context, payload string) error {
+	if err := n.s.c.Publish(ctx, n.s.channel(), payload).Err(); err != nil {
 		return fmt.Errorf("redis: notify: %w", err)
 	}
 	return nil
@@ -39,7 +39,7 @@ func (n *notifier) Notify(ctx context.Context) error {
 // any receive error, or a PING left unanswered for one health-check period
 // on a silent connection, calls connected(false) at once, closes that
 // connection and subscribes again after a growing delay.
-func (n *notifier) Subscribe(ctx context.Context, changed func(), connected func(bool)) error {
+func (n *notifier) Subscribe(ctx context.Context, changed func(payload string), connected func(bool)) error {
 	delay := n.retry
 	for ctx.Err() == nil {
 		up, err := n.listen(ctx, changed, connected)
@@ -66,7 +66,7 @@ var errSilent = errors.New("redis: subscription connection did not answer a ping
 
 // listen runs one subscription until it fails; up reports whether it had
 // been confirmed (and so connected(true) called).
-func (n *notifier) listen(ctx context.Context, changed func(), connected func(bool)) (up bool, err error) {
+func (n *notifier) listen(ctx context.Context, changed func(payload string), connected func(bool)) (up bool, err error) {
 	ps := n.s.c.Subscribe(ctx, n.s.channel())
 	stop := context.AfterFunc(ctx, func() { ps.Close() })
 	defer func() {
@@ -98,7 +98,7 @@ func (n *notifier) listen(ctx context.Context, changed func(), connected func(bo
 				connected(true)
 			}
 		case *goredis.Message:
-			changed()
+			changed(m.Payload)
 		}
 	}
 }

@@ -29,12 +29,12 @@ func testNotifier(t *testing.T, d deployment) {
 	}
 	sender := d.store(t, prefix)
 
-	changed := make(chan struct{}, 16)
+	changed := make(chan string, 16)
 	conn := make(chan bool, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- listener.Notifier().Subscribe(ctx, func() { changed <- struct{}{} }, func(up bool) { conn <- up })
+		done <- listener.Notifier().Subscribe(ctx, func(p string) { changed <- p }, func(up bool) { conn <- up })
 	}()
 	defer func() {
 		cancel()
@@ -72,17 +72,21 @@ func wantConn(t *testing.T, conn chan bool, want bool, when string) {
 
 // notifyUntilHeard notifies until the listener hears one: on a Cluster a
 // fresh subscription may take a moment to be visible to every node.
-func notifyUntilHeard(t *testing.T, s *redis.Store, changed chan struct{}, what string) {
+func notifyUntilHeard(t *testing.T, s *redis.Store, changed chan string, what string) {
 	t.Helper()
 	end := time.After(deadline)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if err := s.Notifier().Notify(context.Background()); err != nil {
+		const payload = "s1 r sessionA u sessionB"
+		if err := s.Notifier().Notify(context.Background(), payload); err != nil {
 			t.Fatalf("Notify: %v", err)
 		}
 		select {
-		case <-changed:
+		case got := <-changed:
+			if got != payload {
+				t.Fatalf("%s: payload %q, want %q", what, got, payload)
+			}
 			return
 		case <-end:
 			t.Fatalf("%s: changed() not called within %v", what, deadline)

@@ -186,8 +186,16 @@ return 1
 
 // appendChanges: KEYS feed counter, feed; ARGV max entries, feed TTL (ms),
 // then one "<kind> <unix ns> <pair(sid, uid)>" per change. Gives each the
-// next Seq and returns the last.
+// next Seq and returns the last. A missing counter (a new deployment, or
+// Redis lost its data) starts at the server's time in microseconds, so
+// the Seqs of a feed that was lost and begun again are past every Seq the
+// old feed gave: a reader's position then lies in a gap, which tells it
+// that changes were lost (SEC-64), however many have been made since.
 var appendChanges = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
+end
 local last = 0
 for j = 3, #ARGV do
   last = redis.call('INCR', KEYS[1])

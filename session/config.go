@@ -55,18 +55,20 @@ type Config struct {
 	// another process, within about this interval. Default 200 ms.
 	SyncInterval time.Duration
 
-	// Notifier, when set, pushes change-feed notifications between
-	// processes: a view syncs as soon as one arrives, and while the
-	// notifier is disconnected the view is not trusted (every request reads
-	// the store) until it has reconnected and caught up. Default nil: the
-	// view polls the feed every SyncInterval.
+	// Notifier, when set, pushes change notifications between processes:
+	// a view applies the session IDs a notification names on receipt and
+	// then syncs; while the notifier is disconnected, or after a
+	// notification it could not read, the view is not trusted (every
+	// request reads the store) until it has caught up (SEC-65). Default
+	// nil: the view polls the feed every SyncInterval.
 	Notifier Notifier
 
 	// DenylistTTL is how long a revoked session ID stays on the in-process
-	// denylist that the token path checks. It must be at least the longest
-	// access-token lifetime (tokens of a session revoked longer ago have all
-	// expired) and at most the store's change-feed retention (a process that
-	// starts reads recent revocations from the feed). Default 1 hour.
+	// denylist. The denylist only refuses (a revoked session's record may
+	// linger in the store a moment after its revocation is in the feed);
+	// credentials are accepted only for sessions the view holds or the
+	// store returns (SEC-64). It must be at least the longest access-token
+	// lifetime. Default 1 hour.
 	DenylistTTL time.Duration
 
 	// CacheSize bounds the number of sessions held in the in-process view.

@@ -123,7 +123,7 @@ func (st *state) commit() error {
 		switch {
 		case err == nil:
 			m.view.replace(next)
-			m.notify(ctx)
+			m.notify(ctx, Notification{Updated: []string{next.ID}})
 			st.sess, st.dirty = next, nil
 			if st.renew {
 				st.renew = false

@@ -50,17 +50,23 @@ func (m *Manager) Start(ctx context.Context) {
 		m.view.mu.Lock()
 		m.view.deaf = true // until the notifier says it is listening
 		m.view.mu.Unlock()
-		go n.Subscribe(ctx, m.view.changed, m.view.connected)
+		go n.Subscribe(ctx, m.view.notified, m.view.connected)
 	}
 	m.view.sync(ctx) // an error here is logged by the loop's next attempt
 	go m.view.run(ctx)
 }
 
-// notify tells other processes that the change feed moved.
-func (m *Manager) notify(ctx context.Context) {
-	if n := m.cfg.Notifier; n != nil {
-		if err := n.Notify(ctx); err != nil {
+// notify tells other processes which sessions changed; they apply it on
+// receipt and then read the change feed.
+func (m *Manager) notify(ctx context.Context, n Notification) {
+	nt := m.cfg.Notifier
+	if nt == nil {
+		return
+	}
+	for _, p := range n.Encode() {
+		if err := nt.Notify(ctx, p); err != nil {
 			m.cfg.Logger.Warn("session: could not notify other processes; they will see the change at their next poll", "err", err)
+			return
 		}
 	}
 }
@@ -146,52 +152,88 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions) 
 var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no longer valid")
 
 // Alive reports whether the session with public ID sid may still be used by
-// a token bound to it: nil when it may, ErrSessionRevoked when it was
-// revoked. It is the token path's revocation check, answered from the
-// in-process denylist with no store round-trip while the view is in sync
-// with the store; otherwise it reads the store, and a store that does not
-// answer is an error with code EUnavailable (fail closed).
+// a token bound to it: nil when it may, ErrSessionRevoked when it may not.
+// It is the token path's liveness check and the same rule as the cookie
+// path's (SEC-64: an allowlist): the session must be in the in-process view
+// or in the store, and live by [Manager.validate]. While the view is in
+// sync a held session costs no store round-trip; a miss reads the store,
+// whose "not found" is a refusal, and a store that does not answer is an
+// error with code EUnavailable (fail closed).
 func (m *Manager) Alive(ctx context.Context, sid string) error {
-	if revoked, trusted := m.view.denied(sid); trusted {
-		if revoked {
-			return ErrSessionRevoked
+	s, gen := m.view.getID(sid)
+	fromView := s != nil
+	if !fromView {
+		var err error
+		if s, err = m.fetchID(ctx, sid, gen); err != nil {
+			return err
 		}
-		return nil
 	}
-	s, err := m.store.ByID(ctx, sid)
-	switch {
-	case errors.Is(err, sesame.ErrNotFound):
-		return ErrSessionRevoked
-	case err != nil:
-		return unavailable(err)
-	case !m.cfg.Clock.Now().Before(s.ExpiresAt):
-		return ErrSessionRevoked
+	if _, err := m.validate(ctx, s, fromView, true); err != nil {
+		return err
 	}
 	return nil
 }
 
 // Use returns the live session with public ID sid for a token client that
-// is refreshing its tokens, and records that it was seen (throttled like
-// cookie requests). A revoked, expired or unknown session is
-// ErrSessionRevoked.
+// is refreshing its tokens, read from the store (a refresh is rare and
+// decides a new credential), and records that it was seen. A revoked,
+// expired or unknown session is ErrSessionRevoked.
 func (m *Manager) Use(ctx context.Context, sid string) (*sesame.Session, error) {
-	s, err := m.store.ByID(ctx, sid)
+	s, err := m.fetchID(ctx, sid, -1)
+	if err != nil {
+		return nil, err
+	}
+	return m.validate(ctx, s, false, true)
+}
+
+// fetchID reads the session with id from the store and caches it; a
+// missing session is ErrSessionRevoked.
+func (m *Manager) fetchID(ctx context.Context, id string, gen int64) (*sesame.Session, error) {
+	if gen < 0 {
+		gen = m.view.generation()
+	}
+	s, err := m.store.ByID(ctx, id)
 	if errors.Is(err, sesame.ErrNotFound) {
+		m.view.forget(id)
 		return nil, ErrSessionRevoked
 	}
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	m.view.put(s, gen)
+	return s, nil
+}
+
+// validate is the one liveness rule of every path (cookie, token, refresh,
+// lookup): it returns the session to use, or ErrSessionRevoked. s comes
+// from the view (fromView) or was just read from the store. A session this
+// process has seen revoked is refused; one past its absolute end is
+// expired; one past its idle deadline is re-read from the store when it
+// came from the view (another node may have seen it more recently) and
+// expired if it is idle there too. With touch, a use is recorded at most
+// once per TouchInterval.
+func (m *Manager) validate(ctx context.Context, s *sesame.Session, fromView, touch bool) (*sesame.Session, error) {
 	now := m.cfg.Clock.Now()
-	if s.Expired(now) {
-		reason := "idle timeout"
-		if !now.Before(s.ExpiresAt) {
-			reason = "absolute timeout"
-		}
-		m.expire(ctx, s, reason)
+	if m.view.denied(s.ID) {
+		// Its record may linger a moment after its revocation is known.
 		return nil, ErrSessionRevoked
 	}
-	if now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
+	if !now.Before(s.ExpiresAt) {
+		m.expire(ctx, s, "absolute timeout")
+		return nil, ErrSessionRevoked
+	}
+	if !now.Before(s.IdleDeadline()) {
+		if fromView {
+			fresh, err := m.fetchID(ctx, s.ID, -1)
+			if err != nil {
+				return nil, err
+			}
+			return m.validate(ctx, fresh, false, touch)
+		}
+		m.expire(ctx, s, "idle timeout")
+		return nil, ErrSessionRevoked
+	}
+	if touch && now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
 		s = m.touch(ctx, s, now)
 	}
 	return s, nil
@@ -270,7 +312,7 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, 
 	}
 	m.view.revoked(id)
 	if deleted {
-		m.notify(ctx)
+		m.notify(ctx, Notification{Revoked: []string{id}})
 	}
 	if deleted && s != nil {
 		m.emit(ctx, sesame.EventSessionRevoked, s, reason)
@@ -290,7 +332,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string)
 		m.emit(ctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
 	}
 	if len(ids) > 0 {
-		m.notify(ctx)
+		m.notify(ctx, Notification{Revoked: ids})
 	}
 	return ids, nil
 }
@@ -314,17 +356,14 @@ func (m *Manager) List(ctx context.Context, userID string) ([]*sesame.Session, e
 // Lookup returns the live session with the given public ID, or
 // sesame.ErrNotFound.
 func (m *Manager) Lookup(ctx context.Context, id string) (*sesame.Session, error) {
-	s, err := m.store.ByID(ctx, id)
-	if errors.Is(err, sesame.ErrNotFound) {
-		return nil, err
+	s, err := m.fetchID(ctx, id, -1)
+	if err == nil {
+		s, err = m.validate(ctx, s, false, false)
 	}
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if s.Expired(m.cfg.Clock.Now()) {
+	if errors.Is(err, ErrSessionRevoked) {
 		return nil, sesame.ErrNotFound
 	}
-	return s, nil
+	return s, err
 }
 
 func (m *Manager) cookieSpec() cookie.Cookie {

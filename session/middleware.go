@@ -78,12 +78,13 @@ func (m *Manager) load(r *http.Request) (*sesame.Session, error) {
 	}
 	ctx := r.Context()
 	s, gen := m.view.get(h)
-	if s == nil {
+	fromView := s != nil
+	if !fromView {
 		if s, err = m.fetch(ctx, h, gen); s == nil || err != nil {
 			return nil, err
 		}
 	}
-	return m.check(ctx, s, h)
+	return m.check(ctx, s, h, fromView)
 }
 
 // fetch reads the session for h from the store and caches it.
@@ -102,42 +103,17 @@ func (m *Manager) fetch(ctx context.Context, h [32]byte, gen int64) (*sesame.Ses
 	return s, nil
 }
 
-// check applies the renewal grace, the timeouts and the last-seen throttle
-// to s, found by hash h.
-func (m *Manager) check(ctx context.Context, s *sesame.Session, h [32]byte) (*sesame.Session, error) {
-	now := m.cfg.Clock.Now()
-	if revoked, _ := m.view.denied(s.ID); revoked {
-		return nil, nil // revoked: its record may linger a moment after the feed says so
-	}
-	if h != s.TokenHash && !now.Before(s.PrevValidUntil) {
+// check applies the renewal grace to s, found by hash h, then the one
+// liveness rule ([Manager.validate]).
+func (m *Manager) check(ctx context.Context, s *sesame.Session, h [32]byte, fromView bool) (*sesame.Session, error) {
+	if h != s.TokenHash && !m.cfg.Clock.Now().Before(s.PrevValidUntil) {
 		return nil, nil // a pre-renewal token past its grace
 	}
-	if !now.Before(s.ExpiresAt) {
-		m.expire(ctx, s, "absolute timeout")
+	s, err := m.validate(ctx, s, fromView, true)
+	if errors.Is(err, ErrSessionRevoked) {
 		return nil, nil
 	}
-	if !now.Before(s.IdleDeadline()) {
-		// Another node may have seen the session more recently than
-		// this view knows: ask the store before rejecting.
-		fresh, err := m.store.ByID(ctx, s.ID)
-		if errors.Is(err, sesame.ErrNotFound) {
-			m.view.forget(s.ID)
-			return nil, nil
-		}
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		if !now.Before(fresh.IdleDeadline()) {
-			m.expire(ctx, fresh, "idle timeout")
-			return nil, nil
-		}
-		s = fresh
-		m.view.replace(s)
-	}
-	if now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
-		s = m.touch(ctx, s, now)
-	}
-	return s, nil
+	return s, err
 }
 
 // touch records that s was seen at now, at most once per TouchInterval.
@@ -163,7 +139,7 @@ func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) 
 		return
 	}
 	if deleted {
-		m.notify(ctx)
+		m.notify(ctx, Notification{Revoked: []string{s.ID}})
 		m.emit(ctx, sesame.EventSessionExpired, s, reason)
 	}
 }

@@ -59,7 +59,11 @@ type Store interface {
 	// most limit of them, and oldest: the lowest Seq the store still holds,
 	// or, when it holds none, the Seq its next change will get. A reader
 	// whose cursor is below oldest-1 has missed changes the store no longer
-	// has. Seqs start at 1, increase strictly and are never reused.
+	// has. Seqs are positive, increase strictly and are never reused. A
+	// store that can lose its feed (Redis without persistence) must number
+	// a feed it begins again past every Seq it gave before, so that a
+	// reader's position then lies in a gap and the reader knows changes
+	// were lost (SEC-64).
 	Changes(ctx context.Context, after int64, limit int) (changes []Change, oldest int64, err error)
 }
 

@@ -9,16 +9,25 @@ import (
 	"github.com/sesame-auth/sesame"
 )
 
-// view is a process's in-process copy of the session records it has seen,
-// keyed by token hash, so that an authenticated request needs no store
+// view is a process's in-process copy of the live session records it has
+// read from the store, keyed by token hash (the cookie path) and by session
+// ID (the token path), so that an authenticated request needs no store
 // round-trip.
 //
-// The view is only trusted while it is in sync with the store's change
-// feed: a sync loop reads the feed every syncInterval, and a view that has
-// not synced successfully within staleAfter is bypassed (every request
-// reads the store) until it has caught up again. Changes made through this
-// process's own manager are applied to the view at once; changes made by
-// other processes arrive through the feed.
+// It is an allowlist (SEC-64): a credential is accepted only for a session
+// the view holds or the store returns; the store's "not found" is a refusal.
+// A revocation removes the entry. The denylist kept beside it only ever
+// refuses (a revoked session's record may linger in the store a moment
+// after its revocation is in the feed); it never makes anything acceptable.
+//
+// The view is only trusted while it is known to be in sync with the store
+// (SEC-65): a sync loop reads the change feed every syncInterval; a sync
+// that fails, a notifier connection that is lost, or a notification that
+// cannot be applied makes the view untrusted at once (every request reads
+// the store) until a sync succeeds; and a view that has not synced within
+// staleAfter is untrusted too. Notifications carry the IDs they announce
+// and are applied on receipt, before any feed read. Changes made through
+// this process's own manager are applied at once.
 //
 // Cached sessions are immutable snapshots: readers never modify them, and
 // writers replace them.
@@ -31,14 +40,15 @@ type view struct {
 
 	mu       sync.RWMutex
 	byHash   map[[32]byte]*sesame.Session
-	hashesOf map[string][][32]byte // session ID → hashes it is cached under
-	recent   map[string]int64      // session ID → Seq of its latest change seen
-	deny     map[string]time.Time  // session ID → when it was revoked (token path)
-	denyTTL  time.Duration         // how long a revoked ID stays on the denylist
-	floor    int64                 // reads from before this position are never cached
-	cursor   int64                 // last change Seq applied
-	syncedAt time.Time             // last successful sync (monotonic)
-	primed   bool                  // cursor initialised from the feed
+	byID     map[string]*sesame.Session // the same records by session ID
+	recent   map[string]int64           // session ID → Seq of its latest change seen
+	deny     map[string]time.Time       // session ID → when it was revoked (token path)
+	denyTTL  time.Duration              // how long a revoked ID stays on the denylist
+	floor    int64                      // reads from before this position are never cached
+	cursor   int64                      // last change Seq applied
+	syncedAt time.Time                  // last successful sync (monotonic)
+	primed   bool                       // cursor initialised from the feed
+	failing  bool                       // the last sync failed, or a notification could not be applied
 
 	// With a notifier: deaf while it may be missing notifications; cleared
 	// by the first successful sync that started after a reconnection
@@ -52,11 +62,11 @@ func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.D
 	return &view{
 		store: store, logger: logger, max: max, denyTTL: denyTTL,
 		interval: interval, staleAfter: 3 * interval,
-		deny:     make(map[string]time.Time),
-		kick:     make(chan struct{}, 1),
-		byHash:   make(map[[32]byte]*sesame.Session),
-		hashesOf: make(map[string][][32]byte),
-		recent:   make(map[string]int64),
+		deny:   make(map[string]time.Time),
+		kick:   make(chan struct{}, 1),
+		byHash: make(map[[32]byte]*sesame.Session),
+		byID:   make(map[string]*sesame.Session),
+		recent: make(map[string]int64),
 	}
 }
 
@@ -64,10 +74,39 @@ func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.D
 // freshness is measured on the real monotonic clock: it is about whether
 // the sync loop is alive, not about any session's expiry.
 func (v *view) trustedLocked() bool {
-	return v.primed && !v.deaf && time.Since(v.syncedAt) < v.staleAfter
+	return v.primed && !v.deaf && !v.failing && time.Since(v.syncedAt) < v.staleAfter
 }
 
-// changed is the notifier's callback for a notification: sync now.
+// notified is the notifier's callback for a notification: it applies what
+// the notification announces at once (the sessions it names leave the
+// view; revoked ones go on the denylist), then schedules a sync. A payload
+// it cannot read makes the view untrusted until that sync succeeds.
+func (v *view) notified(payload string) {
+	n, err := parseNotification(payload)
+	v.mu.Lock()
+	if err != nil {
+		v.failing = true
+	} else {
+		now := time.Now()
+		for _, id := range n.Revoked {
+			v.forgetLocked(id)
+			v.deny[id] = now
+		}
+		for _, id := range n.Updated {
+			v.forgetLocked(id)
+			// A store read that started before this change must not be
+			// cached: the change's Seq is past the cursor.
+			v.recent[id] = max(v.recent[id], v.cursor+1)
+		}
+	}
+	v.mu.Unlock()
+	if err != nil {
+		v.logger.Warn("session view got a notification it cannot apply; reading the store per request until it has synced", "err", err)
+	}
+	v.changed()
+}
+
+// changed schedules a sync now.
 func (v *view) changed() {
 	select {
 	case v.kick <- struct{}{}:
@@ -106,6 +145,16 @@ func (v *view) get(h [32]byte) (s *sesame.Session, gen int64) {
 	return v.byHash[h], v.cursor
 }
 
+// getID returns the cached session with id, like get.
+func (v *view) getID(id string) (s *sesame.Session, gen int64) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.trustedLocked() {
+		return nil, -1
+	}
+	return v.byID[id], v.cursor
+}
+
 // generation returns the feed position to pass to put for a store read
 // made after this call.
 func (v *view) generation() int64 {
@@ -133,18 +182,18 @@ func (v *view) put(s *sesame.Session, gen int64) {
 		// whose revocation this view has already applied.
 		return
 	}
+	if old := v.byID[s.ID]; old != nil && old.Version > s.Version {
+		return // concurrent writers: a later version is already here
+	}
 	v.forgetLocked(s.ID)
-	if len(v.hashesOf) >= v.max {
+	if len(v.byID) >= v.max {
 		v.evictSomeLocked()
 	}
-	hashes := [][32]byte{s.TokenHash}
+	v.byHash[s.TokenHash] = s
 	if s.PrevTokenHash != ([32]byte{}) {
-		hashes = append(hashes, s.PrevTokenHash)
+		v.byHash[s.PrevTokenHash] = s
 	}
-	for _, h := range hashes {
-		v.byHash[h] = s
-	}
-	v.hashesOf[s.ID] = hashes
+	v.byID[s.ID] = s
 }
 
 // replace caches s, written by this process, whose previous version is
@@ -161,17 +210,22 @@ func (v *view) forget(id string) {
 }
 
 func (v *view) forgetLocked(id string) {
-	for _, h := range v.hashesOf[id] {
-		delete(v.byHash, h)
+	s := v.byID[id]
+	if s == nil {
+		return
 	}
-	delete(v.hashesOf, id)
+	delete(v.byHash, s.TokenHash)
+	if s.PrevTokenHash != ([32]byte{}) {
+		delete(v.byHash, s.PrevTokenHash)
+	}
+	delete(v.byID, id)
 }
 
 // evictSomeLocked drops about a tenth of the entries (map order is random
 // enough for a cache whose misses cost one store read).
 func (v *view) evictSomeLocked() {
-	n := len(v.hashesOf)/10 + 1
-	for id := range v.hashesOf {
+	n := len(v.byID)/10 + 1
+	for id := range v.byID {
 		if n == 0 {
 			return
 		}
@@ -184,17 +238,14 @@ func (v *view) evictSomeLocked() {
 // the memory is reset and reads older than the reset are not cached.
 const maxRecent = 8192
 
-// denied reports whether the session with id was revoked, from the
-// denylist alone; trusted is false when the view is not in sync with the
-// store, and the caller must ask the store instead.
-func (v *view) denied(id string) (revoked, trusted bool) {
+// denied reports whether this view has seen the session with id revoked.
+// It only ever refuses: a session that is not denied is accepted only if
+// the view holds it or the store returns it.
+func (v *view) denied(id string) bool {
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if !v.trustedLocked() {
-		return false, false
-	}
-	_, revoked = v.deny[id]
-	return revoked, true
+	_, revoked := v.deny[id]
+	v.mu.RUnlock()
+	return revoked
 }
 
 // revoked records a revocation made by this process: the session leaves
@@ -242,6 +293,7 @@ func (v *view) sync(ctx context.Context) error {
 		v.mu.RUnlock()
 		changes, oldest, err := v.store.Changes(ctx, after, page)
 		if err != nil {
+			v.fail()
 			return err
 		}
 		reset := false
@@ -252,6 +304,7 @@ func (v *view) sync(ctx context.Context) error {
 			// again at 1) and the cursor is past its newest Seq.
 			probe, _, err := v.store.Changes(ctx, after-1, 1)
 			if err != nil {
+				v.fail()
 				return err
 			}
 			reset = len(probe) == 0 || probe[0].Seq != after
@@ -292,6 +345,7 @@ func (v *view) sync(ctx context.Context) error {
 				v.floor = v.cursor
 			}
 			v.primed = true
+			v.failing = false
 			v.syncedAt = time.Now()
 			if v.deaf && gen == v.connGen && gen > 0 {
 				v.deaf = false
@@ -305,9 +359,16 @@ func (v *view) sync(ctx context.Context) error {
 	}
 }
 
+// fail makes the view untrusted until a sync succeeds (SEC-65).
+func (v *view) fail() {
+	v.mu.Lock()
+	v.failing = true
+	v.mu.Unlock()
+}
+
 func (v *view) flushLocked() {
 	clear(v.byHash)
-	clear(v.hashesOf)
+	clear(v.byID)
 	clear(v.recent)
 }
 

@@ -141,14 +141,14 @@ func TestViewFollowsAResetFeed(t *testing.T) {
 	if got, _ := v.get(a.TokenHash); got != nil {
 		t.Fatal("after a feed reset the view still trusts its cache")
 	}
-	if revoked, _ := v.denied(a.ID); !revoked {
+	if !v.denied(a.ID) {
 		t.Fatal("the revocation in the new feed was not applied")
 	}
 	store.revoke("b")
 	if err := v.sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if revoked, _ := v.denied("b"); !revoked {
+	if !v.denied("b") {
 		t.Fatal("the view does not follow the new feed")
 	}
 }
@@ -170,5 +170,41 @@ func TestViewRefusesRevokedRead(t *testing.T) {
 	v.put(a.Clone(), v.generation()) // ...a read before the record is deleted
 	if got, _ := v.get(a.TokenHash); got != nil {
 		t.Fatal("a revoked session was cached")
+	}
+}
+
+// SEC-65: a notification is applied on receipt, before any feed read: the
+// sessions it names leave the view (revoked ones onto the denylist), and a
+// store read that started before an announced update is not cached.
+func TestViewAppliesNotificationOnReceipt(t *testing.T) {
+	ctx := context.Background()
+	store := newFeed()
+	v := newView(store, slog.New(slog.DiscardHandler), 100, time.Hour, time.Hour)
+	if err := v.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, b := testSession("a"), testSession("b")
+	gen := v.generation()
+	v.put(a, gen)
+	v.put(b, gen)
+	v.notified(Notification{Revoked: []string{"a"}, Updated: []string{"b"}}.Encode()[0])
+	if got, _ := v.get(a.TokenHash); got != nil {
+		t.Fatal("a revoked session is still in the view after its notification")
+	}
+	if got, _ := v.getID("a"); got != nil {
+		t.Fatal("a revoked session is still in the view by ID after its notification")
+	}
+	if !v.denied("a") {
+		t.Fatal("the notified revocation is not on the denylist")
+	}
+	if got, _ := v.get(b.TokenHash); got != nil {
+		t.Fatal("an updated session's old record is still in the view")
+	}
+	v.put(b, gen) // a read that started before the update
+	if got, _ := v.getID("b"); got != nil {
+		t.Fatal("a read older than the announced update was cached")
+	}
+	if _, trusted := v.get(a.TokenHash); trusted < 0 {
+		t.Fatal("a readable notification made the view untrusted")
 	}
 }
