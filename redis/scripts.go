@@ -191,11 +191,8 @@ return 1
 // the Seqs of a feed that was lost and begun again are past every Seq the
 // old feed gave: a reader's position then lies in a gap, which tells it
 // that changes were lost (SEC-64), however many have been made since.
-var appendChanges = goredis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  local t = redis.call('TIME')
-  redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])))
-end
+var appendChanges = goredis.NewScript(seedFeedLua + `
+seedFeed(KEYS[1])
 local last = 0
 for j = 3, #ARGV do
   last = redis.call('INCR', KEYS[1])
@@ -208,10 +205,24 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return last
 `)
 
+// seedFeedLua starts a missing feed counter at the server's time in
+// microseconds (see appendChanges).
+const seedFeedLua = `
+local function seedFeed(k)
+  if redis.call('EXISTS', k) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', k, t[1] .. string.format('%06d', tonumber(t[2])))
+  end
+end
+`
+
 // readChanges: KEYS feed counter, feed; ARGV after, limit. Returns
 // {oldest, {entries with Seq > after}}: oldest is the lowest Seq held or,
-// when none is, the next Seq.
-var readChanges = goredis.NewScript(`
+// when none is, the next Seq. It seeds a missing counter as appendChanges
+// does, so that a reader of a feed that was lost and is still empty sees
+// its position in a gap too.
+var readChanges = goredis.NewScript(seedFeedLua + `
+seedFeed(KEYS[1])
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local oldest
 if first[1] then

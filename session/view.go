@@ -320,8 +320,12 @@ func (v *view) sync(ctx context.Context) error {
 			continue
 		}
 		if v.primed && oldest > v.cursor+1 {
-			// The store dropped changes this view never saw.
+			// The store dropped changes this view never saw (trimmed, or
+			// lost with its data): nothing cached can be trusted, and the
+			// feed goes on from oldest.
+			v.logger.Warn("session view: changes were lost from the store's feed; flushing the cache")
 			v.flushLocked()
+			v.cursor = oldest - 1
 			v.floor = v.cursor
 		}
 		now := time.Now()

@@ -137,7 +137,10 @@ type RevocationConfig struct {
 	MaxTokenLifetime time.Duration
 
 	// TrustTokensIssuedBeforePrime accepts tokens issued before the feed was
-	// primed (at start, and again after the feed answered 410 Gone). Priming
+	// first primed at start. It never applies after the feed answered 410
+	// Gone (the position was lost: trimmed history, or an issuer whose
+	// session store lost its data): tokens issued before that re-prime are
+	// always refused (SEC-64). Priming
 	// returns only the feed's newest position, not the sessions revoked
 	// before it, so by default such tokens are refused as if revoked (the
 	// client refreshes once and gets a token that is checked). Default

@@ -42,6 +42,7 @@ type revocationView struct {
 	cursor      uint64
 	lastSuccess time.Time            // start of the last sync that caught up
 	barrier     time.Time            // tokens issued before are refused
+	lost        bool                 // the feed lost our position: the next prime sets the barrier whatever the config says
 	revoked     map[string]time.Time // sid → revocation time
 }
 
@@ -150,6 +151,7 @@ func (r *revocationView) readPages(ctx context.Context, start time.Time) error {
 				"url", r.cfg.URL, "since", since, "gone", gone)
 			r.mu.Lock()
 			r.primed = false
+			r.lost = true
 			r.mu.Unlock()
 			continue
 		}
@@ -221,10 +223,14 @@ func (r *revocationView) apply(p *feedPage, priming bool, start time.Time) {
 	r.cursor = *p.Next
 	if priming {
 		r.primed = true
-		if !r.cfg.TrustTokensIssuedBeforePrime {
+		if !r.cfg.TrustTokensIssuedBeforePrime || r.lost {
 			// After the response: a session revoked later has a seq at or
-			// after next and will be seen.
+			// after next and will be seen. A lost position (410: the feed
+			// was trimmed past us, or the issuer's store lost its data and
+			// began a new feed) always sets it: revocations, and sessions
+			// the store no longer holds, may be missing (SEC-64).
 			r.barrier = r.clock.Now().Add(-r.leeway)
+			r.lost = false
 		}
 		r.log.Info("verify: revocation feed primed", "url", r.cfg.URL, "next", *p.Next)
 	}

@@ -292,3 +292,28 @@ func TestPrimeOnEmptyFeed(t *testing.T) {
 		t.Fatalf("second Sync on an empty feed: %v", err)
 	}
 }
+
+// SEC-64: when the issuer's store loses its data, its feed begins again
+// and answers 410 for the verifier's position. Every token issued before
+// the re-prime is refused, even by a verifier that trusts tokens issued
+// before its first prime: their sessions may be gone.
+func TestSEC64_LostFeedRefusesEarlierTokensEvenWhenTrusting(t *testing.T) {
+	is, f, clock := newIssuer(t), newFeed(t), testclock.New(t0.Add(time.Minute))
+	v := newVerifier(t, is, clock, followFeed(f, func(rc *RevocationConfig) { rc.TrustTokensIssuedBeforePrime = true }))
+	f.revoke("sid-a", t0)
+	old := is.token(withSID("sid-live"))
+	mustVerify(t, v, old)
+	if err := v.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The issuer's store restarts empty: its new feed no longer holds the
+	// verifier's position.
+	f.set(func(f *feed) { f.entries = nil; f.retainedFrom = 100 })
+	clock.Add(time.Second)
+	if err := v.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Verify(context.Background(), old)
+	wantCode(t, err, sesame.EUnauthenticated, ErrRevoked)
+	mustVerify(t, v, sign(t, is.key, func() *Claims { c := claimsAt(clock.Now()); c.SessionID = "sid-new"; return c }()))
+}
