@@ -113,6 +113,12 @@ var (
 //     as [OpenCluster] does.
 //
 // The Store owns the connection: [Store.Close] closes it.
+//
+// A failed dial is not retried unless the URL asks for it (dialer_retries):
+// go-redis by default retries a dial 5 times 100 ms apart, inside every
+// command and inside the notifier's subscription, so a Redis that died
+// would be noticed (and answered 503) only after about half a second, and
+// nodes would keep answering from their views meanwhile (SEC-65).
 func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "redis+cluster://"), strings.HasPrefix(rawURL, "rediss+cluster://"):
@@ -120,11 +126,17 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		if copt.DialerRetries == 0 {
+			copt.DialerRetries = 1
+		}
 		return open(ctx, goredis.NewClusterClient(copt), opt)
 	default:
 		o, err := goredis.ParseURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis: parse url: %w", err)
+		}
+		if o.DialerRetries == 0 {
+			o.DialerRetries = 1
 		}
 		return open(ctx, goredis.NewClient(o), opt)
 	}
@@ -137,7 +149,7 @@ func OpenCluster(ctx context.Context, addrs []string, opt Options) (*Store, erro
 	if len(addrs) == 0 {
 		return nil, errors.New("redis: open cluster: no addresses")
 	}
-	return open(ctx, goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs}), opt)
+	return open(ctx, goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, DialerRetries: 1}), opt)
 }
 
 func parseClusterURL(rawURL string) (*goredis.ClusterOptions, error) {

@@ -359,3 +359,56 @@ func TestNotificationEncode(t *testing.T) {
 		}
 	}
 }
+
+func (n *chanNotifier) setConnected(up bool) {
+	n.mu.Lock()
+	fs := append([]func(bool){}, n.connected...)
+	n.mu.Unlock()
+	for _, f := range fs {
+		f(up)
+	}
+}
+
+// SEC-65: a lost notifier connection keeps the view untrusted until the
+// notifier is listening again and a sync since has succeeded: a sync that
+// succeeds while it is still disconnected (the store came back before the
+// subscription did) must not make the view trusted, since notifications
+// sent meanwhile are lost. Found by the multinode test that kills Redis
+// right after a logout.
+func TestSEC65_DisconnectedNotifierKeepsViewUntrusted(t *testing.T) {
+	ctx := context.Background()
+	st := newLossyStore()
+	n := &chanNotifier{}
+	node := newLossyManager(t, st, n)
+	s, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustedWithStoreDown := func() bool {
+		st.setDown(true)
+		defer st.setDown(false)
+		return node.Alive(ctx, s.ID) == nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !trustedWithStoreDown() {
+		if time.Now().After(deadline) {
+			t.Fatal("the view never became trusted")
+		}
+		node.Sync(ctx)
+		time.Sleep(time.Millisecond)
+	}
+	n.setConnected(false)
+	if err := node.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if trustedWithStoreDown() {
+		t.Fatal("a sync while the notifier is disconnected made the view trusted")
+	}
+	n.setConnected(true)
+	if err := node.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !trustedWithStoreDown() {
+		t.Fatal("reconnected and synced: the view should be trusted again")
+	}
+}

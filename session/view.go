@@ -52,10 +52,11 @@ type view struct {
 
 	// With a notifier: deaf while it may be missing notifications; cleared
 	// by the first successful sync that started after a reconnection
-	// (connGen counts reconnections).
-	deaf    bool
-	connGen int64
-	kick    chan struct{} // a notification arrived: sync now
+	// (connGen counts reconnections) while the notifier is still listening.
+	deaf      bool
+	listening bool
+	connGen   int64
+	kick      chan struct{} // a notification arrived: sync now
 }
 
 func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.Duration) *view {
@@ -120,6 +121,7 @@ func (v *view) changed() {
 // reconnection succeeds.
 func (v *view) connected(up bool) {
 	v.mu.Lock()
+	v.listening = up
 	if up {
 		v.connGen++
 	} else {
@@ -351,7 +353,7 @@ func (v *view) sync(ctx context.Context) error {
 			v.primed = true
 			v.failing = false
 			v.syncedAt = time.Now()
-			if v.deaf && gen == v.connGen && gen > 0 {
+			if v.deaf && v.listening && gen == v.connGen && gen > 0 {
 				v.deaf = false
 				v.logger.Info("session view caught up after its notifier reconnected")
 			}
