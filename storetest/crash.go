@@ -52,6 +52,22 @@ func RunCrash(t *testing.T, newStores func(t *testing.T) Stores) {
 			r.crashSvc.Refresh(r.ctx, st.pair.RefreshToken, "", "")
 		}, checkReuseRetry)
 	})
+	t.Run("Crash/Revoke", func(t *testing.T) {
+		crashEachCall(t, newStores, func(r *crashRig) *crashState {
+			return r.loggedIn()
+		}, func(r *crashRig, st *crashState) {
+			r.crashSvc.Revoke(r.ctx, st.pair.RefreshToken, "refresh_token")
+		}, checkRevokeRetry)
+	})
+}
+
+// checkRevokeRetry: an RFC 7009 revocation retried after a crash ends the
+// session and the family, whatever step the crash interrupted.
+func checkRevokeRetry(t *testing.T, r *crashRig, st *crashState, call string) {
+	if err := r.cleanSvc.Revoke(r.ctx, st.pair.RefreshToken, "refresh_token"); err != nil {
+		t.Fatalf("revocation retried after a crash after %s: %v", call, err)
+	}
+	wantRevoked(t, r, st.sess, st.pair)
 }
 
 const crashGrace = 10 * time.Second

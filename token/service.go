@@ -418,11 +418,15 @@ func (s *Service) Revoke(ctx context.Context, tok, hint string) error {
 		if err != nil {
 			return false, unavailable(err)
 		}
-		if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
-			return false, unavailable(err)
-		}
+		// The session first: a crash between the two steps then leaves a
+		// family whose session is gone (unusable, deleted with it by the
+		// stores), never a live session that a retry can no longer find
+		// through its deleted family (SEC-66).
 		if _, err := s.cfg.Sessions.Revoke(ctx, r.SessionID, "token revoked"); err != nil {
 			return false, err
+		}
+		if err := s.cfg.Store.DeleteFamily(ctx, r.FamilyID); err != nil {
+			return false, unavailable(err)
 		}
 		s.emit(ctx, sesame.EventTokenRevoked, r, "")
 		return true, nil
