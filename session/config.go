@@ -75,6 +75,14 @@ type Config struct {
 	// Default 100000.
 	CacheSize int
 
+	// CacheControl is the Cache-Control set on every response that carries
+	// a session or sets or clears the session cookie, unless the handler
+	// set one itself; every response of the middleware also gets "Vary:
+	// Cookie". Default "no-store" (a shared cache must never serve one
+	// user's page to another); "private, no-cache" lets browsers keep a
+	// copy; "-" leaves Cache-Control alone.
+	CacheControl string
+
 	// LoginPath is where RequireAuth redirects HTML requests that carry no
 	// session. Default "/login".
 	LoginPath string
@@ -118,6 +126,9 @@ func (c *Config) setDefaults() {
 	setDur(&c.DenylistTTL, time.Hour)
 	if c.CacheSize <= 0 {
 		c.CacheSize = 100000
+	}
+	if c.CacheControl == "" {
+		c.CacheControl = "no-store"
 	}
 	if c.LoginPath == "" {
 		c.LoginPath = "/login"

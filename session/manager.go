@@ -279,6 +279,8 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 		st.sess, st.dirty, st.renew = nil, nil, false
 	}
 	h := w
+	addVary(h.Header(), "Cookie")
+	m.noStore(h)
 	if err := cookie.Delete(h, m.cookieSpec()); err != nil {
 		return err
 	}
@@ -374,6 +376,8 @@ func (m *Manager) cookieSpec() cookie.Cookie {
 // persistent cookie whose Max-Age is the remaining absolute lifetime, never
 // more (SEC-05); any other session gets a browser-session cookie.
 func (m *Manager) writeCookie(w http.ResponseWriter, token string, s *sesame.Session, now time.Time) error {
+	addVary(w.Header(), "Cookie")
+	m.noStore(w)
 	c := m.cookieSpec()
 	c.Value = token
 	if s.Remember {

@@ -608,3 +608,35 @@ func TestSEC15_RenewalUnderConcurrency(t *testing.T) {
 	hs.clock.Add(10 * time.Second)
 	hs.wantStatus(old, 401)
 }
+
+// Every response of the middleware varies on Cookie, and every response
+// that carries a session or sets or clears its cookie is not stored by
+// shared caches: otherwise a cache in front of a library user's app can
+// serve one user's page to another.
+func TestVaryCookieAndNoStore(t *testing.T) {
+	hs := newHarness(t, session.Config{})
+	check := func(what string, w *httptest.ResponseRecorder, wantNoStore bool) {
+		t.Helper()
+		if got := w.Header().Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
+			t.Errorf("%s: Vary %q, want exactly Cookie", what, got)
+		}
+		if cc := w.Header().Get("Cache-Control"); wantNoStore && cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", what, cc)
+		}
+	}
+	check("anonymous request", hs.do("GET", "/whoami", ""), false)
+	w := hs.do("POST", "/login?user=alice", "")
+	check("login (sets the cookie)", w, true)
+	tok, _ := hs.tokenFrom(w)
+	check("request with a session", hs.do("GET", "/whoami", tok), true)
+	check("data change", hs.do("POST", "/put?k=a&v=1", tok), true)
+	check("renewal (sets the cookie)", hs.do("POST", "/renew", tok), true)
+	tok2, _ := hs.tokenFrom(hs.do("POST", "/login?user=bob", ""))
+	check("logout (clears the cookie)", hs.do("POST", "/logout", tok2), true)
+
+	private := newHarness(t, session.Config{CacheControl: "private, no-cache"})
+	w = private.do("POST", "/login?user=alice", "")
+	if cc := w.Header().Get("Cache-Control"); cc != "private, no-cache" {
+		t.Errorf("configured Cache-Control: got %q", cc)
+	}
+}

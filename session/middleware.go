@@ -53,6 +53,12 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		st.sess = sess
+		// What the response says depends on the cookie: shared caches
+		// must key on it, and must not store a response for a session.
+		addVary(w.Header(), "Cookie")
+		if sess != nil {
+			m.noStore(w)
+		}
 		st.ctx = context.WithValue(r.Context(), stateKey{}, st)
 		next.ServeHTTP(st, r.WithContext(st.ctx))
 		if !st.committed {
@@ -218,4 +224,27 @@ func (st *state) before() bool {
 		}
 	}
 	return !st.failed
+}
+
+// noStore sets the configured Cache-Control on a response that reads or
+// sets the session cookie, unless the handler chose one already.
+func (m *Manager) noStore(w http.ResponseWriter) {
+	if m.cfg.CacheControl == "-" {
+		return
+	}
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", m.cfg.CacheControl)
+	}
+}
+
+// addVary adds v to the Vary header unless it is already listed.
+func addVary(h http.Header, v string) {
+	for _, line := range h.Values("Vary") {
+		for _, f := range strings.Split(line, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, v) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", v)
 }
