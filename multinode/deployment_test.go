@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // configured returns dep with a shared configuration file, which every
@@ -194,4 +195,33 @@ func TestContradictingNodeRefusesToStart(t *testing.T) {
 		t.Fatalf("a node with the old issuer after set-identity: got %d %q", code, out)
 	}
 	_ = file
+}
+
+// A key rotation from the command line reaches every node's JWKS within
+// seconds: the CLI notifies the nodes through the deployment's notifier.
+func TestKeysRotateReachesEveryNode(t *testing.T) {
+	dep, _ := configured(t, redisDeployment(t))
+	c := newCluster(t, dep, 3)
+	out := c.sesame("", "keys", "rotate")
+	if strings.Contains(out, "within 5 seconds") {
+		t.Fatalf("keys rotate sent no notification: %s", out)
+	}
+	kid := regexp.MustCompile(`new signing key (\S+)`).FindStringSubmatch(out)
+	if kid == nil {
+		t.Fatalf("keys rotate: %s", out)
+	}
+	for _, n := range c.nodes {
+		start := time.Now()
+		for {
+			_, b := n.call("GET", "/.well-known/jwks.json", nil, "", "")
+			if strings.Contains(string(b), kid[1]) {
+				t.Logf("%s published the new key after %v", n.name, time.Since(start))
+				break
+			}
+			if time.Since(start) > deadline {
+				n.t.Fatalf("%s: the new key %s is not in the JWKS after %v", n.name, kid[1], deadline)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
