@@ -465,8 +465,9 @@ func TestStoreOutage503(t *testing.T) {
 	c.login("alice", pw, false)
 	other := e.client()
 	other.login("alice", pw, false)
+	tok := other.csrfToken() // fetched while the store answers
 	e.db.Close()
-	// The view no longer syncs; once it is stale every request reads the
+	// The view's next sync fails, and from then on every request reads the
 	// store, which is closed.
 	deadline := time.Now().Add(5 * time.Second)
 	var r *resp
@@ -480,7 +481,7 @@ func TestStoreOutage503(t *testing.T) {
 		t.Fatalf("me with the store down: got %d %s, want 503 unavailable with a generic message", r.StatusCode, r.body)
 	}
 	for _, x := range []*resp{
-		other.do("POST", "/api/v1/login", map[string]string{"username": "alice", "password": pw}),
+		other.do("POST", "/api/v1/login", map[string]string{"username": "alice", "password": pw}, "X-CSRF-Token", tok),
 		other.do("GET", "/healthz", nil),
 	} {
 		if x.StatusCode != 503 {

@@ -1,6 +1,11 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sesame-auth/sesame"
+)
 
 // Route is one entry of the server's route table.
 type Route struct {
@@ -72,6 +77,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
+	mux.Handle("/api/", s.apiFallback(mux))
 	var h http.Handler = mux
 	h = s.csrf.Handler(h)
 	h = s.tokenAuth(h)
@@ -82,4 +88,26 @@ func (s *Server) routes() http.Handler {
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)
 	return h
+}
+
+// apiFallback answers what no API route takes in the API's error shape:
+// 405 with Allow when the path has a route for another method, else 404.
+// (The mux's own answers are plain text.)
+func (s *Server) apiFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{"GET", "HEAD", "POST", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, sesame.Errorf(sesame.EMethod, "method %s is not allowed here; use %s", r.Method, strings.Join(allow, " or ")))
+			return
+		}
+		s.writeError(w, r, sesame.Errorf(sesame.ENotFound, "no such endpoint"))
+	})
 }
