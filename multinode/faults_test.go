@@ -107,18 +107,7 @@ func outageScenario(t *testing.T, c *cluster, stopStore, startStore func(), dura
 
 	l = startLoad(c, []credential{deadC, deadB})
 	startStore()
-	for _, n := range c.nodes {
-		start := time.Now()
-		for {
-			if s, _ := n.call("GET", "/healthz", nil, "", ""); s == 200 {
-				break
-			}
-			if time.Since(start) > 30*time.Second {
-				t.Fatalf("%s did not come back after the store restarted", n.name)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitHealthy(t, c.nodes)
 	after := l.finish(t)
 	t.Logf("statuses of revoked credentials after the restart: %v", after)
 	for _, n := range c.nodes {

@@ -317,23 +317,8 @@ func TestSEC65_UnreadableNotificationDistrusts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"", "1", "s1 r", "s1 x abc", "s1 r a\x00b", "s1 r " + string(make([]byte, 5000))} {
-		// Wait until the view is trusted (its notifier connected and a
-		// sync since succeeded): it then answers with the store down.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			st.setDown(false)
-			if err := node.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			st.setDown(true)
-			if node.Alive(ctx, s.ID) == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the view never became trusted")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitTrusted(t, node, st, s.ID)
+		st.setDown(true)
 		n.deliver(p)
 		if err := node.Alive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
 			t.Fatalf("payload %q: got %v, want EUnavailable until a sync succeeds", p, err)
@@ -389,14 +374,7 @@ func TestSEC65_DisconnectedNotifierKeepsViewUntrusted(t *testing.T) {
 		defer st.setDown(false)
 		return node.Alive(ctx, s.ID) == nil
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !trustedWithStoreDown() {
-		if time.Now().After(deadline) {
-			t.Fatal("the view never became trusted")
-		}
-		node.Sync(ctx)
-		time.Sleep(time.Millisecond)
-	}
+	waitTrusted(t, node, st, s.ID)
 	n.setConnected(false)
 	if err := node.Sync(ctx); err != nil {
 		t.Fatal(err)
@@ -410,5 +388,30 @@ func TestSEC65_DisconnectedNotifierKeepsViewUntrusted(t *testing.T) {
 	}
 	if !trustedWithStoreDown() {
 		t.Fatal("reconnected and synced: the view should be trusted again")
+	}
+}
+
+// waitTrusted waits until node answers for session id from its view alone
+// (its notifier connected and a sync since succeeded), then leaves the
+// store up.
+func waitTrusted(t *testing.T, node *session.Manager, st *lossyStore, id string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st.setDown(false)
+		if err := node.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st.setDown(true)
+		ok := node.Alive(ctx, id) == nil
+		st.setDown(false)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the view never became trusted")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
