@@ -123,6 +123,15 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := c.sessionInfo()
+	if c.session == nil {
+		// A token caller: show the session its token is bound to.
+		sess, err := s.sessions.LiveSession(r.Context(), c.sid)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		info = sess.Info(true)
+	}
 	writeJSON(w, http.StatusOK, meResponse{User: c.user.Public(), Session: &info})
 }
 

@@ -133,7 +133,12 @@ func (s *Server) loginWithTokens(w http.ResponseWriter, r *http.Request, in cred
 		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "token transports are not enabled on this server"))
 		return
 	}
-	sess, err := s.sessions.CreateSession(r.Context(), u.ID, session.LoginOptions{Remember: true, Device: s.device(r)})
+	// A client holding its tokens itself (header transport: a mobile app,
+	// a CLI) keeps a long session; a browser holding them in cookies gets
+	// what it asked for, like the session cookie: without "remember me",
+	// the shorter timeouts and cookies that end with the browser session.
+	remember := in.Transport != "cookie" || in.Remember
+	sess, err := s.sessions.CreateSession(r.Context(), u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -155,10 +160,15 @@ func (s *Server) writePair(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	now := time.Now()
-	at := cookie.Cookie{Name: accessCookie, Value: p.AccessToken, SameSite: http.SameSiteLaxMode,
-		MaxAge: max(p.AccessExpiresAt.Sub(now).Truncate(time.Second), time.Second)}
-	rt := cookie.Cookie{Name: refreshCookie, Value: p.RefreshToken, Path: refreshPath, SameSite: http.SameSiteStrictMode,
-		MaxAge: max(p.RefreshExpiresAt.Sub(now).Truncate(time.Second), time.Second)}
+	at := cookie.Cookie{Name: accessCookie, Value: p.AccessToken, SameSite: http.SameSiteLaxMode}
+	rt := cookie.Cookie{Name: refreshCookie, Value: p.RefreshToken, Path: refreshPath, SameSite: http.SameSiteStrictMode}
+	if p.Persistent {
+		// A "remember me" session: the cookies live as long as the tokens.
+		// Otherwise they are browser-session cookies, like the session
+		// cookie (SEC-05).
+		at.MaxAge = max(p.AccessExpiresAt.Sub(now).Truncate(time.Second), time.Second)
+		rt.MaxAge = max(p.RefreshExpiresAt.Sub(now).Truncate(time.Second), time.Second)
+	}
 	if err := cookie.Write(w, at); err != nil {
 		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the token cookies"))
 		return

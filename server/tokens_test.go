@@ -367,3 +367,52 @@ func TestRevocationFeed(t *testing.T) {
 func itoa(n int64) string { return strconvI(n) }
 
 var _ = http.StatusOK
+
+// SEC-05: the SPA token cookies follow the session's persistence, like the
+// session cookie: browser-session cookies without "remember me",
+// persistent ones (never longer than the tokens) with it; the same on
+// refresh. And GET /api/v1/me with a Bearer token shows the real session.
+func TestTokenCookiesFollowRememberMe(t *testing.T) {
+	e := newEnv(t)
+	spa := e.client()
+	spa.signup("alice", pw)
+	for _, remember := range []bool{false, true} {
+		r := spa.want(spa.do("POST", "/api/v1/login", map[string]any{"username": "alice", "password": pw, "transport": "cookie", "remember": remember}), 200)
+		refreshed := spa.want(spa.do("POST", "/api/v1/token/refresh", map[string]any{}), 200)
+		for what, res := range map[string]*resp{"login": r, "refresh": refreshed} {
+			n := 0
+			for _, h := range res.Header.Values("Set-Cookie") {
+				if !strings.HasPrefix(h, "__Host-sesame-at=") && !strings.HasPrefix(h, "__Secure-sesame-rt=") {
+					continue
+				}
+				n++
+				if persistent := strings.Contains(h, "Max-Age="); persistent != remember {
+					t.Errorf("remember=%v, %s: %s", remember, what, h)
+				}
+			}
+			if n != 2 {
+				t.Errorf("remember=%v, %s: %d token cookies, want 2", remember, what, n)
+			}
+		}
+	}
+
+	api := e.client()
+	var p struct {
+		AccessToken string `json:"access_token"`
+	}
+	api.want(api.do("POST", "/api/v1/login", map[string]any{"username": "alice", "password": pw, "transport": "header"}), 200).json(t, &p)
+	var me struct {
+		Session struct {
+			ID        string    `json:"id"`
+			CreatedAt time.Time `json:"created_at"`
+			ExpiresAt time.Time `json:"expires_at"`
+			Device    struct {
+				UserAgent string `json:"user_agent"`
+			} `json:"device"`
+		} `json:"session"`
+	}
+	api.want(api.do("GET", "/api/v1/me", nil, "Authorization", "Bearer "+p.AccessToken), 200).json(t, &me)
+	if me.Session.ID == "" || me.Session.CreatedAt.IsZero() || me.Session.ExpiresAt.IsZero() || me.Session.Device.UserAgent == "" {
+		t.Fatalf("me with a Bearer token shows no real session: %+v", me.Session)
+	}
+}

@@ -160,18 +160,23 @@ var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no lo
 // whose "not found" is a refusal, and a store that does not answer is an
 // error with code EUnavailable (fail closed).
 func (m *Manager) Alive(ctx context.Context, sid string) error {
+	_, err := m.LiveSession(ctx, sid)
+	return err
+}
+
+// LiveSession is [Manager.Alive] returning the session: the token path's
+// way to show the session a token is bound to, with no store round-trip
+// while the view holds it. The record is shared: do not modify it.
+func (m *Manager) LiveSession(ctx context.Context, sid string) (*sesame.Session, error) {
 	s, gen := m.view.getID(sid)
 	fromView := s != nil
 	if !fromView {
 		var err error
 		if s, err = m.fetchID(ctx, sid, gen); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if _, err := m.validate(ctx, s, fromView, true); err != nil {
-		return err
-	}
-	return nil
+	return m.validate(ctx, s, fromView, true)
 }
 
 // Use returns the live session with public ID sid for a token client that

@@ -159,9 +159,13 @@ type Pair struct {
 	RefreshToken string `json:"refresh_token"`
 	Scope        string `json:"scope,omitempty"`
 
-	// AccessExpiresAt and RefreshExpiresAt are for cookie lifetimes.
+	// AccessExpiresAt and RefreshExpiresAt are for cookie lifetimes;
+	// Persistent says whether cookies carrying the pair may outlive the
+	// browser session: only when the session is a "remember me" one, like
+	// the session cookie.
 	AccessExpiresAt  time.Time `json:"-"`
 	RefreshExpiresAt time.Time `json:"-"`
+	Persistent       bool      `json:"-"`
 }
 
 // The errors clients see. Refresh failures are all invalid_grant (RFC 6749
@@ -243,7 +247,7 @@ func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string) (*Pa
 	}
 	expiresIn := int(exp.Sub(s.cfg.Clock.Now()).Seconds())
 	return &Pair{AccessToken: at, TokenType: "Bearer", ExpiresIn: max(expiresIn, 0), RefreshToken: tok, Scope: scope,
-		AccessExpiresAt: exp, RefreshExpiresAt: r.ExpiresAt}, nil
+		AccessExpiresAt: exp, RefreshExpiresAt: r.ExpiresAt, Persistent: sess.Remember}, nil
 }
 
 // Refresh redeems a refresh token for a new pair. clientID, when not
