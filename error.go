@@ -14,7 +14,9 @@ type Code string
 const (
 	EInvalid         Code = "invalid"             // malformed input: 400
 	EUnauthenticated Code = "unauthenticated"     // no or bad credential: 401
-	EForbidden       Code = "forbidden"           // authenticated but not allowed, or CSRF: 403
+	EForbidden       Code = "forbidden"           // authenticated but not allowed: 403
+	ECSRFOrigin      Code = "csrf_origin"         // a cross-site unsafe request (Origin, Sec-Fetch-Site): 403
+	ECSRFToken       Code = "csrf_token"          // a missing or invalid CSRF token: 403
 	ENotFound        Code = "not_found"           // 404
 	EMethod          Code = "method_not_allowed"  // 405
 	EConflict        Code = "conflict"            // 409
@@ -32,6 +34,8 @@ var statusByCode = map[Code]int{
 	EInvalid:         http.StatusBadRequest,
 	EUnauthenticated: http.StatusUnauthorized,
 	EForbidden:       http.StatusForbidden,
+	ECSRFOrigin:      http.StatusForbidden,
+	ECSRFToken:       http.StatusForbidden,
 	ENotFound:        http.StatusNotFound,
 	EMethod:          http.StatusMethodNotAllowed,
 	EConflict:        http.StatusConflict,

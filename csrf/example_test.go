@@ -72,9 +72,9 @@ func Example() {
 	// Output:
 	// 200 email changed
 	// audit: csrf: cross-site request
-	// 403 {"error":{"code":"forbidden","message":"cross-site request refused"}}
+	// 403 {"error":{"code":"csrf_origin","message":"cross-site request refused"}}
 	// audit: csrf: missing token
-	// 403 {"error":{"code":"forbidden","message":"missing or invalid CSRF token"}}
+	// 403 {"error":{"code":"csrf_token","message":"missing or invalid CSRF token"}}
 }
 
 // The login form has no session yet: Token sets the pre-session cookie and

@@ -33,18 +33,27 @@ func Rejection(r *http.Request) error {
 	return err
 }
 
-// denyMessage is the client-facing message for err: fixed text by stage,
-// never anything taken from the request.
-func denyMessage(err error) string {
+// DenyCode and DenyMessage are the client-facing error code and message for
+// err: fixed text by stage ("csrf_origin" or "csrf_token"), never anything
+// taken from the request, and no more detail than which check failed.
+func DenyCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Stage == StageToken {
+		return "csrf_token"
+	}
+	return "csrf_origin"
+}
+
+// DenyMessage: see [DenyCode].
+func DenyMessage(err error) string {
+	if DenyCode(err) == "csrf_token" {
 		return "missing or invalid CSRF token"
 	}
 	return "cross-site request refused"
 }
 
 func defaultDeny(w http.ResponseWriter, r *http.Request) {
-	msg := denyMessage(Rejection(r))
+	msg := DenyMessage(Rejection(r))
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -57,5 +66,5 @@ func defaultDeny(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusForbidden)
-	_, _ = w.Write([]byte(`{"error":{"code":"forbidden","message":"` + msg + `"}}` + "\n"))
+	_, _ = w.Write([]byte(`{"error":{"code":"` + DenyCode(Rejection(r)) + `","message":"` + msg + `"}}` + "\n"))
 }

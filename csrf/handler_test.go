@@ -49,8 +49,8 @@ func TestHandler(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("body %q: %v", rec.Body, err)
 		}
-		if body.Error.Code != "forbidden" || body.Error.Message == "" {
-			t.Fatalf("body: got %+v, want code forbidden and a message", body)
+		if body.Error.Code != "csrf_token" || body.Error.Message == "" {
+			t.Fatalf("body: got %+v, want code csrf_token (the token check failed) and a message", body)
 		}
 		if strings.Contains(rec.Body.String(), tok) {
 			t.Fatal("deny response echoes the token")

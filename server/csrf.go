@@ -57,7 +57,7 @@ func (s *Server) newCSRF() (*csrf.Protection, error) {
 				s.writeError(w, r, errBodyTooLarge)
 				return
 			}
-			s.writeError(w, r, sesame.Wrap(sesame.EForbidden, err, "cross-site request refused"))
+			s.writeError(w, r, sesame.Wrap(sesame.Code(csrf.DenyCode(err)), err, csrf.DenyMessage(err)))
 		}),
 	})
 }

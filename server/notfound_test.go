@@ -45,3 +45,20 @@ func TestAPIErrorShapeFor404And405(t *testing.T) {
 	}
 	_ = http.MethodGet
 }
+
+// A CSRF refusal says which check failed, and no more: csrf_origin for a
+// cross-site request, csrf_token for a missing token (SEC-36, SEC-37).
+func TestCSRFRefusalCodes(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("alice", pw)
+	c.login("alice", pw, false)
+	c.origin = "https://evil.example"
+	if r := c.do("POST", "/api/v1/sessions/revoke-others", nil, "X-CSRF-Token", "x"); r.StatusCode != 403 || r.errCode(t) != "csrf_origin" {
+		t.Errorf("cross-site: got %d %s, want 403 csrf_origin", r.StatusCode, r.body)
+	}
+	c.origin, c.noCSRF = e.srv.URL, true
+	if r := c.do("POST", "/api/v1/sessions/revoke-others", nil); r.StatusCode != 403 || r.errCode(t) != "csrf_token" {
+		t.Errorf("no token: got %d %s, want 403 csrf_token", r.StatusCode, r.body)
+	}
+}
