@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -61,15 +60,18 @@ const methodTokenCookie sesame.Method = "token-cookie"
 var errBadAuthorization = sesame.Errorf(sesame.EUnauthenticated, "malformed Authorization header: want Bearer <token>")
 
 // bearerOrCookie returns the access token of the request, strictly: an
-// Authorization header must be exactly "Bearer <token>" (scheme in any
-// case, one space, token68 characters); without one, the access cookie.
+// Authorization header is parsed by [sesame.ParseBearer] (one header,
+// "Bearer" in any case, one space, a b64token); any other Authorization
+// header, another scheme included, is refused rather than falling back to
+// the cookies (SEC-20: a client that sent credentials is never silently
+// authenticated by others). Without one, the access cookie.
 func bearerOrCookie(r *http.Request) (string, sesame.Method, error) {
 	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
 		if len(vals) > 1 {
 			return "", "", errBadAuthorization
 		}
-		scheme, tok, ok := strings.Cut(vals[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || !isToken68(tok) {
+		tok, err := sesame.ParseBearer(vals[0])
+		if err != nil {
 			return "", "", errBadAuthorization
 		}
 		return tok, sesame.MethodBearer, nil
@@ -79,21 +81,6 @@ func bearerOrCookie(r *http.Request) (string, sesame.Method, error) {
 		return "", "", nil
 	}
 	return tok, methodTokenCookie, nil
-}
-
-// isToken68 reports whether s is a token68 (RFC 7235 §2.1).
-func isToken68(s string) bool {
-	if s == "" || len(s) > 16<<10 {
-		return false
-	}
-	end := len(strings.TrimRight(s, "="))
-	for i := 0; i < end; i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			return false
-		}
-	}
-	return end > 0
 }
 
 // badToken answers a request whose token was refused (RFC 6750 §3) and

@@ -1,27 +1,8 @@
 package verify
 
 import (
-	"strings"
 	"testing"
 )
-
-func FuzzParseBearer(f *testing.F) {
-	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Bearer  a", "Basic x", "Bearer", "", "Bearer a==", "Bearer =", "Bearer a b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, h string) {
-		tok, err := parseBearer(h)
-		if err != nil {
-			if tok != "" {
-				t.Fatalf("got token %q with error %v", tok, err)
-			}
-			return
-		}
-		if !strings.EqualFold(h[:7], "Bearer ") || h[7:] != tok || !isToken68(tok) {
-			t.Fatalf("parseBearer(%q) = %q: not the strict form", h, tok)
-		}
-	})
-}
 
 func FuzzParseKeySet(f *testing.F) {
 	f.Add(`{"keys":[]}`)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/sesame-auth/sesame"
 )
@@ -76,39 +75,16 @@ func BearerToken(r *http.Request) (string, error) {
 	return parseBearer(values[0])
 }
 
+// parseBearer is [sesame.ParseBearer] with this package's errors.
 func parseBearer(h string) (string, error) {
-	scheme, token, hasSep := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		if h == "" || !isToken68(scheme) {
-			return "", errMalformed
-		}
+	tok, err := sesame.ParseBearer(h)
+	switch {
+	case errors.Is(err, sesame.ErrNoBearer):
 		return "", errNoToken // another scheme: no bearer credentials
-	}
-	if !hasSep || !isToken68(token) {
+	case err != nil:
 		return "", errMalformed
 	}
-	return token, nil
-}
-
-// isToken68 reports whether s is a b64token (RFC 6750 §2.1):
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isToken68(s string) bool {
-	i := 0
-	for i < len(s) && b64tokenChar(s[i]) {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(s) && s[i] == '=' {
-		i++
-	}
-	return i == len(s)
-}
-
-func b64tokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	return tok, nil
 }
 
 // Challenge returns the status and WWW-Authenticate value for err, an
