@@ -63,8 +63,20 @@ func TestLazyPolling(t *testing.T) {
 	if n := len(f.requests()); n != 1 {
 		t.Fatalf("before the poll interval: got %d feed reads, want 1", n)
 	}
+	// The lazy read is held until after the decision, which the request
+	// makes on the view at hand (without the hold, a fast read could land
+	// first on a loaded machine and the test would flake).
+	release := make(chan struct{})
+	f.set(func(f *feed) {
+		f.override = func(w http.ResponseWriter, r *http.Request) {
+			<-release
+			f.mu.Lock()
+			f.serveLocked(w, r)
+		}
+	})
 	clock.Add(time.Nanosecond)
 	mustVerify(t, v, tok) // decided on the view at hand; starts a read
+	close(release)
 	v.wait()
 	_, err := v.Verify(context.Background(), tok)
 	wantCode(t, err, sesame.EUnauthenticated, ErrRevoked)
