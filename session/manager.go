@@ -16,9 +16,10 @@ import (
 // with the store; until then (or while the store's change feed cannot be
 // read) every request reads the store.
 type Manager struct {
-	store Store
-	cfg   Config
-	view  *view
+	store        Store
+	cfg          Config
+	view         *view
+	cacheControl []string // the Cache-Control value, built once; nil to leave it alone
 }
 
 // New returns a Manager over store. It returns an error for a configuration
@@ -32,6 +33,9 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, errors.New("session: a lifetime over 400 days cannot be carried by a cookie (browsers cap Max-Age there)")
 	}
 	m := &Manager{store: store, cfg: cfg}
+	if cfg.CacheControl != "-" {
+		m.cacheControl = []string{cfg.CacheControl}
+	}
 	m.view = newView(store, cfg.Logger, cfg.CacheSize, cfg.SyncInterval, cfg.DenylistTTL)
 	return m, nil
 }
@@ -219,8 +223,10 @@ func (m *Manager) fetchID(ctx context.Context, id string, gen int64) (*sesame.Se
 // once per TouchInterval.
 func (m *Manager) validate(ctx context.Context, s *sesame.Session, fromView, touch bool) (*sesame.Session, error) {
 	now := m.cfg.Clock.Now()
-	if m.view.denied(s.ID) {
-		// Its record may linger a moment after its revocation is known.
+	if !fromView && m.view.denied(s.ID) {
+		// A store read may still find a record whose revocation is known
+		// (its record may linger a moment). The view itself never holds a
+		// denied session: a revocation removes it, and put refuses it.
 		return nil, ErrSessionRevoked
 	}
 	if !now.Before(s.ExpiresAt) {
@@ -284,7 +290,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 		st.sess, st.dirty, st.renew = nil, nil, false
 	}
 	h := w
-	addVary(h.Header(), "Cookie")
+	addVaryCookie(h.Header())
 	m.noStore(h)
 	if err := cookie.Delete(h, m.cookieSpec()); err != nil {
 		return err
@@ -381,7 +387,7 @@ func (m *Manager) cookieSpec() cookie.Cookie {
 // persistent cookie whose Max-Age is the remaining absolute lifetime, never
 // more (SEC-05); any other session gets a browser-session cookie.
 func (m *Manager) writeCookie(w http.ResponseWriter, token string, s *sesame.Session, now time.Time) error {
-	addVary(w.Header(), "Cookie")
+	addVaryCookie(w.Header())
 	m.noStore(w)
 	c := m.cookieSpec()
 	c.Value = token

@@ -55,7 +55,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		st.sess = sess
 		// What the response says depends on the cookie: shared caches
 		// must key on it, and must not store a response for a session.
-		addVary(w.Header(), "Cookie")
+		addVaryCookie(w.Header())
 		if sess != nil {
 			m.noStore(w)
 		}
@@ -227,24 +227,37 @@ func (st *state) before() bool {
 }
 
 // noStore sets the configured Cache-Control on a response that reads or
-// sets the session cookie, unless the handler chose one already.
+// sets the session cookie, unless the handler chose one already. The
+// header's value slice is built once (the hot path allocates nothing).
 func (m *Manager) noStore(w http.ResponseWriter) {
-	if m.cfg.CacheControl == "-" {
+	if m.cacheControl == nil {
 		return
 	}
-	if w.Header().Get("Cache-Control") == "" {
-		w.Header().Set("Cache-Control", m.cfg.CacheControl)
+	h := w.Header()
+	if len(h["Cache-Control"]) == 0 {
+		h["Cache-Control"] = m.cacheControl
 	}
 }
 
-// addVary adds v to the Vary header unless it is already listed.
-func addVary(h http.Header, v string) {
-	for _, line := range h.Values("Vary") {
+// varyCookie is the shared value of a Vary header that lists only Cookie.
+// Header.Add and Header.Set never write into an existing value slice (it
+// is full, so Add copies), so sharing it is safe.
+var varyCookie = []string{"Cookie"}
+
+// addVaryCookie adds Cookie to the Vary header unless it is already
+// listed (or "*" is).
+func addVaryCookie(h http.Header) {
+	vals := h["Vary"]
+	if len(vals) == 0 {
+		h["Vary"] = varyCookie[:1:1]
+		return
+	}
+	for _, line := range vals {
 		for _, f := range strings.Split(line, ",") {
-			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, v) {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
 				return
 			}
 		}
 	}
-	h.Add("Vary", v)
+	h.Add("Vary", "Cookie")
 }
