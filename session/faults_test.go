@@ -309,13 +309,7 @@ func TestSEC65_NotificationAppliedOnReceipt(t *testing.T) {
 // until a sync succeeds.
 func TestSEC65_UnreadableNotificationDistrusts(t *testing.T) {
 	ctx := context.Background()
-	st := newLossyStore()
-	n := &chanNotifier{}
-	node := newLossyManager(t, st, n)
-	s, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, n, node, s := notifiedNode(t)
 	for _, p := range []string{"", "1", "s1 r", "s1 x abc", "s1 r a\x00b", "s1 r " + string(make([]byte, 5000))} {
 		waitTrusted(t, node, st, s.ID)
 		st.setDown(true)
@@ -362,13 +356,7 @@ func (n *chanNotifier) setConnected(up bool) {
 // right after a logout.
 func TestSEC65_DisconnectedNotifierKeepsViewUntrusted(t *testing.T) {
 	ctx := context.Background()
-	st := newLossyStore()
-	n := &chanNotifier{}
-	node := newLossyManager(t, st, n)
-	s, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, n, node, s := notifiedNode(t)
 	trustedWithStoreDown := func() bool {
 		st.setDown(true)
 		defer st.setDown(false)
@@ -414,4 +402,17 @@ func waitTrusted(t *testing.T, node *session.Manager, st *lossyStore, id string)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// notifiedNode is a manager over a lossy store with an in-process notifier,
+// holding one session.
+func notifiedNode(t *testing.T) (*lossyStore, *chanNotifier, *session.Manager, *sesame.Session) {
+	t.Helper()
+	st, n := newLossyStore(), &chanNotifier{}
+	node := newLossyManager(t, st, n)
+	s, err := node.CreateSession(context.Background(), "alice", session.LoginOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, n, node, s
 }
