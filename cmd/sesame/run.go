@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -130,7 +131,33 @@ func newFlagSet(env *Env, name, synopsis, description string) *flag.FlagSet {
 
 // parseFlags parses args, turning flag errors into usage errors (exit 2)
 // and -h/--help into a clean exit 0.
+//
+// Session IDs are base64url and one in 64 begins with '-', so an argument
+// that is not a defined flag and has the shape of an ID (22 base64url
+// characters) is positional, the way an operator pastes it from
+// `sessions list`; "--" also ends the flags, as usual.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	var ids []string
+	args = slices.Clone(args)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if looksLikeID(a) && fs.Lookup(strings.TrimLeft(a, "-")) == nil {
+			ids = append(ids, a)
+			args = slices.Delete(args, i, i+1)
+			i--
+		}
+	}
+	if len(ids) > 0 {
+		// Put them after a "--" so that the FlagSet sees them as arguments.
+		if j := slices.Index(args, "--"); j >= 0 {
+			args = slices.Insert(args, j+1, ids...)
+		} else {
+			args = append(append(args, "--"), ids...)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return flag.ErrHelp
@@ -138,4 +165,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// looksLikeID reports whether a is a session ID that begins with '-': 22
+// characters of the base64url alphabet.
+func looksLikeID(a string) bool {
+	if len(a) != 22 || a[0] != '-' {
+		return false
+	}
+	for _, c := range a {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -170,5 +172,44 @@ func TestSessionsRevokeUsage(t *testing.T) {
 				t.Errorf("got stderr %q, want it to contain %q", r.stderr, tc.stderr)
 			}
 		})
+	}
+}
+
+// TestSessionIDBeginningWithDash: one session ID in 64 begins with '-'; the
+// operator pastes it from `sessions list` and it must be taken as the ID,
+// not refused as an unknown flag (CI once drew such an ID in
+// TestSessionsListAndRevokeOne).
+func TestSessionIDBeginningWithDash(t *testing.T) {
+	const id = "-oQ0o7uCsJ9vFF_UH4BX8w"
+	cases := []struct {
+		name string
+		args []string
+		user string
+		want []string
+	}{
+		{"alone", []string{id}, "", []string{id}},
+		{"after a flag", []string{"--user", "alice", id}, "alice", []string{id}},
+		{"before a flag", []string{id, "--user", "alice"}, "alice", []string{id}},
+		{"after --", []string{"--", id}, "", []string{id}},
+		{"two dashes", []string{"-" + id[:21]}, "", []string{"-" + id[:21]}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := &Env{Stdout: io.Discard, Stderr: io.Discard}
+			fs := newFlagSet(env, "x", "x", "x")
+			user := fs.String("user", "", "")
+			if err := parseFlags(fs, tc.args); err != nil {
+				t.Fatalf("parseFlags(%q): %v", tc.args, err)
+			}
+			if *user != tc.user || !slices.Equal(fs.Args(), tc.want) {
+				t.Errorf("parseFlags(%q): user %q args %q, want user %q args %q", tc.args, *user, fs.Args(), tc.user, tc.want)
+			}
+		})
+	}
+	// An unknown flag that is not ID-shaped is still refused.
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard}
+	fs := newFlagSet(env, "x", "x", "x")
+	if err := parseFlags(fs, []string{"-nosuchflag"}); err == nil {
+		t.Error("parseFlags(-nosuchflag): got nil error, want a usage error")
 	}
 }
