@@ -209,6 +209,14 @@ func (c *Config) checkEnums(ps *Problems) {
 		{"log_format", c.LogFormat, []string{"text", "json"}},
 		{"log_level", c.LogLevel, []string{"debug", "info", "warn", "error"}},
 	}
+	for _, t := range c.TokenTransports {
+		if t != "header" && t != "cookie" {
+			c.problem(ps, "token_transports", "want header and/or cookie, got %q", t)
+		}
+	}
+	if c.Tokens && len(c.TokenTransports) == 0 {
+		c.problem(ps, "token_transports", "tokens is true but no transport is listed: want header and/or cookie")
+	}
 	for _, e := range enums {
 		ok := false
 		for _, w := range e.want {

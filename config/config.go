@@ -42,6 +42,7 @@ type Config struct {
 	RefreshIdleTimeout time.Duration
 	RefreshLifetime    time.Duration
 	RefreshGrace       time.Duration // 0: none
+	TokenTransports    []string      // "header", "cookie"
 
 	LogFormat string
 	LogLevel  string
@@ -229,6 +230,8 @@ func (c *Config) text(k *Key) string {
 		return formatDuration(c.RefreshLifetime)
 	case "refresh_grace":
 		return formatDuration(c.RefreshGrace)
+	case "token_transports":
+		return strings.Join(c.TokenTransports, ",")
 	case "log_format":
 		return c.LogFormat
 	case "log_level":

@@ -160,6 +160,9 @@ var keys = []*Key{
 	{Name: "refresh_grace", Default: "10s", Group: groupTokens, kind: kindDuration, Help: "a refresh token presented again this soon after its first use gets the same successor (two tabs, a retry); later it is a reuse that revokes the family (0s: none)",
 		set: duration(func(c *Config) *time.Duration { return &c.RefreshGrace })},
 
+	{Name: "token_transports", Default: "header,cookie", Group: groupTokens, kind: kindList, Help: "how login and refresh hand out tokens: header (in the JSON body, sent back as Bearer: mobile apps, CLIs, services) and/or cookie (HttpOnly cookies only: a single-page app on the same site)",
+		set: list(func(c *Config) *[]string { return &c.TokenTransports })},
+
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},
 	{Name: "log_level", Default: "info", Group: groupLogs, Help: "log level: debug, info, warn or error",
@@ -171,10 +174,10 @@ var keys = []*Key{
 var presets = map[string]Preset{
 	"web": {Name: "web", UseCase: "server-rendered apps: the session cookie carries everything; the token transports, endpoints and JWKS are off",
 		Values: map[string]string{"tokens": "false"}},
-	"spa": {Name: "spa", UseCase: "a single-page app on the same site: it logs in with \"transport\":\"cookie\", so the access and refresh tokens travel in HttpOnly cookies, and sends the CSRF token on every unsafe request; short access tokens",
-		Values: map[string]string{"tokens": "true", "access_token_ttl": "5m", "refresh_idle_timeout": "24h"}},
-	"api": {Name: "api", UseCase: "mobile apps, CLIs and services: Bearer access tokens plus rotating refresh tokens; the HTML pages stay for sign-up and account management",
-		Values: map[string]string{"tokens": "true", "access_token_ttl": "15m", "refresh_idle_timeout": "720h", "refresh_lifetime": "2160h"}},
+	"spa": {Name: "spa", UseCase: "a single-page app on the same site: the access and refresh tokens travel only in HttpOnly cookies (the cookie transport; the header transport is off), and the app sends the CSRF token on every unsafe request; short access tokens",
+		Values: map[string]string{"tokens": "true", "token_transports": "cookie", "access_token_ttl": "5m", "refresh_idle_timeout": "24h"}},
+	"api": {Name: "api", UseCase: "mobile apps, CLIs and services: Bearer access tokens plus rotating refresh tokens in the JSON body (the header transport; the cookie transport is off); the HTML pages stay for sign-up and account management",
+		Values: map[string]string{"tokens": "true", "token_transports": "header", "access_token_ttl": "15m", "refresh_idle_timeout": "720h", "refresh_lifetime": "2160h"}},
 	"strict": {Name: "strict", UseCase: "banking-grade: a 10 min idle timeout and 1 h lifetime, no remember-me, SameSite=Strict, 5 min access tokens, no refresh reuse grace",
 		Values: map[string]string{"idle_timeout": "10m", "lifetime": "1h", "remember_me": "false", "same_site": "strict",
 			"access_token_ttl": "5m", "refresh_idle_timeout": "30m", "refresh_lifetime": "8h", "refresh_grace": "0s", "renew_grace": "2s"}},

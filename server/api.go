@@ -83,7 +83,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 	if err != nil {
 		return nil, nil, err
 	}
-	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: in.Remember, Device: s.device(r)})
+	remember := in.Remember && !s.cfg.NoRememberMe
+	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -76,13 +76,21 @@ var testMasterKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{42}, 3
 func newEnvWith(t *testing.T, path string, withRing bool) *env {
 	t.Helper()
 	_ = withRing
+	cfg := config.Default()
+	cfg.DB = path
+	return newEnvConfig(t, cfg)
+}
+
+// newEnvConfig starts a server built from cfg (its DB set), as newEnvOn
+// does: the harness sets the public URL, issuer, trusted proxy and master
+// key.
+func newEnvConfig(t *testing.T, cfg *config.Config) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &env{t: t, clock: testclock.New(t0), logs: &testlog.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DB = path
 	cfg.PublicURL = "https://" + e.srv.Listener.Addr().String()
 	cfg.Issuer = "https://sesame.test"
 	cfg.TrustedProxies = []string{"127.0.0.1/32"}

@@ -54,6 +54,8 @@ type pageData struct {
 	Username string
 	Sessions []sesame.SessionInfo
 	Users    []sesame.PublicUser
+	// RememberMe: the login form offers "remember me" (set by render).
+	RememberMe bool
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -65,6 +67,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 			d.User = &pu
 		}
 	}
+	d.RememberMe = !s.cfg.NoRememberMe
 	tok, err := s.csrf.Token(w, r)
 	if err != nil {
 		s.log.Error("csrf token", "err", err)

@@ -44,6 +44,18 @@ type Config struct {
 	// exchange a session for tokens (SEC-13); set it yourself to share one
 	// token.Service.
 	Tokens *token.Service
+	// TokenTransports are the ways login, refresh and the session
+	// exchange hand out tokens: TransportHeader (in the JSON body, for a
+	// client that sends them as Bearer: a mobile app, a CLI, a service) and
+	// TransportCookie (in HttpOnly cookies only, for a single-page app on
+	// the same site). Default nil: both. A request for a transport not
+	// listed is refused (400). Bearer and token-cookie authentication of
+	// tokens already issued are not affected.
+	TokenTransports []string
+	// NoRememberMe withdraws "remember me": the login page has no such
+	// checkbox and a login's "remember" is ignored, so every session
+	// cookie ends with the browser session (a strict deployment).
+	NoRememberMe bool
 	// JWKS returns the public key set published at
 	// /.well-known/jwks.json. Default nil: not published.
 	JWKS func() []byte

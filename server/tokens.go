@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -99,6 +101,23 @@ func (s *Server) badToken(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeError(w, r, sesame.Errorf(sesame.EUnauthenticated, "invalid access token"))
 }
 
+// The token transports of Config.TokenTransports.
+const (
+	TransportHeader = "header" // tokens in the JSON body, sent back as Bearer
+	TransportCookie = "cookie" // tokens in HttpOnly cookies (a same-site SPA)
+)
+
+// transportAllowed refuses a token transport the server does not offer.
+func (s *Server) transportAllowed(t string) error {
+	if s.tokens == nil {
+		return sesame.Errorf(sesame.EInvalid, "token transports are not enabled on this server")
+	}
+	if s.cfg.TokenTransports == nil || slices.Contains(s.cfg.TokenTransports, t) {
+		return nil
+	}
+	return sesame.Errorf(sesame.EInvalid, "the %s token transport is not enabled on this server (it offers: %s)", t, strings.Join(s.cfg.TokenTransports, ", "))
+}
+
 // tokenResponse is the body of a header-transport login or refresh.
 type tokenResponse struct {
 	*token.Pair
@@ -116,15 +135,15 @@ type cookieTokenResponse struct {
 // loginWithTokens is POST /api/v1/login with "transport" "header" or
 // "cookie": a session for the client, bound tokens, no session cookie.
 func (s *Server) loginWithTokens(w http.ResponseWriter, r *http.Request, in credentials, u *sesame.User) {
-	if s.tokens == nil {
-		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "token transports are not enabled on this server"))
+	if err := s.transportAllowed(in.Transport); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	// A client holding its tokens itself (header transport: a mobile app,
 	// a CLI) keeps a long session; a browser holding them in cookies gets
 	// what it asked for, like the session cookie: without "remember me",
 	// the shorter timeouts and cookies that end with the browser session.
-	remember := in.Transport != "cookie" || in.Remember
+	remember := in.Transport != "cookie" || in.Remember && !s.cfg.NoRememberMe
 	sess, err := s.sessions.CreateSession(r.Context(), u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -194,6 +213,10 @@ func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		in.RefreshToken, transport = tok, "cookie"
+	}
+	if err := s.transportAllowed(transport); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	p, err := s.tokens.Refresh(r.Context(), in.RefreshToken, in.ClientID, in.Scope)
 	if err != nil {
@@ -319,6 +342,10 @@ func (s *Server) apiSessionToken(w http.ResponseWriter, r *http.Request) {
 		Scope    string `json:"scope"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.transportAllowed(TransportHeader); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
