@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -73,6 +74,41 @@ var errBodyTooLarge = sesame.Errorf(sesame.ETooLarge, "request body too large")
 func isBodyTooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// jsonOnly answers 415 to an unsafe request under /api/ that carries
+// anything but JSON: a Content-Type other than application/json, or a body
+// without one. Body-less requests without a Content-Type pass (a DELETE, a
+// logout). It runs before the CSRF check (SEC-40): a form or text/plain
+// body, which a cross-site page can send without a preflight, reaches no
+// JSON endpoint whatever its origin, and a curl user who forgot the header
+// is told the real problem instead of "cross-site request refused".
+func (s *Server) jsonOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if strings.HasPrefix(r.URL.Path, "/api/") && !jsonOrNoBody(r) {
+				s.writeError(w, r, errNotJSON)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errNotJSON = sesame.Errorf(sesame.EUnsupported, "Content-Type must be application/json")
+
+func jsonOrNoBody(r *http.Request) bool {
+	ct := r.Header.Values("Content-Type")
+	if len(ct) == 0 {
+		return r.ContentLength == 0 // chunked (-1) or a body: not JSON
+	}
+	if len(ct) > 1 {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct[0])
+	return err == nil && mt == "application/json"
 }
 
 func isForm(r *http.Request) bool {

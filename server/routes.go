@@ -80,6 +80,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/", s.apiFallback(mux))
 	var h http.Handler = mux
 	h = s.csrf.Handler(h)
+	h = s.jsonOnly(h) // SEC-40: before the CSRF check
 	h = s.tokenAuth(h)
 	h = s.sessions.Middleware(h)
 	h = s.withRequestInfo(h)
