@@ -5,26 +5,43 @@ import (
 	"slices"
 )
 
-// Lint returns warnings about rules that can never match because an
-// earlier rule matches every request they would: a rule after a catch-all
-// (domain "*" with no path, method or network), or after a rule whose
-// domain, path prefix, methods and networks each cover its own. The check
-// is conservative: a rule it does not flag may still be unreachable (two
-// different regular expressions are never compared). Warnings are not
-// errors: the rules work as written.
-func (rs *Rules) Lint() []string {
-	var out []string
+// Shadow is a rule that can never match: an earlier rule matches every
+// request it would.
+type Shadow struct {
+	Rule     int  // the unreachable rule's index
+	By       int  // the earlier rule that matches first
+	CatchAll bool // By matches every request
+}
+
+// Shadowed returns the rules that can never match because an earlier rule
+// matches every request they would: a rule after a catch-all (domain "*"
+// with no port, path, method or network), or after a rule whose domain,
+// path prefix, methods and networks each cover its own. The check is
+// conservative: a rule it does not report may still be unreachable (two
+// different regular expressions are never compared).
+func (rs *Rules) Shadowed() []Shadow {
+	var out []Shadow
 	for j := range rs.rules {
 		for i := 0; i < j; i++ {
 			if covers(&rs.rules[i], &rs.rules[j]) {
-				why := "matches every request it would"
-				if rs.rules[i].catchAll() {
-					why = "is a catch-all (domain *, no path, method or network)"
-				}
-				out = append(out, fmt.Sprintf("rule %d (%s) is unreachable: rule %d (%s) %s", j, rs.rules[j].src, i, rs.rules[i].src, why))
+				out = append(out, Shadow{Rule: j, By: i, CatchAll: rs.rules[i].catchAll()})
 				break
 			}
 		}
+	}
+	return out
+}
+
+// Lint returns a warning for each rule [Rules.Shadowed] reports, naming
+// both rules. Warnings are not errors: the rules work as written.
+func (rs *Rules) Lint() []string {
+	var out []string
+	for _, s := range rs.Shadowed() {
+		why := "matches every request it would"
+		if s.CatchAll {
+			why = "is a catch-all (domain *, no path, method or network)"
+		}
+		out = append(out, fmt.Sprintf("rule %d (%s) is unreachable: rule %d (%s) %s", s.Rule, rs.rules[s.Rule].src, s.By, rs.rules[s.By].src, why))
 	}
 	return out
 }

@@ -102,6 +102,7 @@ func (c *Config) check(role Role, ps *Problems) {
 		c.problem(ps, "trusted_proxies", "%s", strings.TrimPrefix(err.Error(), "guard: "))
 	}
 	c.checkStores(role, ps)
+	c.checkAccessRules(ps)
 	c.checkDurations(ps)
 	c.checkEnums(ps)
 	if role == RoleServe {

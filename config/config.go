@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sesame-auth/sesame/authz"
 )
 
 // Config is the effective configuration of a deployment. Each field is one
@@ -44,14 +46,21 @@ type Config struct {
 	RefreshGrace       time.Duration // 0: none
 	TokenTransports    []string      // "header", "cookie"
 
+	// AccessRules are the forward-auth access rules, in order (key
+	// access_rules, from the file only). Default none: every request is
+	// denied. Compile them with [authz.Compile]; Load has checked that
+	// they compile.
+	AccessRules []authz.Rule
+
 	LogFormat string
 	LogLevel  string
 
 	// File is the configuration file that was read, or "".
 	File string
 
-	sources map[string]Source
-	extra   []string // secrets seen in any layer, for Redact
+	sources   map[string]Source
+	extra     []string    // secrets seen in any layer, for Redact
+	ruleLines []ruleLines // where each access rule was written, when from a file
 }
 
 // Secret is a secret string. It never prints itself: String, GoString,
@@ -165,11 +174,16 @@ type Setting struct {
 }
 
 // Settings lists every key with its effective value, secrets redacted, and
-// its source.
+// its source. access_rules (whose value is the number of rules) is
+// followed by one row per rule, key "access_rules[i]", value the rule in
+// one line ([authz.Rule.String]), source the rule's line.
 func (c *Config) Settings() []Setting {
-	out := make([]Setting, 0, len(keys))
+	out := make([]Setting, 0, len(keys)+len(c.AccessRules))
 	for _, k := range keys {
 		out = append(out, Setting{Key: k.Name, Value: c.Redact(c.text(k)), Source: c.Source(k.Name)})
+		if k.kind == kindRules {
+			out = append(out, c.ruleSettings()...)
+		}
 	}
 	return out
 }
@@ -232,6 +246,8 @@ func (c *Config) text(k *Key) string {
 		return formatDuration(c.RefreshGrace)
 	case "token_transports":
 		return strings.Join(c.TokenTransports, ",")
+	case "access_rules":
+		return accessRulesText(c.AccessRules)
 	case "log_format":
 		return c.LogFormat
 	case "log_level":
@@ -322,6 +338,15 @@ func (c *Config) Clone() *Config {
 	d.TrustedProxies = slices.Clone(c.TrustedProxies)
 	d.AllowedOrigins = slices.Clone(c.AllowedOrigins)
 	d.extra = slices.Clone(c.extra)
+	d.AccessRules = make([]authz.Rule, len(c.AccessRules))
+	for i, r := range c.AccessRules {
+		r.Methods, r.Networks, r.Groups = slices.Clone(r.Methods), slices.Clone(r.Networks), slices.Clone(r.Groups)
+		d.AccessRules[i] = r
+	}
+	if c.AccessRules == nil {
+		d.AccessRules = nil
+	}
+	d.ruleLines = slices.Clone(c.ruleLines)
 	d.sources = make(map[string]Source, len(c.sources))
 	for k, v := range c.sources {
 		d.sources[k] = v

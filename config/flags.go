@@ -47,7 +47,7 @@ func AddFlags(fs *flag.FlagSet, names ...string) *Flags {
 	fs.Var(f.vals["config"], "config", "configuration file (YAML; env SESAME_CONFIG): flags and SESAME_* variables override its keys")
 	if len(names) == 0 {
 		for _, k := range keys {
-			if !k.noFile {
+			if !k.noFile && !k.fileOnly {
 				names = append(names, k.Name)
 				if k.fileVariant {
 					names = append(names, k.Name+"_file")
@@ -57,7 +57,7 @@ func AddFlags(fs *flag.FlagSet, names ...string) *Flags {
 	}
 	for _, name := range names {
 		k := byName[name]
-		if k == nil || k.noFile {
+		if k == nil || k.noFile || k.fileOnly {
 			panic("config: no flag for key " + name)
 		}
 		v := &flagValue{key: k, isBool: k.kind == kindBool, defText: k.Default}

@@ -51,6 +51,10 @@ func Starter(preset string) ([]byte, error) {
 			group = k.Group
 			fmt.Fprintf(&b, "\n## %s\n", group)
 		}
+		if k.kind == kindRules {
+			fmt.Fprintf(&b, "\n## %s\n%s", wrap(k.Help, "## "), rulesExample)
+			continue
+		}
 		def := k.Default
 		if v, ok := p.Values[k.Name]; ok {
 			def = v

@@ -13,6 +13,7 @@ const (
 	kindBool                 // true or false
 	kindDuration             // a Go duration with a unit: 90s, 30m, 12h
 	kindList                 // a YAML sequence, or comma-separated text
+	kindRules                // access_rules: a YAML list of maps (file only)
 )
 
 // Key describes one configuration key.
@@ -33,6 +34,9 @@ type Key struct {
 	secret, fileVariant bool
 	// noFile: the key is read from the environment (or a flag) only.
 	noFile bool
+	// fileOnly: the key is read from the file only (no flag, no
+	// environment variable).
+	fileOnly bool
 	// set stores a checked text value into c.
 	set func(c *Config, text string) error
 }
@@ -42,6 +46,10 @@ func (k *Key) Flag() string { return "--" + strings.ReplaceAll(k.Name, "_", "-")
 
 // Env is the key's environment variable.
 func (k *Key) Env() string { return "SESAME_" + strings.ToUpper(k.Name) }
+
+// FileOnly reports whether the key is read from the configuration file
+// only: it has no flag and no environment variable (access_rules).
+func (k *Key) FileOnly() bool { return k.fileOnly }
 
 // Secret reports whether the key's value is a secret (or may contain one,
 // such as a password inside a database URL).
@@ -100,6 +108,7 @@ const (
 	groupStores   = "Stores"
 	groupSessions = "Sessions"
 	groupTokens   = "Tokens"
+	groupAccess   = "Access rules"
 	groupLogs     = "Logs"
 )
 
@@ -162,6 +171,9 @@ var keys = []*Key{
 
 	{Name: "token_transports", Default: "header,cookie", Group: groupTokens, kind: kindList, Help: "how login and refresh hand out tokens: header (in the JSON body, sent back as Bearer: mobile apps, CLIs, services) and/or cookie (HttpOnly cookies only: a single-page app on the same site)",
 		set: list(func(c *Config) *[]string { return &c.TokenTransports })},
+
+	{Name: "access_rules", Group: groupAccess, kind: kindRules, fileOnly: true, Help: "the access rules of forward-auth: an ordered list of {domain, path, methods, networks, policy, groups}; the first rule that matches decides, no match is a denial (see README, Access rules); in the file only",
+		set: func(c *Config, _ string) error { c.AccessRules, c.ruleLines = nil, nil; return nil }},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sesame-auth/sesame/authz"
 )
 
 // Role says what a configuration is loaded for, which decides the checks
@@ -50,6 +52,10 @@ type value struct {
 	src  Source
 	at   string // where, for problems: "FILE:LINE: key", "SESAME_KEY", "--key"
 	dir  string // the file's directory, for relative paths; "" outside a file
+
+	// access_rules, from a file: the rules and their lines.
+	rules []authz.Rule
+	lines []ruleLines
 }
 
 // layer is the values one source gives.
@@ -160,6 +166,11 @@ func (c *Config) apply(l layer, ps *Problems) {
 		if k == nil || k.set == nil {
 			continue // a *_file variant, already read
 		}
+		if k.kind == kindRules {
+			c.AccessRules, c.ruleLines = v.rules, v.lines
+			c.sources[name] = v.src
+			continue
+		}
 		text := v.text
 		if v.dir != "" && isPathKey(name) {
 			text = resolvePath(name, text, v.dir)
@@ -259,6 +270,10 @@ func envLayer(lookup func(string) (string, bool), ps *Problems) layer {
 		if !ok {
 			continue
 		}
+		if k.fileOnly {
+			ps.add(Problem{Where: k.Env(), Msg: k.Name + " is read from the configuration file only: unset " + k.Env() + " and write the rules in the file"})
+			continue
+		}
 		l[name] = value{text: v, src: Source{Kind: FromEnv, Where: k.Env()}, at: k.Env()}
 	}
 	return l
@@ -309,6 +324,11 @@ func fileLayer(path string, lookup func(string) (string, bool), ps *Problems) la
 		}
 		if k.noFile {
 			ps.add(Problem{Where: at, Msg: "not allowed in a file: put the master key in master_key_file, or set SESAME_MASTER_KEY"})
+			continue
+		}
+		if k.kind == kindRules {
+			rules, lines := rulesFromYAML(path, vn, lookup, ps)
+			l[name] = value{src: Source{Kind: FromFile, Where: fmt.Sprintf("%s:%d", path, kn.Line)}, at: at, dir: dir, rules: rules, lines: lines}
 			continue
 		}
 		text, err := scalarText(k, vn)
