@@ -6,7 +6,11 @@
 // remembered.
 //
 // Every key is spelled as its serve flag with underscores (flag --idle-timeout
-// is key idle_timeout and variable SESAME_IDLE_TIMEOUT). The file is strict:
+// is key idle_timeout and variable SESAME_IDLE_TIMEOUT). One key is
+// structured and read from the file only: access_rules, a list of maps that
+// becomes [Config.AccessRules] ([authz.Rule] values, checked with
+// [authz.Compile]; unreachable rules are reported by
+// [Config.AccessRulesWarnings]). The file is strict:
 // an unknown key, a value of the wrong type, a duplicate key, a duration
 // without unit, a URL with an unsupported scheme or a file that does not
 // exist is an error naming the key and its line, and [Load] reports every

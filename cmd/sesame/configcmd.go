@@ -53,6 +53,7 @@ the exit status is 1 when there is any.`)
 		return failure("%v", err)
 	}
 	printSettings(env.Stdout, cfg)
+	printRuleWarnings(env, cfg)
 	if *connect {
 		if err := checkConnect(ctx, env, cfg); err != nil {
 			return err
