@@ -94,6 +94,7 @@ func TestDecideMatrix(t *testing.T) {
 		{"network IPv4-mapped client", "wiki.example.com", "/page", "GET", "::ffff:10.1.2.3", anon, 5, Allow},
 		{"network single address", "wiki.example.com", "/page", "GET", "192.0.2.7", anon, 5, Allow},
 		{"network single address, neighbour", "wiki.example.com", "/page", "GET", "192.0.2.8", anon, 6, NeedLogin},
+		{"network IPv6 with a zone", "wiki.example.com", "/page", "GET", "2001:db8::1%eth0", anon, 5, Allow},
 		{"network IPv6", "wiki.example.com", "/page", "GET", "2001:db8::1", anon, 5, Allow},
 		{"network outside", "wiki.example.com", "/page", "GET", "11.0.0.1", anon, 6, NeedLogin},
 		{"network, no client IP", "wiki.example.com", "/page", "GET", "", anon, 6, NeedLogin},
@@ -385,4 +386,38 @@ func BenchmarkDecide(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		rs.Decide(reqs[i%len(reqs)])
 	}
+}
+
+// FuzzDecide: no host, path or method makes Decide panic, an Invalid
+// decision names no rule, and a decision on a path equals the decision on
+// its cleaned form (cleaning is all the path handling there is).
+func FuzzDecide(f *testing.F) {
+	rs, err := Compile(matrixRules)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][3]string{
+		{"wiki.example.com", "/admin/../static", "GET"},
+		{"WIKI.example.com.:8443", "//api/v1/private", "DELETE"},
+		{"[::1]:80", "/%2e%2e/x", "put"},
+		{"a.internal.example.com", "/a%2fb", ""},
+		{"x", "/..;/", "HEAD"},
+	} {
+		f.Add(s[0], s[1], s[2], true)
+	}
+	f.Fuzz(func(t *testing.T, host, p, method string, signedIn bool) {
+		var c *Caller
+		if signedIn {
+			c = ops
+		}
+		d := rs.Decide(Request{Host: host, Path: p, Method: method, Caller: c})
+		if d.Outcome == Invalid && d.Rule != -1 || d.Rule < -1 || d.Rule >= rs.Len() {
+			t.Fatalf("Decide(%q, %q, %q) = %+v", host, p, method, d)
+		}
+		if clean, err := CleanPath(p); err == nil && d.Outcome != Invalid {
+			if d2 := rs.Decide(Request{Host: host, Path: clean, Method: method, Caller: c}); d2 != d && !strings.ContainsAny(clean, "%?#;") {
+				t.Fatalf("Decide(%q) = %+v but Decide(%q) = %+v", p, d, clean, d2)
+			}
+		}
+	})
 }

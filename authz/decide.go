@@ -27,7 +27,8 @@ type Request struct {
 	// regard to ASCII case.
 	Method string
 	// ClientIP is the client's address, resolved from trusted proxies; the
-	// zero Addr matches only rules without networks.
+	// zero Addr matches only rules without networks. An IPv4-mapped IPv6
+	// address is taken as IPv4, and an IPv6 zone is ignored.
 	ClientIP netip.Addr
 	// Caller is the signed-in user, or nil for an anonymous request.
 	Caller *Caller
@@ -84,7 +85,7 @@ func (rs *Rules) Decide(req Request) Decision {
 	if err != nil {
 		return Decision{Rule: -1, Outcome: Invalid}
 	}
-	ip := req.ClientIP.Unmap()
+	ip := req.ClientIP.Unmap().WithZone("") // fe80::1%eth0 is in fe80::/10
 	for i := range rs.rules {
 		r := &rs.rules[i]
 		if r.matches(name, port, path, req.Method, ip) {
