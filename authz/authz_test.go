@@ -421,3 +421,17 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecideUncleanPath: the uncommon path, one that must be decoded
+// and cleaned first (it allocates the cleaned copy).
+func BenchmarkDecideUncleanPath(b *testing.B) {
+	rs, err := Compile(matrixRules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Host: "wiki.example.com", Path: "/static/%2e%2e/admin//users/", Method: "GET", Caller: alice}
+	b.ReportAllocs()
+	for b.Loop() {
+		rs.Decide(req)
+	}
+}

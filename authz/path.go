@@ -19,7 +19,9 @@ var ErrBadPath = errors.New("authz: malformed or ambiguous path")
 //
 //   - everything from the first '?' (the query) is dropped; an empty path
 //     is "/";
-//   - percent-escapes are decoded, once;
+//   - percent-escapes are decoded, once, as upstream servers do
+//     ("%252e" is the text "%2e", not a dot: an upstream that decodes
+//     twice is not protected);
 //   - runs of '/' are merged into one, "." segments removed, ".." segments
 //     remove the segment before them (never climbing above "/"), as in
 //     RFC 3986 §5.2.4;
