@@ -38,7 +38,8 @@ type Rule struct {
 	// Policy says who may pass: "bypass" (anyone, signed in or not),
 	// "deny" (no one), "authenticated" (any signed-in user), "admin"
 	// (administrators) or "group:NAME[,NAME...]" (members of any of the
-	// groups). An administrator is not implicitly in every group.
+	// groups; names are compared exactly). An administrator is not
+	// implicitly in every group. Policy names are case-insensitive.
 	Policy string
 	// Groups adds groups to a group policy: with it, Policy may be just
 	// "group". Allowed only with a group policy.
