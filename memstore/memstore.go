@@ -75,6 +75,9 @@ func (m *Store) putLocked(s *sesame.Session) {
 	if s.PrevTokenHash != ([32]byte{}) {
 		m.byHash[s.PrevTokenHash] = s.ID
 	}
+	if s.UserID == "" {
+		return // anonymous: nobody's device, in no user index
+	}
 	u := m.byUser[s.UserID]
 	if u == nil {
 		u = make(map[string]struct{})

@@ -155,7 +155,7 @@ func (db *DB) Delete(ctx context.Context, id string) (bool, error) {
 // created_at, id) index. Sessions created at the same instant are ordered
 // by ID.
 func (db *DB) ListByUser(ctx context.Context, userID string) ([]*sesame.Session, error) {
-	if !storableText(userID) {
+	if userID == "" || !storableText(userID) { // "": anonymous sessions are nobody's
 		return nil, nil
 	}
 	rows, err := db.pool.Query(ctx, sessionsOfUser, userID)
@@ -173,7 +173,7 @@ func (db *DB) ListByUser(ctx context.Context, userID string) ([]*sesame.Session,
 // deletions and their revocation records are one transaction and on error
 // nothing was removed. The IDs are returned sorted.
 func (db *DB) DeleteByUser(ctx context.Context, userID, except string) ([]string, error) {
-	if !storableText(userID) {
+	if userID == "" || !storableText(userID) { // "": anonymous sessions are nobody's
 		return nil, nil
 	}
 	if !storableText(except) {

@@ -482,6 +482,9 @@ func (s *Store) unindex(ctx context.Context, op, uid string, pending []string) e
 // ListByUser implements [session.Store]: one script reads the user's
 // index (ordered by CreatedAt, then ID) and every record.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]*sesame.Session, error) {
+	if userID == "" {
+		return nil, nil // anonymous sessions are nobody's
+	}
 	call := &scriptCall{script: listSessions, keys: []string{s.idxKey(userID)}, args: []any{s.userPrefix(userID)}}
 	if err := runPipelined(ctx, s.c, []*scriptCall{call}); err != nil {
 		return nil, fmt.Errorf("redis: list sessions: %w", err)
@@ -509,6 +512,9 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]*sesame.Sessio
 // was read survives. It runs the script even when the user has no session
 // left, to finish the unindexing of an interrupted earlier deletion.
 func (s *Store) DeleteByUser(ctx context.Context, userID, except string) ([]string, error) {
+	if userID == "" {
+		return nil, nil // anonymous sessions are nobody's
+	}
 	members, err := s.c.ZRange(ctx, s.idxKey(userID), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: delete user sessions: %w", err)

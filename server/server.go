@@ -197,7 +197,7 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 		if sess == nil {
 			return nil, errUnauthenticated
 		}
-		c = &caller{sid: sess.ID, session: sess, method: sesame.MethodSession}
+		c = &caller{sid: sess.ID, session: sess.Session(), method: sesame.MethodSession}
 	}
 	if c.user != nil {
 		return c, nil

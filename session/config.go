@@ -71,6 +71,10 @@ type Config struct {
 	// lifetime. Default 1 hour.
 	DenylistTTL time.Duration
 
+	// Anonymous configures sessions before login (carts, flash messages,
+	// preferences). Default off: Put before login is ErrNoSession.
+	Anonymous AnonymousConfig
+
 	// CacheSize bounds the number of sessions held in the in-process view.
 	// Default 100000.
 	CacheSize int
@@ -103,6 +107,44 @@ type Config struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
+// AnonymousConfig configures anonymous sessions: sessions with no user,
+// created by the first [Put] of a request that carries no session.
+//
+// Creation is lazy: a visitor who stores nothing costs no store write and
+// gets no cookie. An anonymous session has its own (short) timeouts and a
+// browser-session cookie; it never authenticates ([Current] is nil,
+// [Manager.RequireAuth] refuses, no token is ever bound to it), is never
+// listed or revoked as a user's device, and [Manager.Login] replaces it by a
+// fresh session ID (the anonymous token dies, SEC-10) that takes its data
+// along unless DropOnLogin is set. A cookie naming a session the server does
+// not hold (planted, expired, revoked) is never adopted: the next Put
+// creates a new session with a new token (SEC-09).
+//
+// Concurrency: the Puts of one request, even from several goroutines, make
+// one session. Two requests of a cookie-less visitor that both store data
+// make two sessions; the browser keeps the cookie of the response it
+// processes last, and the other session (and its data) is orphaned until its
+// idle timeout ends it, as with scs.
+//
+// Anonymous data comes from an unauthenticated client: anyone can make an
+// anonymous session and fill it, and a site that can set cookies for this
+// one could plant it in a victim's browser (the default __Host- cookie name
+// prevents that from sibling subdomains). Treat data carried over at login
+// as user input, never as a decision already made.
+type AnonymousConfig struct {
+	// Enabled turns anonymous sessions on. Default false.
+	Enabled bool
+	// IdleTimeout ends an anonymous session that has seen no request for
+	// this long. Default 30 minutes.
+	IdleTimeout time.Duration
+	// Lifetime is an anonymous session's absolute lifetime. Default 24
+	// hours.
+	Lifetime time.Duration
+	// DropOnLogin discards the anonymous session's data at login instead
+	// of carrying it into the new session. Default false (carried over).
+	DropOnLogin bool
+}
+
 func (c *Config) setDefaults() {
 	if c.CookieName == "" {
 		c.CookieName = "__Host-sesame"
@@ -121,6 +163,8 @@ func (c *Config) setDefaults() {
 	if c.RenewGrace < 0 {
 		c.RenewGrace = 0
 	}
+	setDur(&c.Anonymous.IdleTimeout, 30*time.Minute)
+	setDur(&c.Anonymous.Lifetime, 24*time.Hour)
 	setDur(&c.TouchInterval, time.Minute)
 	setDur(&c.SyncInterval, 200*time.Millisecond)
 	setDur(&c.DenylistTTL, time.Hour)

@@ -21,23 +21,33 @@ import (
 // stored), and no other key is affected.
 
 // ErrNoSession is returned by Put and Remove when the request has no
-// session.
+// session and anonymous sessions are off (see [AnonymousConfig]).
 var ErrNoSession = sesame.Errorf(sesame.EUnauthenticated, "no session")
+
+// errStarted is returned by Put when it would create an anonymous session
+// after the response has started: its cookie could no longer be set.
+var errStarted = errors.New("session: the response has started; no new session can be created")
 
 // maxCommitAttempts bounds the re-read-and-retry loop of a save.
 const maxCommitAttempts = 8
 
 // Get decodes the value stored under key into a T. ok is false when the key
-// is absent or the request has no session.
+// is absent or the request has no session. Get, Put and Remove may be
+// called from several goroutines of one request.
 func Get[T any](ctx context.Context, key string) (v T, ok bool, err error) {
 	st := stateFrom(ctx)
-	if st == nil || st.sess == nil {
+	if st == nil {
 		return v, false, nil
 	}
+	st.mu.Lock()
 	raw, changed := st.dirty[key]
+	st.mu.Unlock()
 	if !changed {
-		raw, ok = st.sess.Data[key]
-		if !ok {
+		s := st.sess.Load()
+		if s == nil {
+			return v, false, nil
+		}
+		if raw, ok = s.Data[key]; !ok {
 			return v, false, nil
 		}
 	} else if raw == nil {
@@ -51,29 +61,51 @@ func Get[T any](ctx context.Context, key string) (v T, ok bool, err error) {
 
 // Put stores v (JSON-encoded) under key in the request's session. The
 // change is saved before the response is written.
+//
+// A request without a session gets an anonymous one when
+// [AnonymousConfig] is enabled (created, and its cookie set, when the
+// response starts; an error once it has started); otherwise Put returns
+// ErrNoSession.
 func Put(ctx context.Context, key string, v any) error {
 	st := stateFrom(ctx)
-	if st == nil || st.sess == nil {
+	if st == nil {
 		return ErrNoSession
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("session: encode %q: %w", key, err)
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess.Load() == nil {
+		if !st.m.cfg.Anonymous.Enabled {
+			return ErrNoSession
+		}
+		if st.started {
+			return errStarted
+		}
+	}
 	st.change(key, raw)
 	return nil
 }
 
-// Remove deletes key from the request's session.
+// Remove deletes key from the request's session. Without a session it is
+// ErrNoSession, or nothing to do when anonymous sessions are enabled.
 func Remove(ctx context.Context, key string) error {
 	st := stateFrom(ctx)
-	if st == nil || st.sess == nil {
+	if st == nil {
+		return ErrNoSession
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess.Load() == nil && !st.m.cfg.Anonymous.Enabled {
 		return ErrNoSession
 	}
 	st.change(key, nil)
 	return nil
 }
 
+// change records a pending change; st.mu is held.
 func (st *state) change(key string, raw []byte) {
 	if st.dirty == nil {
 		st.dirty = make(map[string][]byte)
@@ -82,12 +114,32 @@ func (st *state) change(key string, raw []byte) {
 	st.committed = false
 }
 
-// commit saves the request's pending changes (data and renewal). It runs
-// once before the response starts, or after the handler when it wrote
-// nothing.
-func (st *state) commit() error {
+// pendingData returns the values the request stored (not the removals),
+// or nil; st.mu is held.
+func (st *state) pendingData() map[string][]byte {
+	var data map[string][]byte
+	for k, v := range st.dirty {
+		if v == nil {
+			continue
+		}
+		if data == nil {
+			data = make(map[string][]byte, len(st.dirty))
+		}
+		data[k] = v
+	}
+	return data
+}
+
+// commitLocked saves the request's pending changes (data and renewal),
+// creating an anonymous session for data stored without one. It runs once
+// before the response starts, or after the handler when it wrote nothing;
+// st.mu is held.
+func (st *state) commitLocked() error {
 	st.committed = true
-	if st.sess == nil || (len(st.dirty) == 0 && !st.renew) {
+	if st.sess.Load() == nil {
+		return st.createAnonymousLocked()
+	}
+	if len(st.dirty) == 0 && !st.renew {
 		return nil
 	}
 	m := st.m
@@ -98,7 +150,7 @@ func (st *state) commit() error {
 	if st.renew {
 		token, hash = newToken()
 	}
-	base := st.sess
+	base := st.sess.Load()
 	for range maxCommitAttempts {
 		next := base.Clone()
 		if next.Data == nil && len(st.dirty) > 0 {
@@ -124,7 +176,8 @@ func (st *state) commit() error {
 		case err == nil:
 			m.view.replace(next)
 			m.notify(ctx, Notification{Updated: []string{next.ID}})
-			st.sess, st.dirty = next, nil
+			st.sess.Store(next)
+			st.dirty = nil
 			if st.renew {
 				st.renew = false
 				if err := m.writeCookie(st.w, token, next, now); err != nil {

@@ -91,19 +91,31 @@ type LoginOptions struct {
 
 // Login starts a new session for userID and sets its cookie on w.
 //
-// It always issues a fresh token and destroys any session the request
-// already carried (session fixation defence, SEC-09/SEC-10): a token planted
-// in the browser before login is never adopted.
+// It always issues a fresh token and session ID and destroys any session
+// the request already carried (session fixation defence, SEC-09/SEC-10): a
+// token planted in the browser before login is never adopted. The data of
+// a live anonymous session (and what this request stored before Login) is
+// carried into the new session, unless [AnonymousConfig.DropOnLogin]; a
+// signed-in session's data never is. userID must not be empty.
 func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, opts LoginOptions) (*sesame.Session, error) {
+	if userID == "" {
+		return nil, errNoUser
+	}
 	ctx := r.Context()
-	if err := m.destroyCarried(ctx, r, "login"); err != nil {
+	oldID, data, err := m.carried(ctx, r)
+	if err != nil {
 		return nil, err
+	}
+	if oldID != "" {
+		if _, err := m.Revoke(ctx, oldID, "login"); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Device == nil {
 		dev := deviceOf(r)
 		opts.Device = &dev
 	}
-	s, token, err := m.create(ctx, userID, opts)
+	s, token, err := m.create(ctx, userID, opts, data)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +123,10 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 		return nil, err
 	}
 	if st := stateFrom(ctx); st != nil {
-		st.sess, st.dirty, st.renew = s, nil, false
+		st.mu.Lock()
+		st.sess.Store(s)
+		st.dirty, st.renew = nil, false
+		st.mu.Unlock()
 	}
 	return s, nil
 }
@@ -121,15 +136,27 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 // to the session's ID). No cookie is written and the session's own token is
 // discarded: the session can only be used through tokens bound to it, and
 // ends like any other (logout, revoke, block, timeouts).
+//
+// userID must not be empty: no token is ever bound to an anonymous session.
 func (m *Manager) CreateSession(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, error) {
-	s, _, err := m.create(ctx, userID, opts)
+	if userID == "" {
+		return nil, errNoUser
+	}
+	s, _, err := m.create(ctx, userID, opts, nil)
 	return s, err
 }
 
-func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, string, error) {
+// create stores a new session with data; an empty userID makes an
+// anonymous session, with the anonymous timeouts, no device and no event.
+func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions, data map[string][]byte) (*sesame.Session, string, error) {
 	now := m.cfg.Clock.Now().UTC()
 	idle, life := m.cfg.IdleTimeout, m.cfg.Lifetime
-	if opts.Remember {
+	authTime := now
+	switch {
+	case userID == "":
+		idle, life = m.cfg.Anonymous.IdleTimeout, m.cfg.Anonymous.Lifetime
+		opts, authTime = LoginOptions{}, time.Time{}
+	case opts.Remember:
 		idle, life = m.cfg.RememberIdleTimeout, m.cfg.RememberLifetime
 	}
 	var dev sesame.Device
@@ -139,9 +166,9 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions) 
 	token, hash := newToken()
 	s := &sesame.Session{
 		ID: newID(), UserID: userID, TokenHash: hash,
-		CreatedAt: now, LastSeen: now, AuthTime: now,
+		CreatedAt: now, LastSeen: now, AuthTime: authTime,
 		IdleTimeout: idle, ExpiresAt: now.Add(life),
-		Remember: opts.Remember, Device: dev,
+		Remember: opts.Remember, Device: dev, Data: data,
 	}
 	if err := m.store.Create(ctx, s); err != nil {
 		return nil, "", unavailable(err)
@@ -152,7 +179,8 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions) 
 }
 
 // ErrSessionRevoked is returned by [Manager.Alive] and [Manager.Use] for a
-// session that was revoked, has expired or never existed.
+// session that was revoked, has expired or never existed, or is anonymous
+// (a token is never bound to, nor accepted for, an anonymous session).
 var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no longer valid")
 
 // Alive reports whether the session with public ID sid may still be used by
@@ -180,6 +208,9 @@ func (m *Manager) LiveSession(ctx context.Context, sid string) (*sesame.Session,
 			return nil, err
 		}
 	}
+	if s.UserID == "" {
+		return nil, ErrSessionRevoked // anonymous: never a token's session
+	}
 	return m.validate(ctx, s, fromView, true)
 }
 
@@ -191,6 +222,9 @@ func (m *Manager) Use(ctx context.Context, sid string) (*sesame.Session, error) 
 	s, err := m.fetchID(ctx, sid, -1)
 	if err != nil {
 		return nil, err
+	}
+	if s.UserID == "" {
+		return nil, ErrSessionRevoked // anonymous: never a token's session
 	}
 	return m.validate(ctx, s, false, true)
 }
@@ -254,8 +288,8 @@ func (m *Manager) validate(ctx context.Context, s *sesame.Session, fromView, tou
 // loaded one, or whatever the cookie names.
 func (m *Manager) destroyCarried(ctx context.Context, r *http.Request, reason string) error {
 	var id string
-	if st := stateFrom(ctx); st != nil && st.sess != nil {
-		id = st.sess.ID
+	if s := stateFrom(ctx).loaded(); s != nil {
+		id = s.ID
 	} else if tok, err := cookie.Get(r, m.cfg.CookieName); err == nil {
 		if h, ok := hashToken(tok); ok {
 			s, err := m.store.ByToken(ctx, h)
@@ -279,15 +313,15 @@ func (m *Manager) destroyCarried(ctx context.Context, r *http.Request, reason st
 // carries no session.
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	var s *sesame.Session
-	if st := stateFrom(ctx); st != nil {
-		s = st.sess
-	}
+	s := stateFrom(ctx).loaded()
 	if err := m.destroyCarried(ctx, r, "logout"); err != nil {
 		return err
 	}
 	if st := stateFrom(ctx); st != nil {
-		st.sess, st.dirty, st.renew = nil, nil, false
+		st.mu.Lock()
+		st.sess.Store(nil)
+		st.dirty, st.renew = nil, false
+		st.mu.Unlock()
 	}
 	h := w
 	addVaryCookie(h.Header())
@@ -308,10 +342,12 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 // written with the response.
 func (m *Manager) Renew(r *http.Request) error {
 	st := stateFrom(r.Context())
-	if st == nil || st.sess == nil {
+	if st.loaded() == nil {
 		return errUnauthenticated
 	}
+	st.mu.Lock()
 	st.renew = true
+	st.mu.Unlock()
 	return nil
 }
 
@@ -334,8 +370,12 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, 
 }
 
 // RevokeUser ends every session of userID except the one with ID except
-// ("" ends all) and returns the IDs it ended.
+// ("" ends all) and returns the IDs it ended. An empty userID names no user
+// and ends nothing: anonymous sessions belong to no user.
 func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string) ([]string, error) {
+	if userID == "" {
+		return nil, nil
+	}
 	ids, err := m.store.DeleteByUser(ctx, userID, except)
 	if err != nil {
 		return nil, unavailable(err)
@@ -350,8 +390,12 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string)
 	return ids, nil
 }
 
-// List returns the live sessions of userID, oldest first.
+// List returns the live sessions of userID, oldest first. An empty userID
+// lists nothing: anonymous sessions are never anyone's devices.
 func (m *Manager) List(ctx context.Context, userID string) ([]*sesame.Session, error) {
+	if userID == "" {
+		return nil, nil
+	}
 	all, err := m.store.ListByUser(ctx, userID)
 	if err != nil {
 		return nil, unavailable(err)
@@ -400,8 +444,10 @@ func (m *Manager) writeCookie(w http.ResponseWriter, token string, s *sesame.Ses
 	return cookie.Write(w, c)
 }
 
+// emit sends a lifecycle event; anonymous sessions have none (their
+// visitors are no one to audit).
 func (m *Manager) emit(ctx context.Context, t sesame.EventType, s *sesame.Session, reason string) {
-	if m.cfg.Events == nil {
+	if m.cfg.Events == nil || s.UserID == "" {
 		return
 	}
 	m.cfg.Events.Emit(ctx, sesame.Event{Type: t, Time: m.cfg.Clock.Now().UTC(),

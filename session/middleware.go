@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -18,18 +20,23 @@ type stateKey struct{}
 // writer wrapper, so that a session change is saved (and a renewed cookie
 // set) before the first byte of the response, in one allocation.
 //
-// A state belongs to its request's goroutine; it is not safe for concurrent
-// use.
+// The goroutines of one request may use its session data concurrently (and
+// make one anonymous session between them): mu guards the fields below it,
+// and sess, which is also read without mu, is an atomic pointer.
 type state struct {
-	w     http.ResponseWriter
-	r     *http.Request
-	m     *Manager
-	ctx   context.Context
-	sess  *sesame.Session   // immutable snapshot; nil when anonymous
+	w   http.ResponseWriter
+	r   *http.Request
+	m   *Manager
+	ctx context.Context
+
+	sess atomic.Pointer[sesame.Session] // immutable snapshot; nil when the request has no session
+
+	mu    sync.Mutex
 	dirty map[string][]byte // pending data changes; a nil value deletes
 	renew bool
 
 	committed bool
+	started   bool // the response's header has been written: no cookie can be set now
 	failed    bool // the commit failed and an error response was written
 }
 
@@ -52,7 +59,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			m.cfg.ErrorHandler(w, r, err)
 			return
 		}
-		st.sess = sess
+		st.sess.Store(sess)
 		// What the response says depends on the cookie: shared caches
 		// must key on it, and must not store a response for a session.
 		addVaryCookie(w.Header())
@@ -61,8 +68,10 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		}
 		st.ctx = context.WithValue(r.Context(), stateKey{}, st)
 		next.ServeHTTP(st, r.WithContext(st.ctx))
+		st.mu.Lock()
+		defer st.mu.Unlock()
 		if !st.committed {
-			if err := st.commit(); err != nil {
+			if err := st.commitLocked(); err != nil {
 				m.cfg.ErrorHandler(w, r, err)
 			}
 		}
@@ -156,7 +165,7 @@ func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) 
 // [Manager.Middleware].
 func (m *Manager) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if Current(r.Context()) != nil {
+		if stateFrom(r.Context()).user() != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -177,11 +186,23 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// Current returns the request's live session, or nil when it has none. The
-// returned record is shared: do not modify it.
-func Current(ctx context.Context) *sesame.Session {
-	if st := stateFrom(ctx); st != nil {
-		return st.sess
+// loaded returns the request's session record, anonymous or not (shared:
+// never modify it), or nil.
+func (st *state) loaded() *sesame.Session {
+	if st == nil {
+		return nil
+	}
+	return st.sess.Load()
+}
+
+// user returns the request's signed-in session record (shared: never
+// modify it), or nil: an anonymous session is not signed in.
+func (st *state) user() *sesame.Session {
+	if st == nil {
+		return nil
+	}
+	if s := st.sess.Load(); s != nil && s.UserID != "" {
+		return s
 	}
 	return nil
 }
@@ -215,14 +236,18 @@ func (st *state) Flush() {
 }
 
 // before commits pending changes once; it reports false when the commit
-// failed and an error response was written instead.
+// failed and an error response was written instead. After it the response
+// has started.
 func (st *state) before() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if !st.committed {
-		if err := st.commit(); err != nil {
+		if err := st.commitLocked(); err != nil {
 			st.failed = true
 			st.m.cfg.ErrorHandler(st.w, st.r, err)
 		}
 	}
+	st.started = true
 	return !st.failed
 }
 

@@ -15,6 +15,11 @@ import (
 // nothing was changed (the manager answers 503 and accepts no credential it
 // cannot check).
 //
+// A record with an empty UserID is an anonymous session (see
+// [AnonymousConfig]): every method handles it like any other, except that
+// ListByUser and DeleteByUser never return or remove it (an empty userID
+// matches nothing), so anonymous sessions are nobody's devices.
+//
 // Records are returned even when their deadlines have passed; the manager
 // decides expiry with its own clock. Stores may delete expired records at
 // any time after [sesame.Session.Deadline] (see [Cleaner]).
@@ -47,12 +52,12 @@ type Store interface {
 	Delete(ctx context.Context, id string) (deleted bool, err error)
 
 	// ListByUser returns the user's sessions ordered by CreatedAt, oldest
-	// first.
+	// first; none for an empty userID.
 	ListByUser(ctx context.Context, userID string) ([]*sesame.Session, error)
 
 	// DeleteByUser removes every session of the user except the one with ID
 	// except ("" keeps none), records each revocation, and returns the IDs
-	// it removed.
+	// it removed; an empty userID removes nothing.
 	DeleteByUser(ctx context.Context, userID, except string) ([]string, error)
 
 	// Changes returns the change records with Seq > after, in Seq order, at

@@ -118,6 +118,9 @@ func (db *DB) Delete(ctx context.Context, id string) (bool, error) {
 // ListByUser implements [session.Store]. Sessions created at the same
 // instant are ordered by ID.
 func (db *DB) ListByUser(ctx context.Context, userID string) ([]*sesame.Session, error) {
+	if userID == "" {
+		return nil, nil // anonymous sessions are nobody's
+	}
 	rows, err := db.st.sessionsOfUser.QueryContext(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
@@ -141,6 +144,9 @@ func (db *DB) ListByUser(ctx context.Context, userID string) ([]*sesame.Session,
 // revocation records are one transaction: on error nothing was removed.
 // The IDs are returned sorted.
 func (db *DB) DeleteByUser(ctx context.Context, userID, except string) ([]string, error) {
+	if userID == "" {
+		return nil, nil // anonymous sessions are nobody's
+	}
 	ids, err := db.deleteByUser(ctx, userID, except)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: delete sessions of user: %w", err)

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"ChangeFeedPaging", testChangeFeedPaging},
 		{"DataRoundTrip", testDataRoundTrip},
 		{"Cleaner", testCleaner},
+		{"AnonymousSession", testAnonymousSession},
 	}
 	for _, tc := range sessionTests {
 		t.Run("Session/"+tc.name, func(t *testing.T) {

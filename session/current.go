@@ -1,0 +1,49 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+)
+
+// Info is a read-only copy of the public part of a signed-in request's
+// session: no token hash, no data (read data with [Get]). Changing it
+// changes nothing else.
+type Info struct {
+	ID          string        // the public session ID (the `sid` of tokens); not a credential
+	UserID      string        // never empty: anonymous sessions have no Info
+	CreatedAt   time.Time     // when the user logged in
+	LastSeen    time.Time     // the last recorded use (written at most once per TouchInterval)
+	IdleTimeout time.Duration // the session ends when LastSeen+IdleTimeout passes
+	ExpiresAt   time.Time     // absolute end, never extended
+	AuthTime    time.Time     // when the user last proved their password
+	Remember    bool          // "remember me": a persistent cookie
+	Device      sesame.Device // the client that logged in
+}
+
+// Current returns a copy of the request's signed-in session, or nil when
+// the request has none. An anonymous session (see [AnonymousConfig]) is not
+// a signed-in session: Current is nil for it, as for every "who is calling"
+// question. It is safe to call from several goroutines of one request.
+func Current(ctx context.Context) *Info {
+	if s := stateFrom(ctx).user(); s != nil {
+		return infoOf(s)
+	}
+	return nil
+}
+
+func infoOf(s *sesame.Session) *Info {
+	return &Info{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
+		IdleTimeout: s.IdleTimeout, ExpiresAt: s.ExpiresAt, AuthTime: s.AuthTime,
+		Remember: s.Remember, Device: s.Device}
+}
+
+// Session returns a new sesame.Session with i's fields and no token hashes
+// or data, for functions that take one (a token service issuing tokens
+// bound to this session).
+func (i *Info) Session() *sesame.Session {
+	return &sesame.Session{ID: i.ID, UserID: i.UserID, CreatedAt: i.CreatedAt, LastSeen: i.LastSeen,
+		IdleTimeout: i.IdleTimeout, ExpiresAt: i.ExpiresAt, AuthTime: i.AuthTime,
+		Remember: i.Remember, Device: i.Device}
+}
