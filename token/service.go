@@ -178,6 +178,9 @@ var (
 
 // Issue starts a refresh-token family for sess and returns its first pair.
 func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, scope string) (*Pair, error) {
+	if sess.UserID == "" {
+		return nil, ErrInvalidGrant // an anonymous session (package session) never gets a token
+	}
 	if err := s.checkUser(ctx, sess.UserID, sess.CreatedAt); err != nil {
 		return nil, err
 	}
