@@ -127,6 +127,11 @@ func newAnonHarness(t *testing.T, anon session.AnonymousConfig) *anonHarness {
 		}
 		fmt.Fprint(w, s.ID)
 	})
+	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Renew(r); err != nil {
+			session.WriteJSONError(w, r, err)
+		}
+	})
 	mux.Handle("GET /whoami", m.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, session.Current(r.Context()).UserID)
 	})))
@@ -632,5 +637,30 @@ func TestAnonymousEndToEnd(t *testing.T) {
 	}
 	if code, body := call("GET", "/whoami"); code != 200 || body != "alice" {
 		t.Fatalf("whoami after login: got %d %s", code, body)
+	}
+}
+
+// Renewing an anonymous session rotates its token and keeps its data; it
+// still has no user and no authentication time.
+func TestAnonymousRenew(t *testing.T) {
+	hs := newAnonHarness(t, anonOn)
+	if w := hs.do("POST", "/renew", ""); w.Code != http.StatusUnauthorized {
+		t.Fatalf("Renew without a session: got %d, want 401", w.Code)
+	}
+	tok := hs.addToCart("", "book")
+	w := hs.do("POST", "/renew", tok)
+	next := hs.token(w)
+	if next == "" || next == tok {
+		t.Fatalf("Renew of an anonymous session: got cookie %q, want a new token", next)
+	}
+	s, err := hs.sessionOf(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UserID != "" || !s.AuthTime.IsZero() {
+		t.Errorf("renewed anonymous session: user %q auth time %v, want none", s.UserID, s.AuthTime)
+	}
+	if got, _ := hs.cart(next); got != `["book"]` {
+		t.Errorf("cart after renewal: got %s", got)
 	}
 }

@@ -169,7 +169,9 @@ func (st *state) commitLocked() error {
 				next.PrevTokenHash, next.PrevValidUntil = base.TokenHash, now.Add(m.cfg.RenewGrace)
 			}
 			next.TokenHash = hash
-			next.AuthTime = now
+			if next.UserID != "" { // an anonymous session never authenticated
+				next.AuthTime = now
+			}
 		}
 		err := m.store.Update(ctx, next)
 		switch {
