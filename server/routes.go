@@ -51,6 +51,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/admin/users/{username}/sessions", false, s.apiAdminRevokeSessions},
 		{"GET", "/api/v1/csrf", false, s.apiCSRF},
 		{"GET", "/api/v1/revocations", false, s.apiRevocations},
+		{"GET", "/api/v1/revocations/stream", false, s.apiRevocationStream},
 		{"GET", "/healthz", false, s.handleHealth},
 		{"GET", "/livez", false, s.handleLive},
 	}

@@ -98,6 +98,14 @@ type Config struct {
 	// only from its TrustedProxies (SEC-52). Default: no trusted proxy, the
 	// connection's peer address.
 	ClientIPs guard.IPResolver
+	// RevocationHeartbeat is how often GET /api/v1/revocations/stream
+	// sends a heartbeat (a comment line) on a quiet stream, so that its
+	// followers know it is alive and keep deciding; a client may ask for
+	// a shorter one. Default 15 seconds.
+	RevocationHeartbeat time.Duration
+	// MaxRevocationSubscribers bounds the open revocation streams of this
+	// server; one more is answered 503 with Retry-After. Default 1000.
+	MaxRevocationSubscribers int
 }
 
 // Server serves Sesame's pages and API. It is safe for concurrent use.
@@ -112,6 +120,7 @@ type Server struct {
 	csrf     *csrf.Protection
 	users    userCache
 	public   *publicHost // nil without Config.PublicURL
+	streams  streamCount // open revocation streams (revocations.go)
 }
 
 // New returns a server for cfg.

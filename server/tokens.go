@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -266,62 +265,6 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Write(s.cfg.JWKS())
-}
-
-type revocation struct {
-	Seq int64     `json:"seq"`
-	SID string    `json:"sid"`
-	At  time.Time `json:"at"`
-}
-
-type revocationPage struct {
-	Revocations []revocation `json:"revocations"`
-	Next        int64        `json:"next"`
-}
-
-// apiRevocations is GET /api/v1/revocations?since=SEQ, the feed of revoked
-// session IDs that other services' verifiers follow (package verify).
-// It lists revocations with seq > since, oldest first, at most 1000, and
-// next, the since of the following call. since=0 lists every revocation
-// the store still holds (a verifier that starts learns the recent ones). A
-// since older than the store's retention, or beyond its newest seq, is 410
-// Gone: the client must start again from 0.
-func (s *Server) apiRevocations(w http.ResponseWriter, r *http.Request) {
-	since, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
-	if err != nil || since < 0 {
-		s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "since must be a non-negative integer"))
-		return
-	}
-	changes, oldest, err := s.sessions.Store().Changes(r.Context(), since, 1000)
-	if err != nil {
-		s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
-		return
-	}
-	gone := since > 0 && oldest > since+1 // older than the retention
-	if since > 0 && len(changes) == 0 && oldest-1 != since {
-		// Nothing after since: valid only if since is the newest seq, i.e.
-		// the change numbered since is still held. A since beyond the
-		// newest seq (a client of another database, or a reset one) must
-		// not read as "nothing new" forever.
-		probe, _, err := s.sessions.Store().Changes(r.Context(), since-1, 1)
-		if err != nil {
-			s.writeError(w, r, sesame.Wrap(sesame.EUnavailable, err, "session store unavailable"))
-			return
-		}
-		gone = gone || len(probe) == 0
-	}
-	if gone {
-		s.writeError(w, r, &sesame.Error{Code: sesame.EGone, Message: "since is not a position of this feed: start again from 0"})
-		return
-	}
-	page := revocationPage{Revocations: []revocation{}, Next: max(since, oldest-1)}
-	for _, c := range changes {
-		if c.Kind == session.ChangeRevoked {
-			page.Revocations = append(page.Revocations, revocation{Seq: c.Seq, SID: c.SessionID, At: c.Time.UTC()})
-		}
-		page.Next = c.Seq
-	}
-	writeJSON(w, http.StatusOK, page)
 }
 
 // apiSessionToken is POST /api/v1/token/session: a cookie session gets an

@@ -57,6 +57,8 @@ type view struct {
 	listening bool
 	connGen   int64
 	kick      chan struct{} // a notification arrived: sync now
+
+	feed feedSignal // fired when the feed may have advanced (feed.go)
 }
 
 func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.Duration) *view {
@@ -104,6 +106,7 @@ func (v *view) notified(payload string) {
 	if err != nil {
 		v.logger.Warn("session view got a notification it cannot apply; reading the store per request until it has synced", "err", err)
 	}
+	v.feed.fire()
 	v.changed()
 }
 
@@ -257,6 +260,7 @@ func (v *view) revoked(id string) {
 	v.forgetLocked(id)
 	v.deny[id] = time.Now()
 	v.mu.Unlock()
+	v.feed.fire()
 }
 
 // pruneLocked drops denylist entries older than denyTTL: every access token
@@ -358,7 +362,11 @@ func (v *view) sync(ctx context.Context) error {
 				v.logger.Info("session view caught up after its notifier reconnected")
 			}
 		}
+		advanced := len(changes) > 0
 		v.mu.Unlock()
+		if advanced {
+			v.feed.fire()
+		}
 		if !more {
 			return nil
 		}
