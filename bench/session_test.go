@@ -55,7 +55,7 @@ func benchSesame(b *testing.B, store session.Store) {
 	}
 	cookie := login.Result().Cookies()[0]
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := session.Current(r.Context()); s == nil || s.UserID != "user-1" {
+		if s, ok := session.Current(r.Context()); !ok || s.UserID != "user-1" {
 			b.Fatal("no session")
 		}
 	}))

@@ -26,7 +26,7 @@
 //	csrfp, err := csrf.New(csrf.Config{
 //		Key: key, // 32+ bytes from crypto/rand, the same on every node
 //		SessionID: func(r *http.Request) string {
-//			if s := session.Current(r.Context()); s != nil {
+//			if s, ok := session.Current(r.Context()); ok {
 //				return s.ID
 //			}
 //			return ""

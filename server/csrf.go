@@ -68,7 +68,7 @@ func (s *Server) csrfSessionID(r *http.Request) string {
 	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
 		return c.sid
 	}
-	if sess := session.Current(r.Context()); sess != nil {
+	if sess, ok := session.Current(r.Context()); ok {
 		return sess.ID
 	}
 	return ""

@@ -202,8 +202,8 @@ func (s *Server) caller(r *http.Request) (*caller, error) {
 	ctx := r.Context()
 	c, _ := ctx.Value(callerKey{}).(*caller)
 	if c == nil {
-		sess := session.Current(ctx)
-		if sess == nil {
+		sess, ok := session.Current(ctx)
+		if !ok {
 			return nil, errUnauthenticated
 		}
 		c = &caller{sid: sess.ID, session: sess.Session(), method: sesame.MethodSession}

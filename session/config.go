@@ -112,7 +112,7 @@ type Config struct {
 //
 // Creation is lazy: a visitor who stores nothing costs no store write and
 // gets no cookie. An anonymous session has its own (short) timeouts and a
-// browser-session cookie; it never authenticates ([Current] is nil,
+// browser-session cookie; it never authenticates ([Current] reports none,
 // [Manager.RequireAuth] refuses, no token is ever bound to it), is never
 // listed or revoked as a user's device, and [Manager.Login] replaces it by a
 // fresh session ID (the anonymous token dies, SEC-10) that takes its data

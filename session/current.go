@@ -12,7 +12,7 @@ import (
 // changes nothing else.
 type Info struct {
 	ID          string        // the public session ID (the `sid` of tokens); not a credential
-	UserID      string        // never empty: anonymous sessions have no Info
+	UserID      string        // never empty: Current reports no Info for an anonymous session
 	CreatedAt   time.Time     // when the user logged in
 	LastSeen    time.Time     // the last recorded use (written at most once per TouchInterval)
 	IdleTimeout time.Duration // the session ends when LastSeen+IdleTimeout passes
@@ -22,19 +22,20 @@ type Info struct {
 	Device      sesame.Device // the client that logged in
 }
 
-// Current returns a copy of the request's signed-in session, or nil when
-// the request has none. An anonymous session (see [AnonymousConfig]) is not
-// a signed-in session: Current is nil for it, as for every "who is calling"
-// question. It is safe to call from several goroutines of one request.
-func Current(ctx context.Context) *Info {
+// Current returns a copy of the request's signed-in session, and ok=false
+// when the request has none. An anonymous session (see [AnonymousConfig])
+// is not a signed-in session: ok is false for it, as for every "who is
+// calling" question. It allocates nothing, and is safe to call from several
+// goroutines of one request.
+func Current(ctx context.Context) (info Info, ok bool) {
 	if s := stateFrom(ctx).user(); s != nil {
-		return infoOf(s)
+		return infoOf(s), true
 	}
-	return nil
+	return Info{}, false
 }
 
-func infoOf(s *sesame.Session) *Info {
-	return &Info{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
+func infoOf(s *sesame.Session) Info {
+	return Info{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
 		IdleTimeout: s.IdleTimeout, ExpiresAt: s.ExpiresAt, AuthTime: s.AuthTime,
 		Remember: s.Remember, Device: s.Device}
 }
@@ -42,7 +43,7 @@ func infoOf(s *sesame.Session) *Info {
 // Session returns a new sesame.Session with i's fields and no token hashes
 // or data, for functions that take one (a token service issuing tokens
 // bound to this session).
-func (i *Info) Session() *sesame.Session {
+func (i Info) Session() *sesame.Session {
 	return &sesame.Session{ID: i.ID, UserID: i.UserID, CreatedAt: i.CreatedAt, LastSeen: i.LastSeen,
 		IdleTimeout: i.IdleTimeout, ExpiresAt: i.ExpiresAt, AuthTime: i.AuthTime,
 		Remember: i.Remember, Device: i.Device}

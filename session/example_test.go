@@ -44,7 +44,7 @@ func ExampleAnonymousConfig() {
 	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
 		cart, _, _ := session.Get[[]string](r.Context(), "cart")
 		who := "a visitor"
-		if s := session.Current(r.Context()); s != nil { // nil for an anonymous session
+		if s, ok := session.Current(r.Context()); ok { // not for an anonymous session
 			who = s.UserID
 		}
 		fmt.Fprintf(w, "%s has %v", who, cart)

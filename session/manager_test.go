@@ -56,7 +56,7 @@ func newHarness(t *testing.T, cfg session.Config) *harness {
 		fmt.Fprint(w, s.ID)
 	})
 	mux.Handle("GET /whoami", m.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.Current(r.Context())
+		s, _ := session.Current(r.Context())
 		fmt.Fprintf(w, "%s %s", s.UserID, s.ID)
 	})))
 	mux.Handle("POST /renew", m.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

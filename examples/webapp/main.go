@@ -61,7 +61,7 @@ func New(ctx context.Context, path string, csrfKey []byte, cfg session.Config, h
 	accounts := &account.Service{Users: db, Sessions: sessions, Hasher: hasher,
 		Throttle: guard.NewLimiter(db, guard.Config{})} // per IP and per account (SEC-46)
 	protect, err := csrf.New(csrf.Config{Key: csrf.Key(csrfKey), SessionID: func(r *http.Request) string {
-		if s := session.Current(r.Context()); s != nil {
+		if s, ok := session.Current(r.Context()); ok {
 			return s.ID
 		}
 		return "" // before login: a token bound to a pre-session cookie
@@ -134,7 +134,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, msg string) {
 		User, Error, CSRF string
 		Notes             []string
 	}{Error: msg, CSRF: tok}
-	if s := session.Current(r.Context()); s != nil {
+	if s, ok := session.Current(r.Context()); ok {
 		if u, err := a.Accounts.Users.UserByID(r.Context(), s.UserID); err == nil {
 			data.User = u.Username
 		}
