@@ -37,6 +37,12 @@
 // from an admin tool or another node: every node stops accepting the session
 // within its sync bound.
 //
+// Sessions before login (a cart, a flash message) are opt-in: with
+// Config.Anonymous enabled, the first [Put] of a request without a session
+// creates an anonymous session, which never authenticates and which
+// [Manager.Login] replaces by a fresh one that keeps its data (see
+// [AnonymousConfig]).
+//
 // # Guarantees
 //
 //   - Tokens are 256 bits from crypto/rand; the store keeps only their
