@@ -1,6 +1,8 @@
 // Package sesame holds the vocabulary shared by every Sesame package: users,
 // sessions, devices, principals, events, the one error type with its codes,
-// and the clock. It imports only the standard library.
+// and the clock, the access-token claims and [RequireAuth]. It imports only
+// the standard library and package jose (which imports only the standard
+// library).
 //
 // Sesame remembers who a web user is in the three ways the web does it:
 // cookies (the carrier), server-side sessions and signed tokens. The

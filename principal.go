@@ -1,31 +1,64 @@
 package sesame
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Method says how a request was authenticated.
 type Method string
 
 // The authentication methods.
 const (
-	MethodSession Method = "session" // a session cookie
-	MethodBearer  Method = "bearer"  // an access token in the Authorization header
+	MethodSession     Method = "session"      // a session cookie
+	MethodBearer      Method = "bearer"       // an access token in the Authorization header
+	MethodTokenCookie Method = "token-cookie" // an access token in an HttpOnly cookie (a same-site SPA)
 )
 
-// Principal is who a request acts for.
+// Principal is who a request acts for: the one answer to "who is calling",
+// whatever the credential. The session middleware (package session) puts
+// one in the context of a request with a signed-in session cookie; the
+// token middleware (package token) of a request with a valid access token
+// (which takes precedence when both are present). [RequireAuth] lets
+// through only requests that have one.
+//
+// A Principal is a small value: it never holds the session's token or its
+// hash. The one in a request's context is shared: copy it to change it.
 type Principal struct {
-	User    *User
-	Session *Session
-	Method  Method
+	// UserID is the ID of the user the request acts for.
+	UserID string
+	// User is the user record when the application has looked it up (the
+	// middlewares do not; they set only UserID).
+	User *User
+	// SessionID is the public ID of the session the credential belongs to:
+	// the session cookie's, or the sid of the access token.
+	SessionID string
+	// Method is how the request proved it.
+	Method Method
+	// Claims are the verified access-token claims for MethodBearer and
+	// MethodTokenCookie; nil for a session cookie.
+	Claims *AccessClaims
+	// AuthTime is when the credential was created: the session's creation
+	// for a session cookie, the access token's iat for a token. A user's
+	// SessionsNotBefore is compared with it ([User.Admits], SEC-13).
+	AuthTime time.Time
 }
 
 type principalKey struct{}
+
+// PrincipalKey is the context key under which [WithPrincipal] stores a
+// *Principal. Only a middleware with its own context type needs it (its
+// Value method answers this key); everyone else uses [WithPrincipal] and
+// [PrincipalFrom].
+var PrincipalKey any = principalKey{}
 
 // WithPrincipal returns a context carrying p.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// PrincipalFrom returns the principal in ctx, or nil.
+// PrincipalFrom returns the principal in ctx, or nil when the request is
+// not authenticated.
 func PrincipalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p

@@ -118,38 +118,36 @@ func (s *Server) device(r *http.Request) *sesame.Device {
 
 // apiMe is GET /api/v1/me.
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	info := c.sessionInfo()
-	if c.session == nil {
-		// A token caller: show the session its token is bound to.
-		sess, err := s.sessions.LiveSession(r.Context(), c.sid)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		info = sess.Info(true)
+	// The session the credential belongs to: the cookie's, or the one a
+	// token is bound to.
+	sess, err := s.sessions.LiveSession(r.Context(), p.SessionID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, meResponse{User: c.user.Public(), Session: &info})
+	info := sess.Info(true)
+	writeJSON(w, http.StatusOK, meResponse{User: p.User.Public(), Session: &info})
 }
 
 // apiLogout is POST /api/v1/logout → 204; the server state is destroyed,
 // the cookie cleared and Clear-Site-Data sent (SEC-12).
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
+	if p := sesame.PrincipalFrom(r.Context()); p != nil && p.Method != sesame.MethodSession {
 		// A token caller: end the session its tokens are bound to.
-		if _, err := s.sessions.Revoke(r.Context(), c.sid, "logout"); err != nil {
+		if _, err := s.sessions.Revoke(r.Context(), p.SessionID, "logout"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if c.method == methodTokenCookie {
+		if p.Method == sesame.MethodTokenCookie {
 			clearTokenCookies(w)
 			w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
 		}
-		s.audit(r, sesame.Event{Type: sesame.EventLogout, UserID: c.claims.Subject, SessionID: c.sid})
+		s.audit(r, sesame.Event{Type: sesame.EventLogout, UserID: p.UserID, SessionID: p.SessionID})
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -166,19 +164,19 @@ type sessionList struct {
 
 // apiSessions is GET /api/v1/sessions: the caller's sessions.
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, err := s.sessions.List(r.Context(), c.user.ID)
+	list, err := s.sessions.List(r.Context(), p.User.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := sessionList{Sessions: make([]sesame.SessionInfo, 0, len(list))}
 	for _, x := range list {
-		out.Sessions = append(out.Sessions, x.Info(x.ID == c.sid))
+		out.Sessions = append(out.Sessions, x.Info(x.ID == p.SessionID))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -194,12 +192,12 @@ func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeOwn(r *http.Request, id string) error {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		return err
 	}
 	target, err := s.sessions.Lookup(r.Context(), id)
-	if sesame.ErrorCode(err) == sesame.ENotFound || (err == nil && target.UserID != c.user.ID) {
+	if sesame.ErrorCode(err) == sesame.ENotFound || (err == nil && target.UserID != p.User.ID) {
 		return errNotFound
 	}
 	if err != nil {
@@ -231,17 +229,17 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changePassword(r *http.Request, current, next string, endOthers bool) error {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		return err
 	}
-	err = s.accounts.ChangePassword(r.Context(), account.PasswordChange{UserID: c.user.ID, SessionID: c.sid,
+	err = s.accounts.ChangePassword(r.Context(), account.PasswordChange{UserID: p.User.ID, SessionID: p.SessionID,
 		Current: current, New: next, EndOthers: endOthers, IP: s.cfg.ClientIPs.ClientIP(r)})
 	if err != nil {
 		return err
 	}
-	s.users.forget(c.user.ID)
-	if c.session == nil {
+	s.users.forget(p.User.ID)
+	if p.Method != sesame.MethodSession {
 		return nil // a token caller keeps its tokens; its session ID does not change
 	}
 	return s.sessions.Renew(r)
@@ -262,24 +260,24 @@ func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokeOthers(r *http.Request) (int, error) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		return 0, err
 	}
-	ids, err := s.sessions.RevokeUser(r.Context(), c.user.ID, c.sid, "signed out other sessions")
+	ids, err := s.sessions.RevokeUser(r.Context(), p.User.ID, p.SessionID, "signed out other sessions")
 	return len(ids), err
 }
 
 // admin returns the calling user if they are an admin.
 func (s *Server) admin(r *http.Request) (*sesame.User, error) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		return nil, err
 	}
-	if !c.user.Admin {
+	if !p.User.Admin {
 		return nil, errForbidden
 	}
-	return c.user, nil
+	return p.User, nil
 }
 
 type userList struct {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/csrf"
-	"github.com/sesame-auth/sesame/session"
 )
 
 // newCSRF builds the CSRF defence (SEC-35 to SEC-40) for the server:
@@ -62,14 +61,12 @@ func (s *Server) newCSRF() (*csrf.Protection, error) {
 	})
 }
 
-// csrfSessionID is the session a CSRF token is bound to: the session of a
-// token-cookie caller, else the cookie session, else none.
+// csrfSessionID is the session a CSRF token is bound to: the session of
+// the request's Principal (a token caller's, else the signed-in cookie
+// session's), else none.
 func (s *Server) csrfSessionID(r *http.Request) string {
-	if c, _ := r.Context().Value(callerKey{}).(*caller); c != nil {
-		return c.sid
-	}
-	if sess, ok := session.Current(r.Context()); ok {
-		return sess.ID
+	if p := sesame.PrincipalFrom(r.Context()); p != nil {
+		return p.SessionID
 	}
 	return ""
 }

@@ -62,8 +62,8 @@ type pageData struct {
 // error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	if d.User == nil {
-		if c, err := s.caller(r); err == nil {
-			pu := c.user.Public()
+		if p, err := s.principal(r); err == nil {
+			pu := p.User.Public()
 			d.User = &pu
 		}
 	}
@@ -99,7 +99,7 @@ func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.caller(r); err == nil {
+	if _, err := s.principal(r); err == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
@@ -178,12 +178,12 @@ func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	u := c.user
+	u := p.User
 	list, err := s.sessions.List(r.Context(), u.ID)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -193,7 +193,7 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 	pu := u.Public()
 	d.User = &pu
 	for _, x := range list {
-		d.Sessions = append(d.Sessions, x.Info(x.ID == c.sid))
+		d.Sessions = append(d.Sessions, x.Info(x.ID == p.SessionID))
 	}
 	s.render(w, r, http.StatusOK, "account", d)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/sesame-auth/sesame"
@@ -11,7 +12,7 @@ import (
 type Route struct {
 	Method  string // GET, POST or DELETE; GET also answers HEAD
 	Pattern string // a net/http ServeMux path pattern
-	Auth    bool   // requires a signed-in caller (RequireAuth)
+	Auth    bool   // requires a Principal, from any credential (sesame.RequireAuth)
 	handler http.HandlerFunc
 }
 
@@ -71,10 +72,11 @@ func (s *Server) Routes() []Route {
 // routes builds the handler: the route table behind the middleware chain.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	needAuth := sesame.WithDenyHandler(http.HandlerFunc(s.denyUnauthenticated))
 	for _, rt := range s.Routes() {
 		var h http.Handler = rt.handler
 		if rt.Auth {
-			h = s.sessions.RequireAuth(h)
+			h = sesame.RequireAuth(h, needAuth)
 		}
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
@@ -90,6 +92,23 @@ func (s *Server) routes() http.Handler {
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)
 	return h
+}
+
+// denyUnauthenticated answers a request without a Principal on a route
+// marked Auth: a browser (accepting text/html) is sent to the login page,
+// with the path to come back to for GET and HEAD; anything else gets 401.
+func (s *Server) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
+	cfg := s.sessions.Config()
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		target := cfg.LoginPath
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			target += "?next=" + url.QueryEscape(r.URL.Path)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Cookie realm="sesame"`)
+	cfg.ErrorHandler(w, r, errUnauthenticated)
 }
 
 // apiFallback answers what no API route takes in the API's error shape:

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -14,81 +13,36 @@ import (
 	"github.com/sesame-auth/sesame/token"
 )
 
-// The token cookies of the cookie transport (the SPA "hybrid"). The access
-// token goes to every path; the refresh token only to the token endpoints,
-// which __Host- forbids (it needs Path=/), hence __Secure- (SEC-34).
-const (
-	accessCookie  = "__Host-sesame-at"
-	refreshCookie = "__Secure-sesame-rt"
-	refreshPath   = "/api/v1/token"
-)
+// refreshPath is the path of the refresh-token cookie (token.RefreshCookie):
+// only the token endpoints receive it (SEC-34).
+const refreshPath = "/api/v1/token"
 
-// tokenAuth authenticates requests that carry an access token: in the
-// Authorization header (Bearer) or, for the cookie transport, in the access
-// cookie. A request with a bad token is 401; it never falls back to another
-// credential. Requests without one go on to the session cookie.
+// tokenAuth is the token middleware (package token) of the server: an
+// access token in the Authorization header (Bearer) or, for the cookie
+// transport, in the access cookie puts its Principal in the context. A
+// request with a bad token is 401; it never falls back to another
+// credential (SEC-20). Requests without one go on to the session cookie's
+// Principal, if any.
 func (s *Server) tokenAuth(next http.Handler) http.Handler {
 	if s.tokens == nil {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, method, err := bearerOrCookie(r)
-		if err != nil {
-			s.badToken(w, r, err)
-			return
-		}
-		if tok == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		claims, err := s.tokens.Authenticate(r.Context(), tok)
-		if err != nil {
-			if sesame.ErrorCode(err) == sesame.EUnauthenticated {
-				s.badToken(w, r, err)
-				return
-			}
-			s.writeError(w, r, err)
-			return
-		}
-		c := &caller{sid: claims.SessionID, method: method, claims: claims}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
-	})
-}
-
-// methodTokenCookie marks callers authenticated by the access cookie.
-const methodTokenCookie sesame.Method = "token-cookie"
-
-var errBadAuthorization = sesame.Errorf(sesame.EUnauthenticated, "malformed Authorization header: want Bearer <token>")
-
-// bearerOrCookie returns the access token of the request, strictly: an
-// Authorization header is parsed by [sesame.ParseBearer] (one header,
-// "Bearer" in any case, one space, a b64token); any other Authorization
-// header, another scheme included, is refused rather than falling back to
-// the cookies (SEC-20: a client that sent credentials is never silently
-// authenticated by others). Without one, the access cookie.
-func bearerOrCookie(r *http.Request) (string, sesame.Method, error) {
-	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
-		if len(vals) > 1 {
-			return "", "", errBadAuthorization
-		}
-		tok, err := sesame.ParseBearer(vals[0])
-		if err != nil {
-			return "", "", errBadAuthorization
-		}
-		return tok, sesame.MethodBearer, nil
-	}
-	tok, err := cookie.Get(r, accessCookie)
-	if err != nil {
-		return "", "", nil
-	}
-	return tok, methodTokenCookie, nil
+	m := token.NewMiddleware(s.tokens)
+	m.AcceptCookie(token.AccessCookie)
+	m.SetDenyHandler(http.HandlerFunc(s.badToken))
+	return m.Handler(next)
 }
 
 // badToken answers a request whose token was refused (RFC 6750 §3) and
-// logs it (SEC-55) without the token.
-func (s *Server) badToken(w http.ResponseWriter, r *http.Request, err error) {
+// logs it (SEC-55) without the token; a store that cannot answer is 503.
+func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
+	err := token.Rejection(r)
+	if sesame.ErrorCode(err) != sesame.EUnauthenticated {
+		s.writeError(w, r, err)
+		return
+	}
 	reason := "invalid token"
-	if errors.Is(err, errBadAuthorization) {
+	if errors.Is(err, token.ErrMalformedAuthorization) {
 		reason = "malformed Authorization header"
 	} else if errors.Is(err, session.ErrSessionRevoked) {
 		reason = "session revoked"
@@ -165,8 +119,8 @@ func (s *Server) writePair(w http.ResponseWriter, r *http.Request, transport str
 		return
 	}
 	now := time.Now()
-	at := cookie.Cookie{Name: accessCookie, Value: p.AccessToken, SameSite: http.SameSiteLaxMode}
-	rt := cookie.Cookie{Name: refreshCookie, Value: p.RefreshToken, Path: refreshPath, SameSite: http.SameSiteStrictMode}
+	at := cookie.Cookie{Name: token.AccessCookie, Value: p.AccessToken, SameSite: http.SameSiteLaxMode}
+	rt := cookie.Cookie{Name: token.RefreshCookie, Value: p.RefreshToken, Path: refreshPath, SameSite: http.SameSiteStrictMode}
 	if p.Persistent {
 		// A "remember me" session: the cookies live as long as the tokens.
 		// Otherwise they are browser-session cookies, like the session
@@ -187,8 +141,8 @@ func (s *Server) writePair(w http.ResponseWriter, r *http.Request, transport str
 
 // clearTokenCookies deletes both token cookies.
 func clearTokenCookies(w http.ResponseWriter) {
-	cookie.Delete(w, cookie.Cookie{Name: accessCookie, SameSite: http.SameSiteLaxMode})
-	cookie.Delete(w, cookie.Cookie{Name: refreshCookie, Path: refreshPath, SameSite: http.SameSiteStrictMode})
+	cookie.Delete(w, cookie.Cookie{Name: token.AccessCookie, SameSite: http.SameSiteLaxMode})
+	cookie.Delete(w, cookie.Cookie{Name: token.RefreshCookie, Path: refreshPath, SameSite: http.SameSiteStrictMode})
 }
 
 // apiRefresh is POST /api/v1/token/refresh {"refresh_token","client_id",
@@ -206,7 +160,7 @@ func (s *Server) apiRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	transport := "header"
 	if in.RefreshToken == "" {
-		tok, err := cookie.Get(r, refreshCookie)
+		tok, err := cookie.Get(r, token.RefreshCookie)
 		if err != nil {
 			s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "refresh_token is required"))
 			return
@@ -245,7 +199,7 @@ func (s *Server) apiRevoke(w http.ResponseWriter, r *http.Request) {
 		in.Hint = "" // RFC 7009 §2.1: an unknown hint is ignored
 	}
 	if in.Token == "" {
-		tok, err := cookie.Get(r, refreshCookie)
+		tok, err := cookie.Get(r, token.RefreshCookie)
 		if err != nil {
 			s.writeError(w, r, sesame.Errorf(sesame.EInvalid, "token is required"))
 			return
@@ -271,12 +225,12 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 // access and refresh token bound to itself, for a browser app that calls
 // other services with a Bearer token. Logging out of the session ends them.
 func (s *Server) apiSessionToken(w http.ResponseWriter, r *http.Request) {
-	c, err := s.caller(r)
+	p, err := s.principal(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if c.session == nil {
+	if p.Method != sesame.MethodSession {
 		s.writeError(w, r, sesame.Errorf(sesame.EForbidden, "only a session cookie can be exchanged for tokens"))
 		return
 	}
@@ -292,10 +246,15 @@ func (s *Server) apiSessionToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.tokens.Issue(r.Context(), c.session, in.ClientID, in.Scope)
+	sess, err := s.sessions.LiveSession(r.Context(), p.SessionID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{Pair: p})
+	pair, err := s.tokens.Issue(r.Context(), sess, in.ClientID, in.Scope)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{Pair: pair})
 }

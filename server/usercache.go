@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -69,4 +70,34 @@ func (s *Server) lookupUser(ctx context.Context, id string) (*sesame.User, error
 	}
 	s.users.put(u, now)
 	return u, nil
+}
+
+// principal returns who the request acts for, its User looked up: from the
+// Principal that the session or token middleware put in the context (a
+// token's wins over the session cookie's). No Principal, a deleted or
+// blocked user, or a credential created before the user's
+// SessionsNotBefore (a block or password reset, SEC-13) is 401; a user
+// store that cannot answer, 503.
+func (s *Server) principal(r *http.Request) (*sesame.Principal, error) {
+	ctx := r.Context()
+	p := sesame.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, errUnauthenticated
+	}
+	if p.User != nil {
+		return p, nil
+	}
+	u, err := s.lookupUser(ctx, p.UserID)
+	if err != nil {
+		if sesame.ErrorCode(err) == sesame.ENotFound {
+			return nil, errUnauthenticated
+		}
+		return nil, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable")
+	}
+	if !u.Admits(p.AuthTime) {
+		return nil, errUnauthenticated // blocked, or signed in before a block or a password reset (SEC-13)
+	}
+	q := *p
+	q.User = u
+	return &q, nil
 }

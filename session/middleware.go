@@ -38,6 +38,47 @@ type state struct {
 	committed bool
 	started   bool // the response's header has been written: no cookie can be set now
 	failed    bool // the commit failed and an error response was written
+
+	sctx stateContext                     // the request context below the middleware
+	pr   atomic.Pointer[sesame.Principal] // made on first use, for pr.SessionID's session
+}
+
+// stateContext is the request context below the middleware. It answers the
+// state's key, and [sesame.PrincipalKey] for a signed-in session, from the
+// state's own allocation (no context.WithValue per request).
+type stateContext struct {
+	context.Context
+	st *state
+}
+
+// Value implements context.Context.
+func (c *stateContext) Value(key any) any {
+	switch key {
+	case stateKey{}:
+		return c.st
+	case sesame.PrincipalKey:
+		if p := c.st.principal(); p != nil {
+			return p
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// principal returns the Principal of the request's signed-in session, nil
+// without one (an anonymous session has none). It follows the session a
+// Login or Logout in the same request switched to.
+func (st *state) principal() *sesame.Principal {
+	s := st.sess.Load()
+	if s == nil || s.UserID == "" {
+		return nil
+	}
+	p := st.pr.Load()
+	if p == nil || p.SessionID != s.ID {
+		// Two goroutines of the request may both make one: either will do.
+		p = &sesame.Principal{UserID: s.UserID, SessionID: s.ID, Method: sesame.MethodSession, AuthTime: s.CreatedAt}
+		st.pr.Store(p)
+	}
+	return p
 }
 
 func stateFrom(ctx context.Context) *state {
@@ -46,7 +87,9 @@ func stateFrom(ctx context.Context) *state {
 }
 
 // Middleware loads the request's session (if any) into its context, and
-// saves session changes before the response is written.
+// saves session changes before the response is written. A signed-in
+// session also gives the request its [sesame.Principal] (method
+// [sesame.MethodSession]), which [sesame.RequireAuth] looks for.
 //
 // A missing, malformed, forged, revoked or expired cookie means no session:
 // the request goes on anonymous, and [RequireAuth] decides. A Cookie header
@@ -66,7 +109,8 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		if sess != nil {
 			m.noStore(w)
 		}
-		st.ctx = context.WithValue(r.Context(), stateKey{}, st)
+		st.sctx = stateContext{Context: r.Context(), st: st}
+		st.ctx = &st.sctx // carries the state and the session's Principal
 		next.ServeHTTP(st, r.WithContext(st.ctx))
 		st.mu.Lock()
 		defer st.mu.Unlock()
@@ -159,13 +203,15 @@ func (m *Manager) expire(ctx context.Context, s *sesame.Session, reason string) 
 	}
 }
 
-// RequireAuth answers requests without a session: browser requests
-// (accepting text/html) are redirected to the login page, GET and HEAD with
-// the path to come back to; anything else gets 401 JSON. It must run inside
+// RequireAuth is the session's form of [sesame.RequireAuth]: it answers a
+// request without a [sesame.Principal] (no signed-in session, and no
+// access token from a token middleware): browser requests (accepting
+// text/html) are redirected to the login page, GET and HEAD with the path
+// to come back to; anything else gets 401 JSON. It must run inside
 // [Manager.Middleware].
 func (m *Manager) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if stateFrom(r.Context()).user() != nil {
+		if sesame.PrincipalFrom(r.Context()) != nil {
 			next.ServeHTTP(w, r)
 			return
 		}

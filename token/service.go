@@ -143,13 +143,9 @@ func New(cfg Config) (*Service, error) {
 // Config returns the configuration with defaults filled in.
 func (s *Service) Config() Config { return s.cfg }
 
-// AccessClaims are the claims of a Sesame access token.
-type AccessClaims struct {
-	jose.Claims
-	SessionID string `json:"sid"`
-	ClientID  string `json:"client_id"`
-	Scope     string `json:"scope,omitempty"`
-}
+// AccessClaims are the claims of a Sesame access token: the one type
+// shared with package verify and the server, [sesame.AccessClaims].
+type AccessClaims = sesame.AccessClaims
 
 // Pair is what a client gets at login and at every refresh.
 type Pair struct {

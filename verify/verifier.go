@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,29 +14,11 @@ import (
 	"github.com/sesame-auth/sesame/jose"
 )
 
-// Claims are the claims of a Sesame access token. Each call of
-// [Verifier.Verify] returns its own copy, but the Audience slice may be
-// shared: do not modify it.
-type Claims struct {
-	jose.Claims
-	SessionID string `json:"sid"`
-	ClientID  string `json:"client_id"`
-	Scope     string `json:"scope,omitempty"`
-}
-
-// HasScope reports whether scope is one of the space-separated values of
-// the scope claim.
-func (c *Claims) HasScope(scope string) bool {
-	if scope == "" {
-		return false
-	}
-	for s := range strings.FieldsSeq(c.Scope) {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
+// Claims are the claims of a Sesame access token: the one type
+// [sesame.AccessClaims] that the issuer (package token) and the server use
+// too. Each call of [Verifier.Verify] returns its own copy, but the
+// Audience slice may be shared: do not modify it.
+type Claims = sesame.AccessClaims
 
 // requiredClaims must be present on every token (SEC-22); iss and exp are
 // required by the issuer and expiry checks.
