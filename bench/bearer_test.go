@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/memstore"
 	"github.com/sesame-auth/sesame/session"
@@ -23,8 +24,8 @@ import (
 // middleware: read the Authorization header, verify the access token and
 // put its claims in the request context.
 //
-//   - sesame: Sesame's bearer path (token.Service.Authenticate, what the
-//     server runs): signature, typ at+jwt, iss, aud, exp, required claims,
+//   - sesame: Sesame's token middleware (token.Service.Middleware and
+//     sesame.RequireAuth, what the server runs: the Principal in the context): signature, typ at+jwt, iss, aud, exp, required claims,
 //     then the session's revocation check against the in-process denylist.
 //     The verified-token cache is off.
 //   - sesame-cached: the same with the cache on (the default), the token
@@ -70,24 +71,11 @@ func benchSesameBearer(b *testing.B, key *jose.Key, cacheSize int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, _ := r.Context().Value(claimsKey{}).(*token.AccessClaims); c == nil || c.Subject != "user-1" {
-			b.Fatal("no claims")
+	mw := svc.Middleware(sesame.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := sesame.PrincipalFrom(r.Context()); p == nil || p.UserID != "user-1" {
+			b.Fatal("no principal")
 		}
-	}))
-	mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		c, err := svc.Authenticate(r.Context(), tok)
-		if err != nil {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
-	})
+	})))
 	runBearer(b, mw, pair.AccessToken)
 }
 
