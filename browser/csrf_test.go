@@ -91,9 +91,10 @@ func TestCrossSiteFormsChangeNothing(t *testing.T) {
 		// Attack 21: login CSRF, signing the victim in as the attacker.
 		{name: "post-login-as-attacker", method: "POST", path: "/login",
 			fields: map[string]string{"username": "mallory", "password": bobPW}, wantStatus: 403},
-		// A JSON endpoint reached with a simple content type.
+		// A JSON endpoint reached with a simple content type: 415 before
+		// the CSRF check (SEC-40).
 		{name: "post-api-logout-text-plain", method: "POST", path: "/api/v1/logout", enctype: "text/plain",
-			fields: map[string]string{`{"a":"`: `"}`}, wantStatus: 403},
+			fields: map[string]string{`{"a":"`: `"}`}, wantStatus: 415},
 	}
 
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
