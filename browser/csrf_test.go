@@ -124,8 +124,8 @@ func TestCrossSiteFormsChangeNothing(t *testing.T) {
 		if resp.Status != int64(f.wantStatus) {
 			t.Errorf("%s %s from another site (%s): got %d, want %d", f.method, f.path, f.name, resp.Status, f.wantStatus)
 		}
-		if f.method == "POST" {
-			posts++
+		if f.method == "POST" && f.wantStatus == 403 {
+			posts++ // a 415 is refused before the CSRF check (SEC-40): no csrf.rejected event
 		}
 	}
 
@@ -159,7 +159,7 @@ func TestCrossSiteFormsChangeNothing(t *testing.T) {
 
 	rejected := e.events(sesame.EventCSRFRejected)
 	if len(rejected) != posts {
-		t.Errorf("%d csrf.rejected events, want %d (one per forged unsafe request)", len(rejected), posts)
+		t.Errorf("%d csrf.rejected events, want %d (one per forged unsafe request refused by the CSRF check)", len(rejected), posts)
 	}
 	for _, ev := range rejected {
 		if ev["ip"] == nil || ev["reason"] == nil {
