@@ -65,7 +65,7 @@ func policyService(t *testing.T) (*account.Service, *testclock.Clock, *events, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := m.CreateSession(ctx, u.ID, session.LoginOptions{})
+	sess, err := m.StartTokenSession(ctx, u.ID, session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

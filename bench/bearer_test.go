@@ -63,7 +63,7 @@ func benchSesameBearer(b *testing.B, key *jose.Key, cacheSize int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sess, err := sessions.CreateSession(ctx, "user-1", session.LoginOptions{})
+	sess, err := sessions.StartTokenSession(ctx, "user-1", session.LoginOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func (r *crashRig) steps() ([]string, bool) {
 // through the clean process.
 func (r *crashRig) login(user string) (*sesame.Session, *token.Pair) {
 	r.t.Helper()
-	sess, err := r.cleanMgr.CreateSession(r.ctx, user, session.LoginOptions{Remember: true})
+	sess, err := r.cleanMgr.StartTokenSession(r.ctx, user, session.LoginOptions{Remember: true})
 	must(r.t, err)
 	p, err := r.cleanSvc.Issue(r.ctx, sess, "app", "read")
 	must(r.t, err)
@@ -248,7 +248,7 @@ func TestClusterCrashCreate(t *testing.T) { testCrashCreate(t, cluster(t)) }
 func testCrashCreate(t *testing.T, d deployment) {
 	t.Parallel()
 	crashEvery(t, d, "create", func(r *crashRig) struct{} { return struct{}{} }, func(r *crashRig, _ struct{}) error {
-		_, err := r.crashMgr.CreateSession(r.ctx, "alice", session.LoginOptions{Remember: true})
+		_, err := r.crashMgr.StartTokenSession(r.ctx, "alice", session.LoginOptions{Remember: true})
 		return err
 	}, func(t *testing.T, r *crashRig, _ struct{}, step string) {
 		r.wantNoOrphans("after the crash", true)
@@ -274,7 +274,7 @@ func TestClusterCrashIssue(t *testing.T) { testCrashIssue(t, cluster(t)) }
 func testCrashIssue(t *testing.T, d deployment) {
 	t.Parallel()
 	crashEvery(t, d, "issue", func(r *crashRig) *sesame.Session {
-		sess, err := r.cleanMgr.CreateSession(r.ctx, "alice", session.LoginOptions{Remember: true})
+		sess, err := r.cleanMgr.StartTokenSession(r.ctx, "alice", session.LoginOptions{Remember: true})
 		must(r.t, err)
 		return sess
 	}, func(r *crashRig, sess *sesame.Session) error {

@@ -97,7 +97,7 @@ func (s *Server) loginWithTokens(w http.ResponseWriter, r *http.Request, in cred
 	// what it asked for, like the session cookie: without "remember me",
 	// the shorter timeouts and cookies that end with the browser session.
 	remember := in.Transport != "cookie" || in.Remember && !s.cfg.NoRememberMe
-	sess, err := s.sessions.CreateSession(r.Context(), u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
+	sess, err := s.sessions.StartTokenSession(r.Context(), u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

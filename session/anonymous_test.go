@@ -307,7 +307,7 @@ func TestAnonymousConcurrentPutsOneSession(t *testing.T) {
 }
 
 // An anonymous session never authenticates: RequireAuth refuses it, Current
-// and the Principal are nil, and the token path (Alive, LiveSession, Use)
+// and the Principal are nil, and the token path (CheckLive, LiveSession, TouchForRefresh)
 // refuses its ID, so no token is ever bound to it or accepted for it.
 func TestAnonymousNeverAuthenticates(t *testing.T) {
 	hs := newAnonHarness(t, anonOn)
@@ -323,17 +323,17 @@ func TestAnonymousNeverAuthenticates(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := hs.m.Alive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
-		t.Errorf("Alive(anonymous): got %v, want ErrSessionRevoked", err)
+	if err := hs.m.CheckLive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("CheckLive(anonymous): got %v, want ErrSessionRevoked", err)
 	}
 	if _, err := hs.m.LiveSession(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
 		t.Errorf("LiveSession(anonymous): got %v, want ErrSessionRevoked", err)
 	}
-	if _, err := hs.m.Use(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
-		t.Errorf("Use(anonymous): got %v, want ErrSessionRevoked", err)
+	if _, err := hs.m.TouchForRefresh(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Errorf("TouchForRefresh(anonymous): got %v, want ErrSessionRevoked", err)
 	}
-	if _, err := hs.m.CreateSession(ctx, "", session.LoginOptions{}); err == nil {
-		t.Error("CreateSession with no user: got nil, want an error")
+	if _, err := hs.m.StartTokenSession(ctx, "", session.LoginOptions{}); err == nil {
+		t.Error("StartTokenSession with no user: got nil, want an error")
 	}
 	if w := hs.do("POST", "/login?user=", tok); w.Code == http.StatusOK {
 		t.Error("Login with no user: got 200, want an error")

@@ -152,15 +152,15 @@ func TestSEC64_TokenPathRefusesSessionsTheStoreLost(t *testing.T) {
 	ctx := context.Background()
 	st := newLossyStore()
 	node := newLossyManager(t, st, nil)
-	live, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
+	live, err := node.StartTokenSession(ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
+	revoked, err := node.StartTokenSession(ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Alive(ctx, live.ID); err != nil {
+	if err := node.CheckLive(ctx, live.ID); err != nil {
 		t.Fatalf("a live session's token: %v", err)
 	}
 	if _, err := node.Revoke(ctx, revoked.ID, "logout"); err != nil {
@@ -174,17 +174,17 @@ func TestSEC64_TokenPathRefusesSessionsTheStoreLost(t *testing.T) {
 	restarted := newLossyManager(t, st, nil)
 	for name, m := range map[string]*session.Manager{"running node": node, "node started after the loss": restarted} {
 		for what, id := range map[string]string{"live": live.ID, "revoked": revoked.ID} {
-			if err := m.Alive(ctx, id); !errors.Is(err, session.ErrSessionRevoked) {
+			if err := m.CheckLive(ctx, id); !errors.Is(err, session.ErrSessionRevoked) {
 				t.Errorf("%s: token of a %s session the store lost: got %v, want ErrSessionRevoked", name, what, err)
 			}
 		}
 	}
 	// New sessions work.
-	fresh, err := restarted.CreateSession(ctx, "alice", session.LoginOptions{})
+	fresh, err := restarted.StartTokenSession(ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Alive(ctx, fresh.ID); err != nil {
+	if err := node.CheckLive(ctx, fresh.ID); err != nil {
 		t.Errorf("a session created after the loss: %v", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestSEC64_TokenPathRefusesSessionsTheStoreLost(t *testing.T) {
 // whatever the view holds.
 func TestSEC64_UnknownSessionRefused(t *testing.T) {
 	node := newLossyManager(t, newLossyStore(), nil)
-	if err := node.Alive(context.Background(), "bm90LWEtc2Vzc2lvbg"); !errors.Is(err, session.ErrSessionRevoked) {
+	if err := node.CheckLive(context.Background(), "bm90LWEtc2Vzc2lvbg"); !errors.Is(err, session.ErrSessionRevoked) {
 		t.Fatalf("unknown session: got %v, want ErrSessionRevoked", err)
 	}
 }
@@ -206,11 +206,11 @@ func TestSEC65_FailedSyncDistrustsTheViewAtOnce(t *testing.T) {
 	st := newLossyStore()
 	node := newLossyManager(t, st, nil)
 	other := newLossyManager(t, st, nil) // another process on the same store
-	s, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
+	s, err := node.StartTokenSession(ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Alive(ctx, s.ID); err != nil { // now held by node's view
+	if err := node.CheckLive(ctx, s.ID); err != nil { // now held by node's view
 		t.Fatal(err)
 	}
 	if _, err := other.Revoke(ctx, s.ID, "logout"); err != nil {
@@ -220,14 +220,14 @@ func TestSEC65_FailedSyncDistrustsTheViewAtOnce(t *testing.T) {
 	if err := node.Sync(ctx); err == nil {
 		t.Fatal("sync against a down store succeeded")
 	}
-	if err := node.Alive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
+	if err := node.CheckLive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
 		t.Fatalf("after a failed sync: got %v, want EUnavailable (the view must not answer)", err)
 	}
 	st.setDown(false)
 	if err := node.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Alive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
+	if err := node.CheckLive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) {
 		t.Fatalf("after recovery: got %v, want ErrSessionRevoked", err)
 	}
 }
@@ -287,11 +287,11 @@ func TestSEC65_NotificationAppliedOnReceipt(t *testing.T) {
 	n := &chanNotifier{}
 	node := newLossyManager(t, st, n)
 	other := newLossyManager(t, st, &chanNotifier{})
-	s, err := node.CreateSession(ctx, "alice", session.LoginOptions{})
+	s, err := node.StartTokenSession(ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Alive(ctx, s.ID); err != nil {
+	if err := node.CheckLive(ctx, s.ID); err != nil {
 		t.Fatal(err)
 	}
 	other.Revoke(ctx, s.ID, "logout")
@@ -299,7 +299,7 @@ func TestSEC65_NotificationAppliedOnReceipt(t *testing.T) {
 	st.setDown(true)
 	n.deliver(payload)
 	for range 100 {
-		if err := node.Alive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) && sesame.ErrorCode(err) != sesame.EUnavailable {
+		if err := node.CheckLive(ctx, s.ID); !errors.Is(err, session.ErrSessionRevoked) && sesame.ErrorCode(err) != sesame.EUnavailable {
 			t.Fatalf("after the notification, store down: got %v, want a refusal or 503", err)
 		}
 	}
@@ -314,7 +314,7 @@ func TestSEC65_UnreadableNotificationDistrusts(t *testing.T) {
 		waitTrusted(t, node, st, s.ID)
 		st.setDown(true)
 		n.deliver(p)
-		if err := node.Alive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
+		if err := node.CheckLive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
 			t.Fatalf("payload %q: got %v, want EUnavailable until a sync succeeds", p, err)
 		}
 	}
@@ -360,7 +360,7 @@ func TestSEC65_DisconnectedNotifierKeepsViewUntrusted(t *testing.T) {
 	trustedWithStoreDown := func() bool {
 		st.setDown(true)
 		defer st.setDown(false)
-		return node.Alive(ctx, s.ID) == nil
+		return node.CheckLive(ctx, s.ID) == nil
 	}
 	waitTrusted(t, node, st, s.ID)
 	n.setConnected(false)
@@ -392,7 +392,7 @@ func waitTrusted(t *testing.T, node *session.Manager, st *lossyStore, id string)
 			t.Fatal(err)
 		}
 		st.setDown(true)
-		ok := node.Alive(ctx, id) == nil
+		ok := node.CheckLive(ctx, id) == nil
 		st.setDown(false)
 		if ok {
 			return
@@ -410,7 +410,7 @@ func notifiedNode(t *testing.T) (*lossyStore, *chanNotifier, *session.Manager, *
 	t.Helper()
 	st, n := newLossyStore(), &chanNotifier{}
 	node := newLossyManager(t, st, n)
-	s, err := node.CreateSession(context.Background(), "alice", session.LoginOptions{})
+	s, err := node.StartTokenSession(context.Background(), "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

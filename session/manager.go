@@ -43,9 +43,6 @@ func New(store Store, cfg Config) (*Manager, error) {
 // Config returns the manager's configuration with defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
-// Store returns the manager's store.
-func (m *Manager) Store() Store { return m.store }
-
 // Start keeps the in-process view in sync with the store's change feed
 // until ctx ends. It returns after the first sync attempt, so that a
 // manager whose store is reachable serves from its view at once.
@@ -131,14 +128,14 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request, userID string, o
 	return s, nil
 }
 
-// CreateSession starts a session for a client that will not carry it in a
+// StartTokenSession starts a session for a client that will not carry it in a
 // cookie (an API or mobile client holding access and refresh tokens bound
 // to the session's ID). No cookie is written and the session's own token is
 // discarded: the session can only be used through tokens bound to it, and
 // ends like any other (logout, revoke, block, timeouts).
 //
 // userID must not be empty: no token is ever bound to an anonymous session.
-func (m *Manager) CreateSession(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, error) {
+func (m *Manager) StartTokenSession(ctx context.Context, userID string, opts LoginOptions) (*sesame.Session, error) {
 	if userID == "" {
 		return nil, errNoUser
 	}
@@ -178,12 +175,12 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions, 
 	return s, token, nil
 }
 
-// ErrSessionRevoked is returned by [Manager.Alive] and [Manager.Use] for a
+// ErrSessionRevoked is returned by [Manager.CheckLive] and [Manager.TouchForRefresh] for a
 // session that was revoked, has expired or never existed, or is anonymous
 // (a token is never bound to, nor accepted for, an anonymous session).
 var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no longer valid")
 
-// Alive reports whether the session with public ID sid may still be used by
+// CheckLive reports whether the session with public ID sid may still be used by
 // a token bound to it: nil when it may, ErrSessionRevoked when it may not.
 // It is the token path's liveness check and the same rule as the cookie
 // path's (SEC-64: an allowlist): the session must be in the in-process view
@@ -191,12 +188,12 @@ var ErrSessionRevoked = sesame.Errorf(sesame.EUnauthenticated, "session is no lo
 // sync a held session costs no store round-trip; a miss reads the store,
 // whose "not found" is a refusal, and a store that does not answer is an
 // error with code EUnavailable (fail closed).
-func (m *Manager) Alive(ctx context.Context, sid string) error {
+func (m *Manager) CheckLive(ctx context.Context, sid string) error {
 	_, err := m.LiveSession(ctx, sid)
 	return err
 }
 
-// LiveSession is [Manager.Alive] returning the session: the token path's
+// LiveSession is [Manager.CheckLive] returning the session: the token path's
 // way to show the session a token is bound to, with no store round-trip
 // while the view holds it. The record is shared: do not modify it.
 func (m *Manager) LiveSession(ctx context.Context, sid string) (*sesame.Session, error) {
@@ -214,11 +211,11 @@ func (m *Manager) LiveSession(ctx context.Context, sid string) (*sesame.Session,
 	return m.validate(ctx, s, fromView, true)
 }
 
-// Use returns the live session with public ID sid for a token client that
+// TouchForRefresh returns the live session with public ID sid for a token client that
 // is refreshing its tokens, read from the store (a refresh is rare and
 // decides a new credential), and records that it was seen. A revoked,
 // expired or unknown session is ErrSessionRevoked.
-func (m *Manager) Use(ctx context.Context, sid string) (*sesame.Session, error) {
+func (m *Manager) TouchForRefresh(ctx context.Context, sid string) (*sesame.Session, error) {
 	s, err := m.fetchID(ctx, sid, -1)
 	if err != nil {
 		return nil, err

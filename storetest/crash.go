@@ -118,8 +118,8 @@ func newCrashRig(t *testing.T, s Stores) *crashRig {
 // past the touch interval, so that a refresh also writes LastSeen.
 func (r *crashRig) loggedIn() *crashState {
 	r.t.Helper()
-	sess, err := r.cleanMgr.CreateSession(r.ctx, "alice", session.LoginOptions{Remember: true})
-	must(r.t, "CreateSession", err)
+	sess, err := r.cleanMgr.StartTokenSession(r.ctx, "alice", session.LoginOptions{Remember: true})
+	must(r.t, "StartTokenSession", err)
 	p, err := r.cleanSvc.Issue(r.ctx, sess, "app", "read")
 	must(r.t, "Issue", err)
 	r.clock.Add(2 * time.Minute)

@@ -11,7 +11,7 @@ import (
 
 // An anonymous session (no user; package session makes them before login)
 // never gets a token: Issue refuses it, and so does the refresh path
-// (session.Manager.Use) and the access-token check (Manager.Alive).
+// (session.Manager.TouchForRefresh) and the access-token check (Manager.CheckLive).
 func TestAnonymousSessionGetsNoToken(t *testing.T) {
 	f := newFixture(t, nil)
 	anon := &sesame.Session{ID: "anonymous-1", TokenHash: [32]byte{1}, CreatedAt: t0, LastSeen: t0,
@@ -22,10 +22,10 @@ func TestAnonymousSessionGetsNoToken(t *testing.T) {
 	if p, err := f.svc.Issue(f.ctx, anon, "app", ""); !errors.Is(err, token.ErrInvalidGrant) || p != nil {
 		t.Fatalf("Issue for an anonymous session: got %v, %v; want ErrInvalidGrant and no pair", p, err)
 	}
-	if err := f.sessions.Alive(f.ctx, anon.ID); err == nil {
-		t.Fatal("Alive for an anonymous session: got nil, want a refusal")
+	if err := f.sessions.CheckLive(f.ctx, anon.ID); err == nil {
+		t.Fatal("CheckLive for an anonymous session: got nil, want a refusal")
 	}
-	if _, err := f.sessions.Use(f.ctx, anon.ID); err == nil {
+	if _, err := f.sessions.TouchForRefresh(f.ctx, anon.ID); err == nil {
 		t.Fatal("Use for an anonymous session: got nil, want a refusal")
 	}
 }

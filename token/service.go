@@ -284,7 +284,7 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	if !now.Before(r.ExpiresAt) || !now.Before(r.FamilyExpiresAt) {
 		return nil, ErrInvalidGrant
 	}
-	sess, err := s.cfg.Sessions.Use(ctx, r.SessionID)
+	sess, err := s.cfg.Sessions.TouchForRefresh(ctx, r.SessionID)
 	if errors.Is(err, session.ErrSessionRevoked) {
 		s.cfg.Store.DeleteFamily(ctx, r.FamilyID)
 		return nil, ErrInvalidGrant
@@ -343,7 +343,7 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		sess, err := s.cfg.Sessions.Use(ctx, r.SessionID)
+		sess, err := s.cfg.Sessions.TouchForRefresh(ctx, r.SessionID)
 		if errors.Is(err, session.ErrSessionRevoked) {
 			return nil, ErrInvalidGrant
 		}
@@ -380,7 +380,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (*AccessClaims, 
 			s.cache.Put(tok, c, c.ExpiresAt.Time)
 		}
 	}
-	if err := s.cfg.Sessions.Alive(ctx, c.SessionID); err != nil {
+	if err := s.cfg.Sessions.CheckLive(ctx, c.SessionID); err != nil {
 		if errors.Is(err, session.ErrSessionRevoked) {
 			return nil, sesame.Wrap(sesame.EUnauthenticated, err, ErrInvalidToken.Message)
 		}

@@ -72,7 +72,7 @@ func newFixture(t *testing.T, mod func(*token.Config)) *fixture {
 // login creates an API session for user and its first token pair.
 func (f *fixture) login(user string) (*sesame.Session, *token.Pair) {
 	f.t.Helper()
-	sess, err := f.sessions.CreateSession(f.ctx, user, session.LoginOptions{Remember: true})
+	sess, err := f.sessions.StartTokenSession(f.ctx, user, session.LoginOptions{Remember: true})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestSEC19_ExpiryBoundary(t *testing.T) {
 
 	// A session ending in 5 minutes gets a 5-minute token.
 	g := newFixture(t, nil)
-	sess, err := g.sessions.CreateSession(g.ctx, "bob", session.LoginOptions{})
+	sess, err := g.sessions.StartTokenSession(g.ctx, "bob", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,8 +508,8 @@ func TestRevocationFromAnotherProcess(t *testing.T) {
 	if err := late.Sync(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := late.Alive(f.ctx, sess.ID); !errors.Is(err, session.ErrSessionRevoked) {
-		t.Fatalf("a process started after the revocation: Alive got %v, want ErrSessionRevoked", err)
+	if err := late.CheckLive(f.ctx, sess.ID); !errors.Is(err, session.ErrSessionRevoked) {
+		t.Fatalf("a process started after the revocation: CheckLive got %v, want ErrSessionRevoked", err)
 	}
 }
 
@@ -555,7 +555,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := f.sessions.CreateSession(f.ctx, "alice", session.LoginOptions{})
+	sess, err := f.sessions.StartTokenSession(f.ctx, "alice", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +587,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 }
 
 func mustSession(t *testing.T, f *fixture) *sesame.Session {
-	s, err := f.sessions.CreateSession(f.ctx, "bob", session.LoginOptions{})
+	s, err := f.sessions.StartTokenSession(f.ctx, "bob", session.LoginOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
