@@ -20,16 +20,28 @@ const refreshPath = "/api/v1/token"
 // tokenAuth is the token middleware (package token) of the server: an
 // access token in the Authorization header (Bearer) or, for the cookie
 // transport, in the access cookie puts its Principal in the context. A
-// request with a bad token is 401; it never falls back to another
-// credential (SEC-20). Requests without one go on to the session cookie's
-// Principal, if any.
+// request with a bad token in the Authorization header is 401; it never
+// falls back to another credential (SEC-20). A dead access cookie
+// (expired, or its session ended) is no credential, like a dead session
+// cookie: the browser sends it with every request and the page cannot
+// remove it (HttpOnly), so refusing the request would lock the user out of
+// refresh and login until the browser closes; it is logged (SEC-55) and
+// the request goes on without it. Requests without a token go on to the
+// session cookie's Principal, if any.
 func (s *Server) tokenAuth(next http.Handler) http.Handler {
 	if s.tokens == nil {
 		return next
 	}
 	m := token.NewMiddleware(s.tokens)
 	m.AcceptCookie(token.AccessCookie)
-	m.SetDenyHandler(http.HandlerFunc(s.badToken))
+	m.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Values("Authorization")) == 0 && sesame.ErrorCode(token.Rejection(r)) == sesame.EUnauthenticated {
+			s.auditBadToken(r)
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.badToken(w, r)
+	}))
 	return m.Handler(next)
 }
 
@@ -41,6 +53,14 @@ func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.auditBadToken(r)
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	s.writeError(w, r, sesame.Errorf(sesame.EUnauthenticated, "invalid access token"))
+}
+
+// auditBadToken logs a refused token (SEC-55), without the token.
+func (s *Server) auditBadToken(r *http.Request) {
+	err := token.Rejection(r)
 	reason := "invalid token"
 	if errors.Is(err, token.ErrMalformedAuthorization) {
 		reason = "malformed Authorization header"
@@ -50,8 +70,6 @@ func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
 		reason = inner.Error()
 	}
 	s.audit(r, sesame.Event{Type: sesame.EventBadToken, Reason: reason})
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	s.writeError(w, r, sesame.Errorf(sesame.EUnauthenticated, "invalid access token"))
 }
 
 // The token transports of Config.TokenTransports.
