@@ -17,13 +17,52 @@
 // token). That is how a replay within the grace gets the very same refresh
 // token back although the store keeps only hashes.
 //
-// Access tokens are checked on every request against the session manager's
-// in-process denylist of revoked session IDs (no store round-trip), so a
-// logout or block rejects every access token of the session at once.
+// Access tokens are checked on every request against the session they are
+// bound to ([session.Manager.CheckLive], SEC-64): it must be live in the
+// manager's in-process view (no store round-trip) or in the store, so a
+// logout, revoke or block rejects every access token of the session at
+// once, and a store that lost the session rejects them too.
 //
-//	svc, _ := token.New(token.Config{Issuer: "https://auth.example", Keys: ring,
-//		SuccessorKey: key, Store: store, Sessions: sessions})
-//	pair, _ := svc.Issue(ctx, sess, "mobile-app", "")
-//	claims, err := svc.Authenticate(ctx, pair.AccessToken)
-//	next, err := svc.Refresh(ctx, pair.RefreshToken, "", "")
+// # Usage
+//
+//	tokens, err := token.New(token.Config{
+//		Issuer:       "https://auth.example",
+//		Keys:         ring,                                   // package keyring, or a jose.KeySet
+//		SuccessorKey: master.Derive("refresh successor", 32), // 32+ secret bytes, the same on every node
+//		Store:        db,                                     // sqlite, postgres, redis or memstore
+//		Sessions:     sessions,                               // the session.Manager the tokens are bound to
+//		CheckUser:    accounts.CheckUser,                     // blocking is final on the token path (SEC-13)
+//	})
+//	if err != nil { ... }
+//
+// Issue a pair at login, after the password check (package account):
+//
+//	sess, err := sessions.StartTokenSession(ctx, user.ID, session.LoginOptions{Remember: true})
+//	if err != nil { ... }
+//	pair, err := tokens.Issue(ctx, sess, "mobile", "") // JSON: access_token, token_type, expires_in, refresh_token
+//
+// Protect routes: [Middleware] puts the caller's [sesame.Principal] in the
+// context and refuses a bad token with 401; [sesame.RequireAuth] refuses a
+// request without a Principal. A same-site SPA that keeps its token in
+// the [AccessCookie] needs AcceptCookie and CSRF protection (package csrf).
+//
+//	m := token.NewMiddleware(tokens)
+//	mux.Handle("GET /orders", sesame.RequireAuth(orders)) // in orders: sesame.PrincipalFrom(r.Context()).UserID
+//	http.ListenAndServe(addr, m.Handler(mux))
+//
+// Wrapped in sessions.Middleware, the same routes take a session cookie as
+// well: a token's Principal wins when a request has both.
+//
+// Refresh when the access token expires; the refresh token is spent by its
+// use (ErrInvalidGrant, 401, means: sign in again):
+//
+//	next, err := tokens.Refresh(ctx, pair.RefreshToken, "", "")
+//
+// Revoke (RFC 7009) or log out: the session ends, and every token bound to
+// it with it, on every node:
+//
+//	err := tokens.Revoke(ctx, tokenFromClient, "refresh_token") // nil for an unknown token
+//	_, err = sessions.Revoke(ctx, sesame.PrincipalFrom(r.Context()).SessionID, "logout")
+//
+// examples/api is a complete program on this path.
 package token
