@@ -32,7 +32,9 @@
 //	http.ListenAndServe(addr, sessions.Middleware(csrfProtection.Handler(mux)))
 //
 // Protect unsafe requests with package csrf (its SessionID function reads
-// [Current]). Call [Manager.Renew] after a privilege change, [Manager.Logout]
+// [Current]). The runnable examples of [Manager.Login], [Manager.Renew]
+// and [AnonymousConfig] show each step, and examples/webapp is a complete
+// program. Call [Manager.Renew] after a privilege change, [Manager.Logout]
 // to end the request's session, [Manager.Revoke] and [Manager.RevokeUser]
 // from an admin tool or another node: every node stops accepting the session
 // within its sync bound.
