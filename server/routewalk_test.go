@@ -284,16 +284,20 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 	return t
 }
 
-// SEC-35, SEC-20, SEC-12, SEC-13, SEC-60's walk shape: every route of the
-// table, reached with a session cookie, a Bearer access token, an access
-// token cookie (the SPA transport), no credential, and a signed-out copy of
-// each credential, gets exactly its policy's decision: 401 without a live
-// credential (a browser asking for a page: 303 to the login page), 403 for
-// a user on an admin route and for a token on the session-only exchange,
-// the handler's own answer otherwise. A signed-out Bearer token is 401
-// with the RFC 6750 invalid_token challenge on every route, public ones
-// included: a client that sent a credential explicitly is never served as
-// anonymous (SEC-20). A refused request changes nothing.
+// SEC-35 (a walk of the route table), SEC-20, SEC-64, SEC-12, SEC-13:
+// every route of the table, reached with a session cookie, a Bearer access
+// token, an access-token cookie (the SPA transport), no credential, and a
+// signed-out copy of each credential, gets exactly its policy's decision:
+// 401 without a live credential (a browser asking for a page: 303 to the
+// login page), 403 for a user on an admin route and for a token on the
+// session-only exchange, the handler's own answer otherwise. A signed-out
+// credential is never accepted (SEC-64, SEC-12); a signed-out Bearer token
+// is 401 with the RFC 6750 invalid_token challenge on every route, public
+// ones included: a client that sent a credential explicitly is never
+// served as anonymous (SEC-20); a signed-out cookie of either kind is no
+// credential. The password routes reach re-authentication with every
+// credential kind (their 400 comes after the current password was
+// checked, SEC-56). A refused request changes nothing.
 func TestSEC35_RouteWalkEveryCredential(t *testing.T) {
 	t.Run("default", func(t *testing.T) { walkRouteTable(t, newEnv(t), "") })
 	// The spa preset hands out tokens only in cookies: no Bearer token
