@@ -74,24 +74,24 @@ func New(ctx context.Context, path, issuer string, master *keyring.MasterKey, cf
 // sesame.RequireAuth on the routes that need a caller.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /signup", jsonHandler(func(r *http.Request, in body) (int, any, error) {
+	mux.Handle("POST /signup", endpoint(func(r *http.Request, in body) (int, any, error) {
 		_, err := a.Accounts.Register(r.Context(), account.SignupRequest{Username: in.Username, Password: in.Password,
 			IP: guard.IPResolver{}.ClientIP(r)}) // 400 policy, 409 taken, 429 throttled
 		return http.StatusCreated, struct{}{}, err
 	}))
-	mux.Handle("POST /login", jsonHandler(a.login))
-	mux.Handle("GET /me", sesame.RequireAuth(handler(func(r *http.Request) (int, any, error) {
+	mux.Handle("POST /login", endpoint(a.login))
+	mux.Handle("GET /me", sesame.RequireAuth(endpoint(func(r *http.Request, _ body) (int, any, error) {
 		p := sesame.PrincipalFrom(r.Context()) // whoever RequireAuth let through
 		return http.StatusOK, map[string]string{"user_id": p.UserID, "session_id": p.SessionID}, nil
 	})))
-	mux.Handle("POST /token/refresh", jsonHandler(func(r *http.Request, in body) (int, any, error) {
+	mux.Handle("POST /token/refresh", endpoint(func(r *http.Request, in body) (int, any, error) {
 		pair, err := a.Tokens.Refresh(r.Context(), in.RefreshToken, "", "") // 401 invalid_grant: spent, revoked, expired
 		return http.StatusOK, pair, err
 	}))
-	mux.Handle("POST /token/revoke", jsonHandler(func(r *http.Request, in body) (int, any, error) {
+	mux.Handle("POST /token/revoke", endpoint(func(r *http.Request, in body) (int, any, error) {
 		return http.StatusOK, struct{}{}, a.Tokens.Revoke(r.Context(), in.Token, in.Hint)
 	}))
-	mux.Handle("POST /logout", sesame.RequireAuth(handler(func(r *http.Request) (int, any, error) {
+	mux.Handle("POST /logout", sesame.RequireAuth(endpoint(func(r *http.Request, _ body) (int, any, error) {
 		_, err := a.Sessions.Revoke(r.Context(), sesame.PrincipalFrom(r.Context()).SessionID, "logout")
 		return http.StatusNoContent, nil, err
 	})))
@@ -100,8 +100,8 @@ func (a *API) Handler() http.Handler {
 
 // login checks the password under the account policy (401 with one message
 // for an unknown user or a wrong password, 403 blocked, 429 throttled) and
-// starts the device's session: listed with the user's sessions, ended by
-// logout, revoke or a block, and every token bound to it with it.
+// starts the device's session, which logout, revoke or a block end with
+// every token bound to it.
 func (a *API) login(r *http.Request, in body) (int, any, error) {
 	ctx, ip := r.Context(), guard.IPResolver{}.ClientIP(r) // set TrustedProxies behind a proxy
 	u, err := a.Accounts.Login(ctx, account.LoginRequest{Username: in.Username, Password: in.Password, IP: ip, UserAgent: r.UserAgent()})
@@ -119,62 +119,54 @@ func (a *API) login(r *http.Request, in body) (int, any, error) {
 
 // body is every request body of the API.
 type body struct {
-	Username, Password string
-	RefreshToken       string `json:"refresh_token"`
-	Token              string `json:"token"`
-	Hint               string `json:"token_type_hint"` // "access_token" or "refresh_token": which to try first
+	Username, Password, Token string
+	RefreshToken              string `json:"refresh_token"`
+	Hint                      string `json:"token_type_hint"` // "access_token" or "refresh_token": which to try first
 }
 
-// handler answers with a status and the JSON of a value (never cached,
-// SEC-50), or with an error as {"error":{"code","message"}} (Retry-After
-// when throttled).
-type handler func(r *http.Request) (int, any, error)
-
-func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	status, v, err := h(r)
-	if wait, ok := account.RetryAfter(err); ok {
-		w.Header().Set("Retry-After", guard.RetryAfter(wait))
-	}
-	if err != nil {
-		session.WriteJSONError(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
-	}
-}
-
-// jsonHandler is a handler given the request's JSON body (at most 16 KiB).
-func jsonHandler(h func(*http.Request, body) (int, any, error)) handler {
-	return func(r *http.Request) (int, any, error) {
+// endpoint adapts f: it reads the JSON body, if any (at most 16 KiB), and
+// answers with f's status and the JSON of its value (never cached,
+// SEC-50), or with its error as {"error":{"code","message"}}.
+func endpoint(f func(*http.Request, body) (int, any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in body
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			return 0, nil, sesame.Errorf(sesame.EUnsupported, "Content-Type must be application/json")
+		status, v, err := 0, any(nil), error(nil)
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.ContentLength != 0 && mt != "application/json" {
+			err = sesame.Errorf(sesame.EUnsupported, "Content-Type must be application/json")
+		} else if r.ContentLength != 0 && json.NewDecoder(io.LimitReader(r.Body, 16<<10)).Decode(&in) != nil {
+			err = sesame.Errorf(sesame.EInvalid, "the body is not JSON of the expected shape")
+		} else {
+			status, v, err = f(r, in)
 		}
-		if json.NewDecoder(io.LimitReader(r.Body, 16<<10)).Decode(&in) != nil {
-			return 0, nil, sesame.Errorf(sesame.EInvalid, "the body is not JSON of the expected shape")
+		if wait, ok := account.RetryAfter(err); ok {
+			w.Header().Set("Retry-After", guard.RetryAfter(wait))
 		}
-		return h(r, in)
-	}
+		if err != nil {
+			session.WriteJSONError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		if v != nil {
+			json.NewEncoder(w).Encode(v)
+		}
+	})
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
 	path := flag.String("db", "api.db", "SQLite database")
-	issuer := flag.String("issuer", "http://127.0.0.1:8082", "the iss and aud of the access tokens")
 	flag.Parse()
 	master, err := keyring.CreateMasterKeyFile(*path + ".key") // mode 0600; loaded when it exists
 	if err != nil {
 		log.Fatal(err)
 	}
-	api, closeDB, err := New(context.Background(), *path, *issuer, master, session.Config{}, &password.Hasher{})
+	api, closeDB, err := New(context.Background(), *path, "http://"+*addr, master, session.Config{}, &password.Hasher{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer closeDB()
-	log.Printf("API on http://%s (serve it behind TLS)", *addr)
+	log.Printf("API on http://%s (behind TLS in production)", *addr)
 	log.Fatal(http.ListenAndServe(*addr, api.Handler()))
 }
