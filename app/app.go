@@ -143,6 +143,7 @@ func (a *App) buildSessions() error {
 	}
 	mgr, err := session.New(a.state, session.Config{
 		InsecureCookie: c.InsecureCookies && !a.useTLS(),
+		CookieDomain:   c.CookieDomain,
 		SameSite:       sameSite,
 		IdleTimeout:    c.IdleTimeout, Lifetime: c.Lifetime,
 		RememberIdleTimeout: remIdle, RememberLifetime: remLife,
@@ -215,6 +216,12 @@ func (a *App) buildServer() error {
 	}
 	if a.tokens != nil {
 		sc.Tokens, sc.JWKS = a.tokens, a.ring.JWKS
+	}
+	if sc.Forward, err = a.forwardConfig(issuer); err != nil {
+		return err
+	}
+	if c.ForwardAssertion {
+		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
 	srv, err := server.New(sc)
 	if err != nil {

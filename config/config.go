@@ -37,6 +37,10 @@ type Config struct {
 	RememberLifetime    time.Duration
 	RenewGrace          time.Duration // 0: none
 	SameSite            string        // "lax" or "strict"
+	// CookieDomain, when set, makes the session cookie __Secure-sesame
+	// with Domain= this domain, so that every subdomain receives it (key
+	// cookie_domain). Default "": __Host-sesame, this host only.
+	CookieDomain string
 
 	Tokens             bool
 	Issuer             string // "": PublicURL
@@ -51,6 +55,16 @@ type Config struct {
 	// denied. Compile them with [authz.Compile]; Load has checked that
 	// they compile.
 	AccessRules []authz.Rule
+	// ReturnDomains are the hosts the login page may send a user back to
+	// (key return_domains), besides cookie_domain and its subdomains.
+	ReturnDomains []string
+	// ForwardHeaders renames identity headers of forward-auth answers
+	// (key forward_headers): items FIELD=Header (user, groups, name,
+	// email); an empty Header leaves that one out.
+	ForwardHeaders []string
+	// ForwardAssertion adds a signed Sesame-Assertion to allowed
+	// forward-auth answers (key forward_assertion).
+	ForwardAssertion bool
 
 	LogFormat string
 	LogLevel  string
@@ -232,6 +246,14 @@ func (c *Config) text(k *Key) string {
 		return formatDuration(c.RenewGrace)
 	case "same_site":
 		return c.SameSite
+	case "cookie_domain":
+		return c.CookieDomain
+	case "return_domains":
+		return strings.Join(c.ReturnDomains, ",")
+	case "forward_headers":
+		return strings.Join(c.ForwardHeaders, ",")
+	case "forward_assertion":
+		return strconv.FormatBool(c.ForwardAssertion)
 	case "tokens":
 		return strconv.FormatBool(c.Tokens)
 	case "issuer":
@@ -337,6 +359,8 @@ func (c *Config) Clone() *Config {
 	d.AllowedHosts = slices.Clone(c.AllowedHosts)
 	d.TrustedProxies = slices.Clone(c.TrustedProxies)
 	d.AllowedOrigins = slices.Clone(c.AllowedOrigins)
+	d.ReturnDomains = slices.Clone(c.ReturnDomains)
+	d.ForwardHeaders = slices.Clone(c.ForwardHeaders)
 	d.extra = slices.Clone(c.extra)
 	d.AccessRules = make([]authz.Rule, len(c.AccessRules))
 	for i, r := range c.AccessRules {

@@ -155,6 +155,8 @@ var keys = []*Key{
 		set: duration(func(c *Config) *time.Duration { return &c.RenewGrace })},
 	{Name: "same_site", Default: "lax", Group: groupSessions, Help: "SameSite of the session cookie: lax or strict",
 		set: str(func(c *Config) *string { return &c.SameSite })},
+	{Name: "cookie_domain", Group: groupSessions, Help: "share the session cookie with every subdomain of this domain (example.com), for forward-auth across apps: the cookie becomes __Secure-sesame with Domain=; every subdomain then receives it (default: __Host-sesame, this host only)",
+		set: str(func(c *Config) *string { return &c.CookieDomain })},
 
 	{Name: "tokens", Default: "true", Group: groupTokens, kind: kindBool, Help: "access and refresh tokens: the token transports, the token endpoints, Bearer authentication and the JWKS (false: session cookies only)",
 		set: boolean(func(c *Config) *bool { return &c.Tokens })},
@@ -172,6 +174,12 @@ var keys = []*Key{
 	{Name: "token_transports", Default: "header,cookie", Group: groupTokens, kind: kindList, Help: "how login and refresh hand out tokens: header (in the JSON body, sent back as Bearer: mobile apps, CLIs, services) and/or cookie (HttpOnly cookies only: a single-page app on the same site)",
 		set: list(func(c *Config) *[]string { return &c.TokenTransports })},
 
+	{Name: "return_domains", Group: groupAccess, kind: kindList, Help: "hosts the login page may send a user back to after signing in: wiki.example.com, *.example.com (any subdomain) or .example.com (it and any subdomain); cookie_domain and its subdomains are always included; https only (http too when public_url is http)",
+		set: list(func(c *Config) *[]string { return &c.ReturnDomains })},
+	{Name: "forward_headers", Group: groupAccess, kind: kindList, Help: "rename the identity headers of forward-auth answers: user=X-User, groups=..., name=..., email=... (FIELD= leaves one out; default Remote-User, Remote-Groups, Remote-Name, Remote-Email)",
+		set: list(func(c *Config) *[]string { return &c.ForwardHeaders })},
+	{Name: "forward_assertion", Default: "false", Group: groupAccess, kind: kindBool, Help: "add a signed JWT (Sesame-Assertion, typ sesame-assertion+jwt, aud the upstream host, 60 s) to allowed forward-auth answers; verifiable with the JWKS",
+		set: boolean(func(c *Config) *bool { return &c.ForwardAssertion })},
 	{Name: "access_rules", Group: groupAccess, kind: kindRules, fileOnly: true, Help: "the access rules of forward-auth: an ordered list of {domain, path, methods, networks, policy, groups}; the first rule that matches decides, no match is a denial (see README, Access rules); in the file only",
 		set: func(c *Config, _ string) error { c.AccessRules, c.ruleLines = nil, nil; return nil }},
 

@@ -107,19 +107,9 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
-}
-
-// safeNext keeps a post-login redirect on this site: a local absolute path,
-// never "//host" or "/\host" (open redirect).
-func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t") {
-		return "/account"
-	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
-		return "/account"
-	}
-	return next
+	next := s.returnTarget(r.URL.Query().Get("next"))
+	s.allowFormRedirect(w, next)
+	s.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Next: next})
 }
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
@@ -130,11 +120,13 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	in := credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Remember: r.PostForm.Get("remember") != ""}
 	if _, _, err := s.login(w, r, in); err != nil {
 		setRetryAfter(w, err)
+		next := s.returnTarget(r.PostForm.Get("next"))
+		s.allowFormRedirect(w, next)
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "login", pageData{Title: "Sign in",
-			Error: sesame.ErrorMessage(err), Next: safeNext(r.PostForm.Get("next")), Username: truncate(in.Username, 64)})
+			Error: sesame.ErrorMessage(err), Next: next, Username: truncate(in.Username, 64)})
 		return
 	}
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	http.Redirect(w, r, s.returnTarget(r.PostForm.Get("next")), http.StatusSeeOther)
 }
 
 func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
@@ -282,4 +274,143 @@ func (s *Server) handleBlockForm(block bool) http.HandlerFunc {
 		}
 		http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
 	}
+}
+
+// accountPath is where a return target that may not be followed leads.
+const accountPath = "/account"
+
+// returnDomains are the hosts the login page may send a user back to
+// (ForwardConfig.ReturnDomains), lower case, without a trailing dot.
+type returnDomains struct {
+	exact  []string // "wiki.example.com"
+	suffix []string // ".example.com": any subdomain
+}
+
+// parseReturnDomains reads "wiki.example.com", "*.example.com" (any
+// subdomain) and ".example.com" (example.com and any subdomain).
+func parseReturnDomains(list []string) (returnDomains, error) {
+	var d returnDomains
+	for _, e := range list {
+		e = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(e)), ".")
+		name, sub, both := e, false, false
+		switch {
+		case strings.HasPrefix(e, "*."):
+			name, sub = e[2:], true
+		case strings.HasPrefix(e, "."):
+			name, both = e[1:], true
+		}
+		if name == "" || strings.ContainsAny(name, ":/@*[]") || !validHost(name) || strings.HasPrefix(name, ".") {
+			return d, fmt.Errorf("return domains: %q: want a host name (wiki.example.com), *.example.com or .example.com", e)
+		}
+		if sub || both {
+			d.suffix = append(d.suffix, "."+name)
+		}
+		if !sub {
+			d.exact = append(d.exact, name)
+		}
+	}
+	return d, nil
+}
+
+// has reports whether the host name (lower case, no port) is one of d's.
+func (d *returnDomains) has(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	for _, e := range d.exact {
+		if host == e {
+			return true
+		}
+	}
+	for _, sfx := range d.suffix {
+		if len(host) > len(sfx) && strings.HasSuffix(host, sfx) {
+			return true
+		}
+	}
+	return false
+}
+
+// returnTarget is where the login page sends a user after signing in: next
+// when it is a local path ("/wiki/page", never "//host" or "/\host"), or
+// an absolute https URL (http too when the public URL is http) whose host
+// is Sesame's own or under ForwardConfig.ReturnDomains, without user-info;
+// anything else (another host, javascript:, a control character, CR or
+// LF, a backslash, their percent-encoded forms, an encoded slash after the
+// first) is the account page (SEC-57: no open redirect).
+func (s *Server) returnTarget(next string) string {
+	if next == "" || len(next) > maxOriginalURL || !plainTarget(next) {
+		return accountPath
+	}
+	if next[0] == '/' {
+		if strings.HasPrefix(next, "//") || len(next) >= 4 && strings.EqualFold(next[1:4], "%2f") {
+			return accountPath
+		}
+		if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" || u.User != nil {
+			return accountPath
+		}
+		return next
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" || !validHost(u.Host) {
+		return accountPath
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "https" && !(scheme == "http" && s.public != nil && s.public.scheme == "http") {
+		return accountPath
+	}
+	host := strings.ToLower(u.Hostname())
+	if s.public != nil && canonicalHost(scheme, u.Host) == canonicalHost(s.public.scheme, s.public.host) {
+		return next
+	}
+	if !s.fwd.returns.has(host) {
+		return accountPath
+	}
+	return next
+}
+
+// plainTarget reports whether a return target is free of what browsers
+// and servers read in different ways: control characters, spaces, DEL,
+// backslashes, and their percent-encoded forms.
+func plainTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f || c == '\\' || c >= 0x80 {
+			return false
+		}
+		if c == '%' {
+			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+				return false
+			}
+			if d := unhex(s[i+1])<<4 | unhex(s[i+2]); d < 0x20 || d == 0x7f || d == '\\' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// allowFormRedirect lets the login form's answer redirect to an absolute
+// return target: Chromium applies the page's CSP form-action to the
+// redirect that follows a form submission, so the target's origin joins
+// 'self' there.
+func (s *Server) allowFormRedirect(w http.ResponseWriter, next string) {
+	if next == "" || next[0] == '/' {
+		return
+	}
+	u, err := url.Parse(next)
+	if err != nil {
+		return
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+
+		strings.ToLower(u.Scheme)+"://"+u.Host)
 }

@@ -53,6 +53,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/csrf", false, s.apiCSRF},
 		{"GET", "/api/v1/revocations", false, s.apiRevocations},
 		{"GET", "/api/v1/revocations/stream", false, s.apiRevocationStream},
+		{"GET", ForwardPath, false, s.handleForward}, // and every other method: see routes
 		{"GET", "/healthz", false, s.handleHealth},
 		{"GET", "/livez", false, s.handleLive},
 	}
@@ -84,6 +85,7 @@ func (s *Server) routes() http.Handler {
 	var h http.Handler = mux
 	h = s.csrf.Handler(h)
 	h = s.jsonOnly(h) // SEC-40: before the CSRF check
+	h = s.forwardAnyMethod(h)
 	h = s.tokenAuth(h)
 	h = s.sessions.Middleware(h)
 	h = s.withRequestInfo(h)
@@ -130,5 +132,20 @@ func (s *Server) apiFallback(mux *http.ServeMux) http.Handler {
 			return
 		}
 		s.writeError(w, r, sesame.Errorf(sesame.ENotFound, "no such endpoint"))
+	})
+}
+
+// forwardAnyMethod sends every request for the forward-auth endpoint to
+// it, whatever its method (a proxy may ask with the original request's
+// method), past the CSRF and content-type checks: the endpoint changes no
+// state and reads no body, and the headers it reads are the original
+// request's, whose Origin is the protected application's.
+func (s *Server) forwardAnyMethod(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ForwardPath {
+			s.handleForward(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -264,6 +265,7 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"GET /api/v1/revocations":                        {public, "/api/v1/revocations?since=0", nil, http.StatusOK},
 		// A stream that never ends: a bad position is the handler's 400,
 		// answered before the stream starts.
+		"GET /api/v1/authz/forward":      {public, "/api/v1/authz/forward", nil, http.StatusForbidden}, // no access_rules: default deny
 		"GET /api/v1/revocations/stream": {public, "/api/v1/revocations/stream?since=x", nil, http.StatusBadRequest},
 		"GET /healthz":                   {public, "/healthz", nil, http.StatusOK},
 		"GET /livez":                     {public, "/livez", nil, http.StatusOK},
@@ -518,6 +520,9 @@ func TestTokenCookieStaleIsNoCredential(t *testing.T) {
 	}
 	spa.want(spa.do("POST", "/api/v1/token/refresh", map[string]any{}), 200)
 	spa.want(spa.do("GET", "/api/v1/me", nil), 200)
+	if len(e.events(sesame.EventBadToken)) == 0 {
+		t.Error("SEC-55: the expired access cookie was not logged")
+	}
 
 	// The session is signed out from another device: the stale cookie
 	// stays in this browser, which must still reach the login page and

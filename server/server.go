@@ -106,6 +106,11 @@ type Config struct {
 	// MaxRevocationSubscribers bounds the open revocation streams of this
 	// server; one more is answered 503 with Retry-After. Default 1000.
 	MaxRevocationSubscribers int
+	// Forward configures the forward-auth endpoint (its access rules,
+	// identity headers and assertion) and the hosts the login page may
+	// send a user back to. Default: every forwarded request refused,
+	// local return targets only.
+	Forward ForwardConfig
 }
 
 // Server serves Sesame's pages and API. It is safe for concurrent use.
@@ -121,6 +126,7 @@ type Server struct {
 	users    userCache
 	public   *publicHost // nil without Config.PublicURL
 	streams  streamCount // open revocation streams (revocations.go)
+	fwd      *forwarder  // forward-auth (forward.go)
 }
 
 // New returns a server for cfg.
@@ -152,6 +158,9 @@ func New(cfg Config) (*Server, error) {
 		if s.tokens, err = token.New(tc); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
+	}
+	if s.fwd, err = newForwarder(cfg.Forward); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if s.csrf, err = s.newCSRF(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

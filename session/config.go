@@ -16,6 +16,15 @@ type Config struct {
 	// overwrite it). With InsecureCookie the default is "sesame".
 	CookieName string
 
+	// CookieDomain, when set, sends the session cookie to this domain and
+	// every subdomain (Domain=example.com), so that one login covers
+	// wiki.example.com and grafana.example.com behind a forward-auth
+	// proxy; the default name is then "__Secure-sesame", since a
+	// "__Host-" cookie cannot carry a Domain. Every subdomain, and any
+	// application running there, receives the cookie, and any of them can
+	// set a cookie of that name for the others. Default "": this host only.
+	CookieDomain string
+
 	// InsecureCookie drops the Secure attribute (and so the __Host-
 	// prefix) for plain-HTTP deployments on addresses browsers do not treat
 	// as secure. Default false. Only for development: the cookie then
@@ -148,6 +157,9 @@ type AnonymousConfig struct {
 func (c *Config) setDefaults() {
 	if c.CookieName == "" {
 		c.CookieName = "__Host-sesame"
+		if c.CookieDomain != "" {
+			c.CookieName = "__Secure-sesame"
+		}
 		if c.InsecureCookie {
 			c.CookieName = "sesame"
 		}

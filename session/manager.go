@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -33,6 +34,9 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, errors.New("session: a lifetime over 400 days cannot be carried by a cookie (browsers cap Max-Age there)")
 	}
 	m := &Manager{store: store, cfg: cfg}
+	if err := m.cookieSpec().Validate(); err != nil {
+		return nil, fmt.Errorf("session: the session cookie: %w", err) // e.g. a __Host- name with CookieDomain
+	}
 	if cfg.CacheControl != "-" {
 		m.cacheControl = []string{cfg.CacheControl}
 	}
@@ -421,7 +425,7 @@ func (m *Manager) Lookup(ctx context.Context, id string) (*sesame.Session, error
 }
 
 func (m *Manager) cookieSpec() cookie.Cookie {
-	return cookie.Cookie{Name: m.cfg.CookieName, SameSite: m.cfg.SameSite, Insecure: m.cfg.InsecureCookie}
+	return cookie.Cookie{Name: m.cfg.CookieName, Domain: m.cfg.CookieDomain, SameSite: m.cfg.SameSite, Insecure: m.cfg.InsecureCookie}
 }
 
 // writeCookie sets the session cookie. A remember-me session gets a
