@@ -263,9 +263,9 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"DELETE /api/v1/admin/users/{username}/sessions": {adminOnly, "/api/v1/admin/users/{username}/sessions", nil, http.StatusOK},
 		"GET /api/v1/csrf":                               {public, "/api/v1/csrf", nil, http.StatusOK},
 		"GET /api/v1/revocations":                        {public, "/api/v1/revocations?since=0", nil, http.StatusOK},
+		"GET /api/v1/authz/forward":                      {public, "/api/v1/authz/forward", nil, http.StatusForbidden}, // no access_rules: default deny
 		// A stream that never ends: a bad position is the handler's 400,
 		// answered before the stream starts.
-		"GET /api/v1/authz/forward":      {public, "/api/v1/authz/forward", nil, http.StatusForbidden}, // no access_rules: default deny
 		"GET /api/v1/revocations/stream": {public, "/api/v1/revocations/stream?since=x", nil, http.StatusBadRequest},
 		"GET /healthz":                   {public, "/healthz", nil, http.StatusOK},
 		"GET /livez":                     {public, "/livez", nil, http.StatusOK},
