@@ -2,7 +2,8 @@
 // using Sesame as a library: password login (throttled, the same work for
 // unknown users), one session per device carried by tokens (a short-lived
 // access JWT sent as Bearer, a refresh token that rotates on every use),
-// refresh, revoke (RFC 7009) and logout. go run ./examples/api, then:
+// refresh, revoke (RFC 7009) and logout. `go run ./examples/api -addr
+// 127.0.0.1:8082 -db api.db` (the master key goes to api.db.key), then:
 //
 //	POST /signup         {"username","password"}  201 {}
 //	POST /login          {"username","password"}  200 {"access_token","token_type","expires_in","refresh_token"}
@@ -146,11 +147,13 @@ func endpoint(f func(*http.Request, body) (int, any, error)) http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if v == nil {
+			w.WriteHeader(status)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		if v != nil {
-			json.NewEncoder(w).Encode(v)
-		}
+		json.NewEncoder(w).Encode(v)
 	})
 }
 
