@@ -106,12 +106,16 @@ func CaddyPath(t testing.TB) string {
 	return Binary(t, "caddy", "SESAME_TEST_CADDY", "/usr/bin/caddy")
 }
 
-// Proxy is a running nginx or Caddy, stopped when the test ends.
+// Proxy is a running nginx or Caddy.
 type Proxy struct {
 	Name string // "nginx" or "caddy"
-	Dir  string // its temporary prefix: configuration, pid file, logs
+	Dir  string // its prefix: configuration, pid file, logs
 	Cmd  *exec.Cmd
-	out  *syncBuffer
+
+	out     *syncBuffer
+	logs    func() string // the error log, where it is not the output
+	exited  chan struct{}
+	exitErr error
 }
 
 // Output is what the proxy wrote to stdout and stderr so far.
@@ -134,32 +138,67 @@ func (p *Proxy) Pids() []int {
 	return pids
 }
 
-// NginxOptions tune the main configuration that [StartNginx] writes around
-// the server blocks.
+// NginxOptions tune the main configuration that [LaunchNginx] writes
+// around the server blocks.
 type NginxOptions struct {
 	Workers int // worker_processes; 0: 1
 }
 
-// StartNginx runs nginx in the foreground under a temporary prefix with a
-// main configuration that includes each of servers (server blocks for the
-// http context, such as the rendered docs/proxy/nginx.conf) from its own
-// file, and waits until it accepts connections on every port in wait
-// ("127.0.0.1:PORT"). It runs as the current user: pid file, logs and
-// temporary files live under the prefix (as root its workers stay root).
+// StartNginx is [LaunchNginx] in a temporary directory of the test, which
+// fails on error; nginx stops when the test ends (its output is logged
+// when the test failed).
 func StartNginx(t testing.TB, bin string, opts NginxOptions, wait []string, servers ...string) *Proxy {
 	t.Helper()
-	dir := t.TempDir()
+	p, err := LaunchNginx(t.TempDir(), bin, opts, wait, servers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopAtEnd(t, p)
+	return p
+}
+
+// StartCaddy is [LaunchCaddy] in a temporary directory of the test, which
+// fails on error; Caddy stops when the test ends.
+func StartCaddy(t testing.TB, bin string, wait []string, site string) *Proxy {
+	t.Helper()
+	p, err := LaunchCaddy(t.TempDir(), bin, wait, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopAtEnd(t, p)
+	return p
+}
+
+func stopAtEnd(t testing.TB, p *Proxy) {
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s%s", p.Name, p.Output(), p.logs())
+		}
+	})
+}
+
+// LaunchNginx runs nginx in the foreground with dir as its prefix and a
+// main configuration that includes each of servers (server blocks for the
+// http context, such as the rendered docs/proxy/nginx.conf) from its own
+// file, and waits until it accepts connections on every address in wait
+// ("127.0.0.1:PORT"). It runs as the current user: pid file, logs and
+// temporary files live in dir (as root its workers stay root). The
+// configuration is checked first with nginx -t. Stop it with [Proxy.Stop].
+func LaunchNginx(dir, bin string, opts NginxOptions, wait []string, servers ...string) (*Proxy, error) {
 	var includes strings.Builder
 	for i, s := range servers {
 		f := filepath.Join(dir, fmt.Sprintf("server%d.conf", i))
-		writeFile(t, f, s)
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(&includes, "    include %s;\n", f)
 	}
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;\n"
 	}
-	workers := max(opts.Workers, 1)
+	errorLog := filepath.Join(dir, "error.log")
 	main := fmt.Sprintf(`%sworker_processes %d;
 pid %s;
 error_log %s warn;
@@ -172,66 +211,60 @@ http {
     uwsgi_temp_path %s;
     scgi_temp_path %s;
 %s}
-`, user, workers, filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "error.log"),
+`, user, max(opts.Workers, 1), filepath.Join(dir, "nginx.pid"), errorLog,
 		filepath.Join(dir, "body"), filepath.Join(dir, "proxy"), filepath.Join(dir, "fastcgi"),
 		filepath.Join(dir, "uwsgi"), filepath.Join(dir, "scgi"), includes.String())
 	conf := filepath.Join(dir, "nginx.conf")
-	writeFile(t, conf, main)
-	p := &Proxy{Name: "nginx", Dir: dir, out: &syncBuffer{}}
-	test := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-e", filepath.Join(dir, "error.log"), "-c", conf)
-	if out, err := test.CombinedOutput(); err != nil {
-		t.Fatalf("nginx -t: %v\n%s\nconfiguration:\n%s", err, out, strings.Join(append([]string{main}, servers...), "\n"))
+	if err := os.WriteFile(conf, []byte(main), 0o644); err != nil {
+		return nil, err
 	}
-	p.Cmd = exec.Command(bin, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"), "-c", conf, "-g", "daemon off; master_process on;")
-	p.start(t, wait, func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	test := exec.Command(bin, "-t", "-q", "-p", dir+"/", "-e", errorLog, "-c", conf)
+	if out, err := test.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("nginx -t: %v\n%s\nconfiguration:\n%s", err, out, strings.Join(append([]string{main}, servers...), "\n"))
+	}
+	p := &Proxy{Name: "nginx", Dir: dir, out: &syncBuffer{}, logs: func() string {
+		b, _ := os.ReadFile(errorLog)
 		return string(b)
-	})
-	return p
+	}}
+	p.Cmd = exec.Command(bin, "-p", dir+"/", "-e", errorLog, "-c", conf, "-g", "daemon off; master_process on;")
+	return p, p.launch(wait)
 }
 
-// StartCaddy runs `caddy run --adapter caddyfile` on a Caddyfile whose
-// global options turn the admin endpoint and automatic HTTPS off and which
-// imports site (such as the rendered docs/proxy/Caddyfile) from its own
-// file; Caddy's storage lives in a temporary HOME. It waits until Caddy
-// accepts connections on every port in wait.
-func StartCaddy(t testing.TB, bin string, wait []string, site string) *Proxy {
-	t.Helper()
-	dir := t.TempDir()
+// LaunchCaddy runs `caddy run --adapter caddyfile` on a Caddyfile in dir
+// whose global options turn the admin endpoint and automatic HTTPS off and
+// which imports site (such as the rendered docs/proxy/Caddyfile) from its
+// own file; Caddy's storage lives in dir (HOME, XDG_*). It waits until
+// Caddy accepts connections on every address in wait. Stop it with
+// [Proxy.Stop].
+func LaunchCaddy(dir, bin string, wait []string, site string) (*Proxy, error) {
 	siteFile := filepath.Join(dir, "site.Caddyfile")
-	writeFile(t, siteFile, site)
+	if err := os.WriteFile(siteFile, []byte(site), 0o644); err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "Caddyfile")
-	writeFile(t, conf, fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tskip_install_trust\n}\n\nimport %s\n", siteFile))
-	p := &Proxy{Name: "caddy", Dir: dir, out: &syncBuffer{}}
+	global := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tskip_install_trust\n}\n\nimport %s\n", siteFile)
+	if err := os.WriteFile(conf, []byte(global), 0o644); err != nil {
+		return nil, err
+	}
+	p := &Proxy{Name: "caddy", Dir: dir, out: &syncBuffer{}, logs: func() string { return "" }}
 	p.Cmd = exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
 	p.Cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	p.start(t, wait, func() string { return "" })
-	return p
+	return p, p.launch(wait)
 }
 
-// start runs p.Cmd, stops it at the test's end (SIGTERM, then SIGKILL),
-// and waits for its ports.
-func (p *Proxy) start(t testing.TB, wait []string, logs func() string) {
-	t.Helper()
+// launch starts p.Cmd (killed if this process dies) and waits for its
+// addresses; on failure the process is stopped.
+func (p *Proxy) launch(wait []string) error {
 	p.Cmd.Stdout, p.Cmd.Stderr = p.out, p.out
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.Name, err)
+		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.Cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.Cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = p.Cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s%s", p.Name, p.out.String(), logs())
-		}
-	})
+	p.exited = make(chan struct{})
+	go func() {
+		p.exitErr = p.Cmd.Wait()
+		close(p.exited)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, addr := range wait {
@@ -242,21 +275,32 @@ func (p *Proxy) start(t testing.TB, wait []string, logs func() string) {
 				break
 			}
 			select {
-			case err := <-exited:
-				exited <- err
-				t.Fatalf("%s exited before listening on %s: %v\n%s%s", p.Name, addr, err, p.out.String(), logs())
+			case <-p.exited:
+				return fmt.Errorf("%s exited before listening on %s: %v\n%s%s", p.Name, addr, p.exitErr, p.Output(), p.logs())
 			case <-ctx.Done():
-				t.Fatalf("%s does not listen on %s after 20s\n%s%s", p.Name, addr, p.out.String(), logs())
+				p.Stop()
+				return fmt.Errorf("%s does not listen on %s after 20s\n%s%s", p.Name, addr, p.Output(), p.logs())
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}
+	return nil
 }
 
-func writeFile(t testing.TB, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
+// Stop ends the proxy (SIGTERM, then SIGKILL after 5 s) and waits for it.
+// It may be called more than once.
+func (p *Proxy) Stop() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.Cmd.Process.Kill()
+		<-p.exited
 	}
 }
 
