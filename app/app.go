@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,7 +144,7 @@ func (a *App) buildSessions() error {
 	}
 	mgr, err := session.New(a.state, session.Config{
 		InsecureCookie: c.InsecureCookies && !a.useTLS(),
-		CookieDomain:   c.CookieDomain,
+		CookieDomain:   strings.ToLower(strings.TrimPrefix(c.CookieDomain, ".")),
 		SameSite:       sameSite,
 		IdleTimeout:    c.IdleTimeout, Lifetime: c.Lifetime,
 		RememberIdleTimeout: remIdle, RememberLifetime: remLife,
