@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var testVars = Vars{Listen: "127.0.0.1:8081", Sesame: "http://127.0.0.1:8080", Upstream: "http://127.0.0.1:3000"}
+var testVars = Vars{Listen: "127.0.0.1:8081", Sesame: "127.0.0.1:8080", Upstream: "http://127.0.0.1:3000"}
 
 func render(t *testing.T, name string, v Vars) string {
 	t.Helper()
@@ -116,7 +116,7 @@ func TestSEC57_DocumentedConfigsStripIdentityHeaders(t *testing.T) {
 	if auth.ForwardAuth.TrustForwardHeader {
 		t.Error("traefik.yml: trustForwardHeader true would pass a client's X-Forwarded-* to Sesame")
 	}
-	if want := testVars.Sesame + "/api/v1/authz/forward"; auth.ForwardAuth.Address != want {
+	if want := "http://" + testVars.Sesame + "/api/v1/authz/forward"; auth.ForwardAuth.Address != want {
 		t.Errorf("traefik.yml: address %q, want %q", auth.ForwardAuth.Address, want)
 	}
 	// Traefik copies the same identity headers as the Caddyfile (and the

@@ -68,7 +68,7 @@ func newEnv(t *testing.T, kind string) *env {
 	port := FreePort(t)
 	e.frontIP = fmt.Sprintf("127.0.0.1:%d", port)
 	e.front = fmt.Sprintf("http://localhost:%d", port)
-	v := Vars{Sesame: e.direct, Upstream: e.up.URL}
+	v := Vars{Sesame: strings.TrimPrefix(e.direct, "http://"), Upstream: e.up.URL}
 	if kind == "nginx" {
 		v.Listen = e.frontIP
 		e.proxy = StartNginx(t, bin, NginxOptions{}, []string{e.frontIP}, mustRender(t, "nginx.conf", v))

@@ -22,7 +22,7 @@ import (
 // configurations (docs/proxy/README.md).
 type Vars struct {
 	Listen   string // {{LISTEN}}: where the proxy listens, in the file's own syntax
-	Sesame   string // {{SESAME}}: Sesame's base URL as the proxy reaches it, no path
+	Sesame   string // {{SESAME}}: Sesame's host:port as the proxy reaches it (plain HTTP)
 	Upstream string // {{UPSTREAM}}: the protected app's base URL, no path
 }
 
