@@ -183,14 +183,16 @@ func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *origina
 	// a proxy copying them never copies a client's header or a
 	// placeholder.
 	f := &s.fwd.headers
+	vals := [...]string{name, groups, name}
+	vs := vals[:] // one allocation for the three values
 	if f.User != "" {
-		h[f.User] = []string{name}
+		h[f.User] = vs[0:1:1]
 	}
 	if f.Groups != "" {
-		h[f.Groups] = []string{groups}
+		h[f.Groups] = vs[1:2:2]
 	}
 	if f.Name != "" {
-		h[f.Name] = []string{name}
+		h[f.Name] = vs[2:3:3]
 	}
 	if c != nil {
 		if s.cfg.Forward.Assertion {
