@@ -439,3 +439,25 @@ func TestForwardAnyMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardIgnoresBody: a proxy that passes an upload's body along
+// (Content-Length over the 64 KiB body limit, or chunked) is answered on
+// the headers, never 413.
+func TestForwardIgnoresBody(t *testing.T) {
+	e := newForwardEnv(t, nil)
+	alice, _, _ := forwardCallers(e)
+	for _, n := range []int64{1 << 20, -1} {
+		req := httptest.NewRequest("POST", e.srv.URL+"/api/v1/authz/forward", strings.NewReader(strings.Repeat("x", 1<<20)))
+		req.ContentLength = n
+		req.RemoteAddr = proxyPeer + ":1"
+		req.Header.Set("Cookie", alice[1])
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("X-Original-URL", "https://wiki.example.com/upload")
+		req.Header.Set("X-Original-Method", "POST")
+		rec := httptest.NewRecorder()
+		e.server.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("Content-Length %d: got %d %s, want 200", n, rec.Code, rec.Body)
+		}
+	}
+}

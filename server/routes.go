@@ -90,6 +90,7 @@ func (s *Server) routes() http.Handler {
 	h = s.sessions.Middleware(h)
 	h = s.withRequestInfo(h)
 	h = s.limits(h)
+	h = forwardWithoutBody(h) // before limits: a proxy may pass an upload's body along
 	h = s.hostCheck(h)
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)
@@ -145,6 +146,20 @@ func (s *Server) forwardAnyMethod(next http.Handler) http.Handler {
 		if r.URL.Path == ForwardPath {
 			s.handleForward(w, r)
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// forwardWithoutBody takes the body off a request for the forward-auth
+// endpoint, which never reads one: a proxy that passes the original
+// request's body along (a large upload) is answered on its headers, not
+// refused with 413.
+func forwardWithoutBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ForwardPath && r.ContentLength != 0 {
+			r = r.WithContext(r.Context()) // a shallow copy
+			r.Body, r.ContentLength = http.NoBody, 0
 		}
 		next.ServeHTTP(w, r)
 	})
