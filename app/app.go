@@ -22,12 +22,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
+	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/keyring"
@@ -221,7 +223,7 @@ func (a *App) buildServer() error {
 	if sc.Forward, err = a.forwardConfig(issuer); err != nil {
 		return err
 	}
-	if c.ForwardAssertion {
+	if c.ForwardAssertion || slices.ContainsFunc(c.AccessRules, func(r authz.Rule) bool { return r.Assertion }) {
 		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
 	srv, err := server.New(sc)

@@ -44,11 +44,17 @@ type Rule struct {
 	// Groups adds groups to a group policy: with it, Policy may be just
 	// "group". Allowed only with a group policy.
 	Groups []string
+	// Assertion asks the forward-auth endpoint to sign an assertion for
+	// the upstream (Sesame-Assertion) on the requests this rule allows
+	// for a signed-in caller, also when assertions are not on for every
+	// rule. It plays no part in the decision.
+	Assertion bool
 }
 
 // String writes the rule in one line, the form `sesame authz test` and
 // `sesame config check` print: "domain=wiki.example.com path=/admin
-// methods=GET,POST networks=10.0.0.0/8 policy=group:admins,ops".
+// methods=GET,POST networks=10.0.0.0/8 policy=group:admins,ops" (and
+// " assertion=true" when set).
 func (r Rule) String() string {
 	var b strings.Builder
 	b.WriteString("domain=" + r.Domain)
@@ -64,6 +70,9 @@ func (r Rule) String() string {
 	b.WriteString(" policy=" + r.Policy)
 	if len(r.Groups) > 0 {
 		b.WriteString(" groups=" + strings.Join(r.Groups, ","))
+	}
+	if r.Assertion {
+		b.WriteString(" assertion=true")
 	}
 	return b.String()
 }

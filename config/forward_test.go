@@ -62,3 +62,26 @@ forward_assertion: true
 		}
 	}
 }
+
+// TestRuleAssertionField: access_rules take assertion: true or false, and
+// nothing else.
+func TestRuleAssertionField(t *testing.T) {
+	file := writeFile(t, "sesame.yaml", `access_rules:
+  - domain: grafana.example.com
+    policy: authenticated
+    assertion: true
+  - domain: "*"
+    policy: deny
+`)
+	c := mustLoad(t, nil, file)
+	if !c.AccessRules[0].Assertion || c.AccessRules[1].Assertion {
+		t.Errorf("got %+v", c.AccessRules)
+	}
+	if s := c.AccessRules[0].String(); !strings.HasSuffix(s, " assertion=true") {
+		t.Errorf("String: %q", s)
+	}
+	bad := writeFile(t, "sesame.yaml", "access_rules:\n  - domain: a.example.com\n    policy: authenticated\n    assertion: \"yes\"\n")
+	if _, err := load(t, nil, bad); err == nil || !strings.Contains(err.Error(), "access_rules[0].assertion: wrong type: want true or false") {
+		t.Errorf("quoted assertion: got %v", err)
+	}
+}

@@ -180,7 +180,7 @@ var keys = []*Key{
 		set: list(func(c *Config) *[]string { return &c.ForwardHeaders })},
 	{Name: "forward_assertion", Default: "false", Group: groupAccess, kind: kindBool, Help: "add a signed JWT (Sesame-Assertion, typ sesame-assertion+jwt, aud the upstream host, 60 s) to allowed forward-auth answers; verifiable with the JWKS",
 		set: boolean(func(c *Config) *bool { return &c.ForwardAssertion })},
-	{Name: "access_rules", Group: groupAccess, kind: kindRules, fileOnly: true, Help: "the access rules of forward-auth: an ordered list of {domain, path, methods, networks, policy, groups}; the first rule that matches decides, no match is a denial (see README, Access rules); in the file only",
+	{Name: "access_rules", Group: groupAccess, kind: kindRules, fileOnly: true, Help: "the access rules of forward-auth: an ordered list of {domain, path, methods, networks, policy, groups, assertion}; the first rule that matches decides, no match is a denial (see README, Access rules); in the file only",
 		set: func(c *Config, _ string) error { c.AccessRules, c.ruleLines = nil, nil; return nil }},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",

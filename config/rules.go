@@ -19,7 +19,7 @@ import (
 
 // ruleFields are the fields of one access rule, in the order config init
 // writes them.
-var ruleFields = []string{"domain", "path", "methods", "networks", "policy", "groups"}
+var ruleFields = []string{"domain", "path", "methods", "networks", "policy", "groups", "assertion"}
 
 // ruleLines is where one rule and its fields were written.
 type ruleLines struct {
@@ -84,6 +84,8 @@ func rulesFromYAML(path string, n *yaml.Node, lookup func(string) (string, bool)
 				r.Networks, err = ruleList(vn, lookup)
 			case "groups":
 				r.Groups, err = ruleList(vn, lookup)
+			case "assertion":
+				r.Assertion, err = ruleBool(vn)
 			}
 			if err != nil {
 				ps.addf(at, false, "%v", err)
@@ -107,6 +109,14 @@ func ruleString(n *yaml.Node, lookup func(string) (string, bool)) (string, error
 		return "", fmt.Errorf("wrong type: want a string, got %q (quote it to mean text)", n.Value)
 	}
 	return expandEnv(n.Value, lookup)
+}
+
+// ruleBool reads a field whose value is true or false.
+func ruleBool(n *yaml.Node) (bool, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		return false, errors.New("wrong type: want true or false")
+	}
+	return parseBool(n.Value)
 }
 
 // ruleList reads a field whose value is a list of strings: a YAML list or
@@ -248,5 +258,6 @@ const rulesExample = `## For example:
 ##       policy: authenticated         # any signed-in user
 ##     - domain: grafana.example.com
 ##       policy: admin                 # administrators; deny: no one
+##       assertion: true               # sign Sesame-Assertion for this app (forward_assertion: for all)
 # access_rules: []
 `

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/verify"
 )
@@ -148,5 +149,25 @@ func TestForwardNoAssertionByDefault(t *testing.T) {
 	r := e.forward(proxyPeer, join(alice, nginxHeaders("GET", "https://wiki.example.com/page"))...)
 	if r.Code != 200 || r.Header().Get("Sesame-Assertion") != "" {
 		t.Errorf("got %d, assertion %q, want 200 without one", r.Code, r.Header().Get("Sesame-Assertion"))
+	}
+}
+
+// TestForwardAssertionPerRule: without forward_assertion, only the answers
+// of a rule with assertion: true carry one.
+func TestForwardAssertionPerRule(t *testing.T) {
+	e := newForwardEnv(t, func(c *config.Config) {
+		c.AccessRules = []authz.Rule{
+			{Domain: "grafana.example.com", Policy: "authenticated", Assertion: true},
+			{Domain: "*.example.com", Policy: "authenticated"},
+		}
+	})
+	alice, _, _ := forwardCallers(e)
+	r := e.forward(proxyPeer, join(alice, nginxHeaders("GET", "https://grafana.example.com/d"))...)
+	if _, err := assertionVerifier(t, e).VerifyAssertion(context.Background(), r.Header().Get("Sesame-Assertion"), "grafana.example.com"); r.Code != 200 || err != nil {
+		t.Errorf("rule with assertion: got %d, %v", r.Code, err)
+	}
+	r = e.forward(proxyPeer, join(alice, nginxHeaders("GET", "https://wiki.example.com/d"))...)
+	if r.Code != 200 || r.Header().Get("Sesame-Assertion") != "" {
+		t.Errorf("rule without: got %d, assertion %q", r.Code, r.Header().Get("Sesame-Assertion"))
 	}
 }

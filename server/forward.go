@@ -33,7 +33,8 @@ type ForwardConfig struct {
 	Headers ForwardHeaders
 	// Assertion adds a signed assertion (header Sesame-Assertion, a JWT of
 	// type sesame-assertion+jwt) to every allowed answer for a signed-in
-	// caller. Default false. It needs Keys and Issuer.
+	// caller. Default false: only on the answers of rules whose
+	// [authz.Rule.Assertion] is set. Either needs Keys and Issuer.
 	Assertion bool
 	// Keys signs assertions: the deployment's signing keys, the same as
 	// access tokens' (published in the JWKS).
@@ -66,6 +67,7 @@ const AssertionHeader = "Sesame-Assertion"
 // forwarder is the compiled ForwardConfig.
 type forwarder struct {
 	rules   *authz.Rules
+	assert  []bool         // by rule: sign an assertion (ForwardConfig.Assertion or the rule's own)
 	headers ForwardHeaders // canonical names; "" for a header left out
 	returns returnDomains
 }
@@ -93,7 +95,12 @@ func newForwarder(c ForwardConfig) (*forwarder, error) {
 			*x.dst = http.CanonicalHeaderKey(x.name)
 		}
 	}
-	if c.Assertion && (c.Keys == nil || c.Issuer == "") {
+	signs := c.Assertion
+	for i := range f.rules.Len() {
+		f.assert = append(f.assert, c.Assertion || f.rules.Rule(i).Assertion)
+		signs = signs || f.assert[i]
+	}
+	if signs && (c.Keys == nil || c.Issuer == "") {
 		return nil, fmt.Errorf("forward assertion: Keys and Issuer are required")
 	}
 	var err error
@@ -161,7 +168,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 		ClientIP: s.cfg.ClientIPs.ClientIP(r), Caller: caller})
 	switch d.Outcome {
 	case authz.Allow:
-		s.forwardAllow(w, r, &o, p, caller)
+		s.forwardAllow(w, r, &o, p, caller, d.Rule >= 0 && s.fwd.assert[d.Rule])
 	case authz.NeedLogin:
 		s.forwardLogin(w, r, &o)
 	case authz.Invalid:
@@ -173,7 +180,7 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 
 // forwardAllow answers 200, with the identity headers (and the assertion,
 // when configured) for a signed-in caller.
-func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *original, p *sesame.Principal, c *authz.Caller) {
+func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *original, p *sesame.Principal, c *authz.Caller, assert bool) {
 	h := w.Header()
 	name, groups := "", ""
 	if c != nil {
@@ -195,7 +202,7 @@ func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *origina
 		h[f.Name] = vs[2:3:3]
 	}
 	if c != nil {
-		if s.cfg.Forward.Assertion {
+		if assert {
 			a, err := s.signAssertion(r, o, p, c)
 			if err != nil {
 				s.writeError(w, r, err)
