@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"html"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sesame-auth/sesame/config"
 )
 
 var nextField = regexp.MustCompile(`name="next" value="([^"]*)"`)
@@ -89,4 +92,47 @@ func TestSEC57_ReturnTargets(t *testing.T) {
 			t.Errorf("%s: after login got %d Location %q, want 303 to %q", tc.name, res.StatusCode, res.Header.Get("Location"), want)
 		}
 	}
+}
+
+// FuzzReturnTarget: whatever next the login page is given, the target it
+// renders is the account page, a local path that browsers cannot read as
+// another host, or an https URL whose host (as net/url reads it) is under
+// example.com, without user-info (SEC-57).
+func FuzzReturnTarget(f *testing.F) {
+	for _, s := range []string{"/account", "https://wiki.example.com/x", "//evil.com", "/\\evil.com", "https://a@evil.com",
+		"javascript:alert(1)", "https://evil.com\\@wiki.example.com", "/%5Cevil", "https://wiki.example.com%2F@evil.com",
+		"HTTPS://WIKI.EXAMPLE.COM:443/", "https://wiki.example.com.evil.com/", "/x?y=//evil"} {
+		f.Add(s)
+	}
+	a := newForwardHandler(f, func(c *config.Config) { c.ReturnDomains = []string{"*.example.com"} })
+	f.Fuzz(func(t *testing.T, next string) {
+		req := httptest.NewRequest("GET", "https://sesame.test/login?next="+url.QueryEscape(next), nil)
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%q: got %d", next, rec.Code)
+		}
+		m := nextField.FindSubmatch(rec.Body.Bytes())
+		if m == nil {
+			t.Fatalf("%q: no next field", next)
+		}
+		got := html.UnescapeString(string(m[1]))
+		switch {
+		case got == "/account":
+		case strings.HasPrefix(got, "/"):
+			if strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\r\n\t ") {
+				t.Fatalf("%q: local target %q can leave the site", next, got)
+			}
+		default:
+			u, err := url.Parse(got)
+			host := ""
+			if err == nil {
+				host = strings.ToLower(u.Hostname())
+			}
+			if err != nil || !strings.EqualFold(u.Scheme, "https") || u.User != nil ||
+				!strings.HasSuffix(host, ".example.com") && host != "sesame.test" || strings.ContainsAny(got, "\\\r\n\t ") {
+				t.Fatalf("%q: followed to %q (host %q, err %v)", next, got, host, err)
+			}
+		}
+	})
 }
