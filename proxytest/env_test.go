@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
@@ -54,7 +55,7 @@ type env struct {
 	logs    *testlog.Buffer
 }
 
-func newEnv(t *testing.T, kind string) *env {
+func newEnv(t *testing.T, kind string, opts ...func(*config.Config)) *env {
 	t.Helper()
 	var bin string
 	if kind == "nginx" {
@@ -63,7 +64,7 @@ func newEnv(t *testing.T, kind string) *env {
 		bin = CaddyPath(t)
 	}
 	e := &env{t: t, kind: kind, logs: &testlog.Buffer{}}
-	e.startSesame()
+	e.startSesame(opts)
 	e.up = NewUpstream(t)
 	port := FreePort(t)
 	e.frontIP = fmt.Sprintf("127.0.0.1:%d", port)
@@ -93,7 +94,7 @@ func mustRender(t *testing.T, name string, v Vars) string {
 	return s
 }
 
-func (e *env) startSesame() {
+func (e *env) startSesame(opts []func(*config.Config)) {
 	t := e.t
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -110,6 +111,9 @@ func (e *env) startSesame() {
 	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)))
 	cfg.AccessRules = rules
 	configureForward(cfg)
+	for _, o := range opts {
+		o(cfg)
+	}
 	a, err := app.New(ctx, cfg, app.WithLogger(logger), app.WithPasswordParams(cheap))
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +127,17 @@ func (e *env) startSesame() {
 	t.Cleanup(srv.Close)
 }
 
-// user creates an account (not an administrator).
-func (e *env) user(name, pw string) {
+// user creates an account (not an administrator) in the groups.
+func (e *env) user(name, pw string, groups ...string) {
 	e.t.Helper()
-	if _, err := e.app.Accounts().Signup(context.Background(), name, pw, false); err != nil {
+	u, err := e.app.Accounts().Signup(context.Background(), name, pw, false)
+	if err != nil {
 		e.t.Fatalf("sign up %s: %v", name, err)
+	}
+	if len(groups) > 0 {
+		if _, err := e.app.Durable().ChangeGroups(context.Background(), u.ID, sesame.GroupChange{Add: groups}); err != nil {
+			e.t.Fatalf("groups of %s: %v", name, err)
+		}
 	}
 }
 
