@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -33,4 +34,28 @@ func FuzzParseFeedPage(f *testing.F) {
 			t.Fatal("accepted a page without next")
 		}
 	})
+}
+
+// FuzzSSEParser feeds arbitrary bytes to the revocation stream's event
+// parser: it must never panic, never return an event beyond its bounds,
+// give the same events whether the stream arrives whole or byte by byte
+// (a CR and its LF in two reads), and agree with the spec's algorithm.
+func FuzzSSEParser(f *testing.F) {
+	for _, s := range []string{
+		"retry: 1000\n\nevent: revocation\nid: 12\ndata: {\"seq\":12,\"sid\":\"s\",\"at\":\"2026-03-01T12:00:00Z\"}\n\n",
+		"event: position\nid: 13\ndata: {\"next\":13}\n\n: heartbeat\n\n",
+		"event: a\r\nid: 1\r\ndata: x\r\n\r\n",
+		"data: a\rdata: b\r\r",
+		"\uFEFFdata: x\n\n",
+		"\xEF\xBBdata: x\n\n",
+		"id: 1\x002\ndata\n\n",
+		"data:x\ndata:  y\n\nevent\n:c\n\n",
+		"data: unterminated",
+		"retry: 99999999999999999999999\n\n",
+		"data: " + strings.Repeat("x", maxSSELine) + "\n\n",
+		strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", 40) + "\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkSSEParser)
 }
