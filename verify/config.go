@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,42 @@ const (
 	// DefaultRevocationsPath is appended to the issuer when
 	// [RevocationConfig.URL] is empty.
 	DefaultRevocationsPath = "/api/v1/revocations"
+	// DefaultStreamRetry is how long a verifier polls after falling back
+	// from the revocation stream before it tries the stream again.
+	DefaultStreamRetry = 30 * time.Second
+	// MinHeartbeat is the shortest heartbeat a verifier asks of the
+	// revocation stream (the issuer's own lower bound).
+	MinHeartbeat = 250 * time.Millisecond
+	// MaxDefaultHeartbeat caps the default heartbeat (the issuer's default
+	// upper bound).
+	MaxDefaultHeartbeat = 15 * time.Second
 )
+
+// Transport is how a [Verifier] started with [Verifier.Start] follows the
+// revocation feed.
+type Transport int
+
+const (
+	// TransportStream follows the feed's Server-Sent Events stream
+	// ([RevocationConfig.StreamURL]) and learns of a revocation within
+	// milliseconds, falling back to polling when the stream is absent,
+	// refused or keeps breaking. The default.
+	TransportStream Transport = iota
+	// TransportPoll reads the feed every [RevocationConfig.PollInterval]
+	// only (the behaviour before the stream existed).
+	TransportPoll
+)
+
+// String returns "stream" or "poll".
+func (t Transport) String() string {
+	switch t {
+	case TransportStream:
+		return "stream"
+	case TransportPoll:
+		return "poll"
+	}
+	return "Transport(" + strconv.Itoa(int(t)) + ")"
+}
 
 // Config configures a [Verifier]. JWKSURL, Issuer and Audience are
 // required; every other zero value means the secure default stated on the
@@ -117,17 +153,48 @@ type RevocationConfig struct {
 	// "/api/v1/revocations".
 	URL string
 
-	// PollInterval is how often the feed is read: in the background after
-	// [Verifier.Start], or else lazily by the first request after it has
-	// elapsed (that request does not wait). A revoked session's tokens are
-	// refused within about one interval. Default 1 second.
+	// Transport is how the feed is followed after [Verifier.Start]:
+	// [TransportStream] (the default: pushed, falling back to polling) or
+	// [TransportPoll]. Without Start the feed is polled lazily by requests
+	// whatever the Transport.
+	Transport Transport
+
+	// StreamURL is the feed's Server-Sent Events stream. It must be https,
+	// or http to a loopback host. Default: URL followed by "/stream"
+	// (Sesame's GET /api/v1/revocations/stream). Its event ids must be
+	// positions of the feed at URL: the stream and the polls share one
+	// position.
+	StreamURL string
+
+	// Heartbeat is the heartbeat interval asked of the stream
+	// (?heartbeat_ms=): each heartbeat counts as hearing from the issuer,
+	// and a stream silent for 2 × Heartbeat + 500 ms is dropped and
+	// reconnected. Default MaxStaleness / 3, at least [MinHeartbeat] and at
+	// most [MaxDefaultHeartbeat]; one set here must be shorter than
+	// MaxStaleness. (With a MaxStaleness under 3 × MinHeartbeat = 750 ms the
+	// stream cannot be heard often enough: use TransportPoll.)
+	Heartbeat time.Duration
+
+	// StreamRetry is how long the verifier polls after falling back from
+	// the stream (absent: 404 or 405; refused: 503 or another refusal; or
+	// broken 3 times in a row without delivering its catch-up) before it
+	// tries the stream again. Default 30 seconds.
+	StreamRetry time.Duration
+
+	// PollInterval is how often the feed is read when polling: in the
+	// background after [Verifier.Start] (with TransportPoll, or while
+	// fallen back from the stream), or else lazily by the first request
+	// after it has elapsed (that request does not wait). A revoked
+	// session's tokens are refused within about one interval. Default 1
+	// second.
 	PollInterval time.Duration
 
-	// MaxStaleness is how long the verifier keeps deciding after the last
-	// successful read of the feed. Once the feed has been unreadable for
-	// longer, every token is refused with 503 (fail closed): a token of a
-	// session revoked meanwhile would otherwise pass. Default 3 ×
-	// PollInterval.
+	// MaxStaleness is how long the verifier keeps deciding after it last
+	// heard from the issuer: a read of the feed that caught up, or on the
+	// stream, its catch-up, any later position event or heartbeat. Once
+	// neither has been heard for longer, every token is refused with 503
+	// (fail closed, SEC-64): a token of a session revoked meanwhile would
+	// otherwise pass. Default 3 × PollInterval.
 	MaxStaleness time.Duration
 
 	// MaxTokenLifetime is the longest lifetime of an access token from this
@@ -158,7 +225,8 @@ type settings struct {
 
 type revSettings struct {
 	RevocationConfig
-	url *url.URL
+	url       *url.URL
+	streamURL *url.URL
 }
 
 func (cfg Config) resolve() (*settings, error) {
@@ -226,7 +294,19 @@ func (rc RevocationConfig) resolve(issuer string) (*revSettings, error) {
 	if _, ok := r.url.Query()["since"]; ok {
 		return nil, errors.New("verify: Revocations.URL must not carry the since parameter")
 	}
-	if rc.PollInterval < 0 || rc.MaxStaleness < 0 || rc.MaxTokenLifetime < 0 {
+	if r.StreamURL == "" {
+		su := *r.url
+		su.Path = strings.TrimSuffix(su.Path, "/") + "/stream"
+		su.RawPath = ""
+		r.StreamURL = su.String()
+	}
+	if r.streamURL, err = checkURL("Revocations.StreamURL", r.StreamURL); err != nil {
+		return nil, err
+	}
+	if r.Transport != TransportStream && r.Transport != TransportPoll {
+		return nil, fmt.Errorf("verify: unknown Revocations.Transport %d", r.Transport)
+	}
+	if rc.PollInterval < 0 || rc.MaxStaleness < 0 || rc.MaxTokenLifetime < 0 || rc.Heartbeat < 0 || rc.StreamRetry < 0 {
 		return nil, errors.New("verify: revocation durations may not be negative")
 	}
 	if r.PollInterval == 0 {
@@ -240,6 +320,14 @@ func (rc RevocationConfig) resolve(issuer string) (*revSettings, error) {
 	}
 	if r.MaxTokenLifetime == 0 {
 		r.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	if r.Heartbeat == 0 {
+		r.Heartbeat = min(max(r.MaxStaleness/3, MinHeartbeat), MaxDefaultHeartbeat)
+	} else if r.Heartbeat >= r.MaxStaleness {
+		return nil, fmt.Errorf("verify: Revocations.Heartbeat (%v) must be shorter than MaxStaleness (%v)", r.Heartbeat, r.MaxStaleness)
+	}
+	if r.StreamRetry == 0 {
+		r.StreamRetry = DefaultStreamRetry
 	}
 	return r, nil
 }

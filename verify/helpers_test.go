@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,6 +283,10 @@ func (f *feed) requests() []string {
 }
 
 func (f *feed) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/stream") {
+		http.NotFound(w, r) // a feed without a stream: verifiers fall back to polling
+		return
+	}
 	f.mu.Lock()
 	if o := f.override; o != nil {
 		f.mu.Unlock()

@@ -37,6 +37,9 @@ type revocationView struct {
 
 	lastAttempt time.Time // guarded by flight.mu
 
+	streamClient *http.Client // HTTPClient without its overall timeout
+	stream       streamState
+
 	mu          sync.RWMutex
 	primed      bool
 	cursor      uint64
@@ -44,6 +47,7 @@ type revocationView struct {
 	barrier     time.Time            // tokens issued before are refused
 	lost        bool                 // the feed lost our position: the next prime sets the barrier whatever the config says
 	revoked     map[string]time.Time // sid → revocation time
+	lastPrune   time.Time            // by the stream
 }
 
 // feedPage is one response of the feed.

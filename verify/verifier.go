@@ -69,8 +69,10 @@ func New(cfg Config) (*Verifier, error) {
 		Leeway: s.Leeway, Required: requiredClaims, Now: s.Clock.Now,
 	}
 	if s.rev != nil {
+		stream := *s.HTTPClient
+		stream.Timeout = 0 // the stream is open for good; it has its own deadlines
 		v.rev = &revocationView{
-			cfg: s.rev, client: s.HTTPClient, clock: s.Clock, log: s.Logger,
+			cfg: s.rev, client: s.HTTPClient, streamClient: &stream, clock: s.Clock, log: s.Logger,
 			leeway: s.Leeway, started: &v.started,
 		}
 	}
@@ -150,18 +152,26 @@ func (v *Verifier) Sync(ctx context.Context) error {
 	return v.rev.syncNow(ctx)
 }
 
-// Start refreshes the key set every RefreshInterval and reads the
-// revocation feed every PollInterval in background goroutines, until ctx
-// is done; a first refresh and read happen at once. Without Start, both
-// happen lazily, started (not awaited) by requests once due. Calling Start
+// Start refreshes the key set every RefreshInterval and follows the
+// revocation feed in background goroutines, until ctx is done; a first
+// refresh happens at once. The feed is followed on its stream (by default,
+// [TransportStream]: revocations are pushed, the stream's catch-up primes
+// at once), falling back to reading it every PollInterval, or only read
+// every PollInterval ([TransportPoll], a first read at once). Without
+// Start, both the key set and the feed are fetched lazily, started (not
+// awaited) by requests once due, and the feed is polled. Calling Start
 // more than once has no effect.
 func (v *Verifier) Start(ctx context.Context) {
 	if !v.started.CompareAndSwap(false, true) {
 		return
 	}
 	v.loops.Go(func() { every(ctx, v.cfg.RefreshInterval, func() { _ = v.Refresh(ctx) }) })
-	if v.rev != nil {
+	switch {
+	case v.rev == nil:
+	case v.rev.cfg.Transport == TransportPoll:
 		v.loops.Go(func() { every(ctx, v.rev.cfg.PollInterval, func() { _ = v.Sync(ctx) }) })
+	default:
+		v.loops.Go(func() { v.rev.follow(ctx) })
 	}
 }
 
