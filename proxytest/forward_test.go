@@ -203,14 +203,19 @@ func TestSEC57_ForgedHeadersThroughProxy(t *testing.T) {
 				t.Errorf("anonymous /wiki/secret with headers naming /public/x: got %d (reached the app: %v), want 401", a.status, a.reached != nil)
 			}
 
-			// Path tricks from the bypass prefix into protected paths: never
-			// let through anonymously (Sesame cleans or refuses the path; a
-			// refusal may come back from nginx as 500, since auth_request
-			// takes only 2xx, 401 and 403).
-			for _, p := range []string{"/public/../wiki/secret", "/public/%2e%2e/wiki/secret", "/public/%2E%2E/admin", "/public/..;/admin", "/public/..%2Fadmin", "/public%2F..%2Fadmin", "//public/../admin", "/public/..\\admin"} {
-				a := e.do("GET", p, api...)
-				if a.reached != nil || a.status/100 == 2 {
-					t.Errorf("anonymous %s: got %d (reached the app as %+v), want a refusal", p, a.status, a.reached)
+			// Path tricks from the bypass prefix into protected paths: a
+			// form Sesame cleans is decided as the protected path (401
+			// anonymous), a form upstreams read differently is refused as
+			// 400 (nginx.conf maps Sesame's 400, which auth_request would
+			// make a 500); never through to the app. "//public/../admin" is
+			// refused by the proxies themselves (nginx 400, Caddy 403): any
+			// 4xx (0 below).
+			for p, want := range map[string]int{
+				"/public/../wiki/secret": 401, "/public/%2e%2e/wiki/secret": 401, "/public/%2E%2E/admin": 401, "//public/../admin": 0,
+				"/public/..;/admin": 400, "/public/..%2Fadmin": 400, "/public%2F..%2Fadmin": 400, "/public/..\\admin": 400, "/public/%5C../admin": 400,
+			} {
+				if a := e.do("GET", p, api...); (a.status != want && (want != 0 || a.status/100 != 4)) || a.reached != nil {
+					t.Errorf("anonymous %s: got %d (reached the app as %+v), want %d", p, a.status, a.reached, want)
 				}
 			}
 		})
