@@ -68,6 +68,7 @@ const AssertionHeader = "Sesame-Assertion"
 type forwarder struct {
 	rules   *authz.Rules
 	assert  []bool         // by rule: sign an assertion (ForwardConfig.Assertion or the rule's own)
+	signs   bool           // some rule signs: every 200 carries the header, empty when unsigned
 	headers ForwardHeaders // canonical names; "" for a header left out
 	returns returnDomains
 }
@@ -100,6 +101,7 @@ func newForwarder(c ForwardConfig) (*forwarder, error) {
 		f.assert = append(f.assert, c.Assertion || f.rules.Rule(i).Assertion)
 		signs = signs || f.assert[i]
 	}
+	f.signs = signs
 	if signs && (c.Keys == nil || c.Issuer == "") {
 		return nil, fmt.Errorf("forward assertion: Keys and Issuer are required")
 	}
@@ -190,8 +192,8 @@ func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *origina
 	// a proxy copying them never copies a client's header or a
 	// placeholder.
 	f := &s.fwd.headers
-	vals := [...]string{name, groups, name}
-	vs := vals[:] // one allocation for the three values
+	vals := [...]string{name, groups, name, ""}
+	vs := vals[:] // one allocation for the values
 	if f.User != "" {
 		h[f.User] = vs[0:1:1]
 	}
@@ -200,6 +202,9 @@ func (s *Server) forwardAllow(w http.ResponseWriter, r *http.Request, o *origina
 	}
 	if f.Name != "" {
 		h[f.Name] = vs[2:3:3]
+	}
+	if s.fwd.signs {
+		h[AssertionHeader] = vs[3:4:4] // empty: a proxy copying it never copies a placeholder
 	}
 	if c != nil {
 		if assert {
