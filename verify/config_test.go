@@ -34,6 +34,14 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		{"staleness under poll", func(c *Config) {
 			c.Revocations = &RevocationConfig{PollInterval: time.Minute, MaxStaleness: time.Second}
 		}, "shorter"},
+		{"heartbeat not under staleness", func(c *Config) {
+			c.Revocations = &RevocationConfig{Heartbeat: 3 * time.Second}
+		}, "Heartbeat"},
+		{"plain http stream", func(c *Config) {
+			c.Revocations = &RevocationConfig{URL: "https://auth.example/rev", StreamURL: "http://auth.example/rev/stream"}
+		}, "https"},
+		{"unknown transport", func(c *Config) { c.Revocations = &RevocationConfig{Transport: 7} }, "Transport"},
+		{"negative stream retry", func(c *Config) { c.Revocations = &RevocationConfig{StreamRetry: -time.Second} }, "negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,11 +83,18 @@ func TestDefaults(t *testing.T) {
 		{"Revocations.URL", s.rev.URL, "https://auth.example/api/v1/revocations"},
 		{"Revocations.MaxStaleness", s.rev.MaxStaleness, 6 * time.Second},
 		{"Revocations.MaxTokenLifetime", s.rev.MaxTokenLifetime, time.Hour},
+		{"Revocations.Transport", s.rev.Transport, TransportStream},
+		{"Revocations.StreamURL", s.rev.StreamURL, "https://auth.example/api/v1/revocations/stream"},
+		{"Revocations.Heartbeat", s.rev.Heartbeat, 2 * time.Second},
+		{"Revocations.StreamRetry", s.rev.StreamRetry, 30 * time.Second},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
+	}
+	if v.rev.streamClient.Timeout != 0 || v.rev.streamClient.CheckRedirect == nil {
+		t.Error("the stream's client: want no overall timeout (the stream stays open) and the redirect policy")
 	}
 	if s.HTTPClient.CheckRedirect == nil {
 		t.Error("default client follows redirects anywhere, want same host only")

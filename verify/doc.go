@@ -9,7 +9,11 @@
 //		JWKSURL:     "https://auth.example/.well-known/jwks.json",
 //		Issuer:      "https://auth.example",
 //		Audience:    []string{"https://api.example"},
-//		Revocations: &verify.RevocationConfig{}, // https://auth.example/api/v1/revocations
+//		// https://auth.example/api/v1/revocations, followed on its stream
+//		// .../revocations/stream (revocations pushed in milliseconds),
+//		// falling back to polling every second; 503 after 3 s unheard.
+//		Revocations: &verify.RevocationConfig{},
+//		// or: &verify.RevocationConfig{Transport: verify.TransportPoll},
 //	})
 //	if err != nil {
 //		return err
@@ -17,7 +21,7 @@
 //	if err := v.Refresh(ctx); err != nil { // optional: fail fast at start-up
 //		return err
 //	}
-//	v.Start(ctx) // optional: refresh and poll in the background
+//	v.Start(ctx) // follow the stream (or poll) and refresh keys in the background
 //	http.ListenAndServe(addr, v.Middleware(mux))
 //
 // and in a handler:
@@ -91,6 +95,64 @@
 //     tokens issued (iat) before the moment of priming are refused as
 //     revoked; clients refresh once and carry on. Set
 //     [RevocationConfig.TrustTokensIssuedBeforePrime] to accept them.
+//
+// # Revocation stream
+//
+// After [Verifier.Start], with [RevocationConfig.Transport] left at
+// [TransportStream], the verifier follows the feed's Server-Sent Events
+// stream ([RevocationConfig.StreamURL], default URL + "/stream"), which
+// pushes each revocation as the issuer learns of it:
+//
+//	GET {StreamURL}?heartbeat_ms=H      (Last-Event-ID: N when resuming)
+//	200 text/event-stream
+//	event: revocation
+//	id: 12
+//	data: {"seq":12,"sid":"...","at":"2026-03-01T12:00:00Z"}
+//
+//	event: position
+//	id: 13
+//	data: {"next":13}
+//
+//	: heartbeat
+//
+// Event ids are positions of the same feed as the polls' since and next,
+// and the stream and the polls share one position:
+//
+//   - Priming: a connection made while the view is not primed (at start,
+//     or after a lost position) sends no Last-Event-ID; the issuer sends
+//     the revocations it holds, then a position event, which primes the
+//     view exactly as a poll with since=0 does (barrier included).
+//   - Every revocation event is applied at once; every position event
+//     ends a catch-up. The first position event of a connection, every
+//     later one and every heartbeat comment count as hearing from the
+//     issuer: [RevocationConfig.MaxStaleness] runs from the last of them,
+//     as it runs from the last caught-up read when polling. Heartbeats are
+//     asked every [RevocationConfig.Heartbeat] (default MaxStaleness / 3).
+//   - A connection that breaks (network error, end of the response, no
+//     byte for 2 × Heartbeat + 500 ms, an event over the parser's bounds
+//     (8 KiB a line, 32 KiB an event) or malformed: an id that is not a
+//     number or does not grow, data that is not the expected JSON) is
+//     reconnected with Last-Event-ID set to the position, after a pause
+//     that doubles from 100 ms to 5 s, with jitter (a random point in its
+//     upper half). Revocations made while disconnected are sent on
+//     reconnection: none is missed.
+//   - 410 Gone on reconnection, or a position event going back, means the
+//     position was lost: every token is refused with 503 until the next
+//     connection (at once, without Last-Event-ID) has primed, which sets
+//     the barrier whatever TrustTokensIssuedBeforePrime says (SEC-64).
+//   - The verifier falls back to polling every PollInterval, the first
+//     read at once, when the stream is absent (404, 405, 501), refused
+//     (503, any other 4xx), not text/event-stream, or has broken 3 times
+//     in a row without delivering its catch-up; it tries the stream again
+//     after [RevocationConfig.StreamRetry] (default 30 s).
+//
+// Fail-closed is the same on both transports: a verifier that has heard
+// neither the stream (catch-up, position or heartbeat) nor a caught-up
+// read of the feed for MaxStaleness refuses every token with 503, never a
+// stale 200. With the stream cut, that happens MaxStaleness after the last
+// heartbeat, unless the reconnection or the fallback polls are heard
+// first. Without Start, or with [TransportPoll], the feed is polled as
+// described above.
 //
 // The revocation check runs on every request, also for tokens served from
 // the cache of verified tokens ([Config.CacheSize]).
