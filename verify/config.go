@@ -171,8 +171,9 @@ type RevocationConfig struct {
 	// and a stream silent for 2 × Heartbeat + 500 ms is dropped and
 	// reconnected. Default MaxStaleness / 3, at least [MinHeartbeat] and at
 	// most [MaxDefaultHeartbeat]; one set here must be shorter than
-	// MaxStaleness. (With a MaxStaleness under 3 × MinHeartbeat = 750 ms the
-	// stream cannot be heard often enough: use TransportPoll.)
+	// MaxStaleness. With a MaxStaleness under 3 × MinHeartbeat (750 ms)
+	// and no Heartbeat set, the stream cannot be heard often enough and
+	// the verifier polls (Transport becomes TransportPoll).
 	Heartbeat time.Duration
 
 	// StreamRetry is how long the verifier polls after falling back from
@@ -193,7 +194,7 @@ type RevocationConfig struct {
 	// heard from the issuer: a read of the feed that caught up, or on the
 	// stream, its catch-up, any later position event or heartbeat. Once
 	// neither has been heard for longer, every token is refused with 503
-	// (fail closed, SEC-64): a token of a session revoked meanwhile would
+	// (fail closed, SEC-65): a token of a session revoked meanwhile would
 	// otherwise pass. Default 3 × PollInterval.
 	MaxStaleness time.Duration
 
@@ -323,6 +324,10 @@ func (rc RevocationConfig) resolve(issuer string) (*revSettings, error) {
 	}
 	if r.Heartbeat == 0 {
 		r.Heartbeat = min(max(r.MaxStaleness/3, MinHeartbeat), MaxDefaultHeartbeat)
+		if r.MaxStaleness < 3*MinHeartbeat {
+			// Heartbeats cannot come often enough to keep the view fresh.
+			r.Transport = TransportPoll
+		}
 	} else if r.Heartbeat >= r.MaxStaleness {
 		return nil, fmt.Errorf("verify: Revocations.Heartbeat (%v) must be shorter than MaxStaleness (%v)", r.Heartbeat, r.MaxStaleness)
 	}

@@ -93,6 +93,13 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
 	}
+	// A staleness bound shorter than 3 heartbeats of at least 250 ms:
+	// the verifier polls, as it always did.
+	short, _ := New(Config{JWKSURL: "https://a.example/j", Issuer: "https://a.example", Audience: []string{"a"},
+		Revocations: &RevocationConfig{PollInterval: 100 * time.Millisecond}})
+	if short.rev.cfg.Transport != TransportPoll {
+		t.Errorf("MaxStaleness 300 ms: got transport %v, want poll", short.rev.cfg.Transport)
+	}
 	if v.rev.streamClient.Timeout != 0 || v.rev.streamClient.CheckRedirect == nil {
 		t.Error("the stream's client: want no overall timeout (the stream stays open) and the redirect policy")
 	}

@@ -151,8 +151,9 @@
 // read of the feed for MaxStaleness refuses every token with 503, never a
 // stale 200. With the stream cut, that happens MaxStaleness after the last
 // heartbeat, unless the reconnection or the fallback polls are heard
-// first. Without Start, or with [TransportPoll], the feed is polled as
-// described above.
+// first. Without Start, with [TransportPoll], or with a MaxStaleness under
+// 750 ms (three of the shortest heartbeats the issuer sends) and no
+// Heartbeat set, the feed is polled as described above.
 //
 // The revocation check runs on every request, also for tokens served from
 // the cache of verified tokens ([Config.CacheSize]).

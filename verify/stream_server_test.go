@@ -284,7 +284,7 @@ func TestStreamResumesWithoutMissingRevocations(t *testing.T) {
 	}
 }
 
-// SEC-64, fail closed: with the stream cut and refused (404), the verifier
+// SEC-65, fail closed: with the stream cut and refused (404), the verifier
 // falls back to polling and still hears of revocations; when the feed
 // fails too, it keeps deciding until MaxStaleness after it last heard from
 // the issuer, and answers 503 from then on, never a stale 200.
@@ -292,7 +292,7 @@ func TestStreamCutFallsBackToPollingThenFailsClosed(t *testing.T) {
 	s := startSesame(t)
 	tok, later := s.login("carol"), s.login("carol")
 	clock := testclock.New(time.Now())
-	v := s.follower(clock, RevocationConfig{PollInterval: 100 * time.Millisecond})
+	v := s.follower(clock, RevocationConfig{PollInterval: 100 * time.Millisecond, MaxStaleness: time.Second})
 	bound := MaxStaleness(v)
 	eventually(t, "the stream's catch-up", func() bool { return StreamConnections(v) == 1 })
 	mustVerify(t, v, tok)
