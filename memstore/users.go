@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/sesame-auth/sesame"
@@ -17,7 +18,12 @@ func (m *Store) CreateUser(_ context.Context, u *sesame.User) error {
 	if _, dup := m.users[u.ID]; dup {
 		return sesame.Errorf(sesame.EConflict, "user id exists")
 	}
+	groups, _, err := sesame.GroupChange{Replace: true, Add: u.Groups}.Apply(nil)
+	if err != nil {
+		return err
+	}
 	c := *u
+	c.Groups = groups
 	m.users[u.ID] = &c
 	m.usersByName[u.Username] = u.ID
 	return nil
@@ -31,8 +37,14 @@ func (m *Store) UserByID(_ context.Context, id string) (*sesame.User, error) {
 	if !ok {
 		return nil, sesame.ErrNotFound
 	}
+	return copyUser(u), nil
+}
+
+// copyUser returns a copy of u that shares no slice with it.
+func copyUser(u *sesame.User) *sesame.User {
 	c := *u
-	return &c, nil
+	c.Groups = slices.Clone(u.Groups)
+	return &c
 }
 
 // UserByName implements [sesame.UserStore].
@@ -66,9 +78,31 @@ func (m *Store) ListUsers(_ context.Context) ([]*sesame.User, error) {
 	defer m.mu.RUnlock()
 	out := make([]*sesame.User, 0, len(m.users))
 	for _, u := range m.users {
-		c := *u
-		out = append(out, &c)
+		out = append(out, copyUser(u))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
 	return out, nil
+}
+
+// ChangeGroups implements [sesame.UserStore].
+func (m *Store) ChangeGroups(_ context.Context, userID string, ch sesame.GroupChange) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.users[userID]
+	if !ok {
+		return nil, sesame.ErrNotFound
+	}
+	groups, changed, err := ch.Apply(old.Groups)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		c := *old
+		c.Groups = groups
+		if !ch.At.IsZero() {
+			c.UpdatedAt = ch.At
+		}
+		m.users[userID] = &c
+	}
+	return slices.Clone(groups), nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -16,13 +17,18 @@ var _ sesame.UserStore = (*DB)(nil)
 // PostgreSQL text holds no NUL and only valid UTF-8: such a name is refused
 // with an *sesame.Error of code [sesame.EInvalid], and never found.
 
-const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before`
+const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before, group_names`
 
 // CreateUser implements [sesame.UserStore]. A duplicate username or ID is an
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore))
+	groups, _, err := sesame.GroupChange{Replace: true, Add: u.Groups}.Apply(nil)
+	if err != nil {
+		return err
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore),
+		groupArray(groups))
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
 	}
@@ -85,12 +91,56 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 	return out, nil
 }
 
+// ChangeGroups implements [sesame.UserStore]: one transaction that locks
+// the user's row (SELECT ... FOR UPDATE) from its read to its commit, so
+// concurrent changes are applied one after the other.
+func (db *DB) ChangeGroups(ctx context.Context, userID string, c sesame.GroupChange) ([]string, error) {
+	if !storableText(userID) {
+		return nil, sesame.ErrNotFound
+	}
+	var groups []string
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var cur []string
+		err := tx.QueryRow(ctx, `SELECT group_names FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&cur)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sesame.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var changed bool
+		if groups, changed, err = c.Apply(cur); err != nil || !changed {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE users SET group_names = $2,
+			updated_at = CASE WHEN $3 THEN $4 ELSE updated_at END WHERE id = $1`,
+			userID, groupArray(groups), !c.At.IsZero(), nanos(c.At))
+		return err
+	})
+	var e *sesame.Error
+	if err == nil || errors.Is(err, sesame.ErrNotFound) || errors.As(err, &e) {
+		return groups, err
+	}
+	return nil, fmt.Errorf("postgres: change groups: %w", err)
+}
+
+// groupArray is groups for a text[] column: never NULL.
+func groupArray(groups []string) []string {
+	if groups == nil {
+		return []string{}
+	}
+	return groups
+}
+
 func scanUser(row pgx.Row) (*sesame.User, error) {
 	var u sesame.User
 	var created, updated int64
 	var notBefore *int64
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore, &u.Groups); err != nil {
 		return nil, err
+	}
+	if len(u.Groups) == 0 {
+		u.Groups = nil
 	}
 	u.CreatedAt, u.UpdatedAt, u.SessionsNotBefore = fromNanos(created), fromNanos(updated), fromNullNanos(notBefore)
 	return &u, nil

@@ -12,7 +12,7 @@ import (
 const sessionColumns = `id, user_id, token_hash, prev_token_hash, prev_valid_until, created_at,
 	last_seen, idle_timeout, expires_at, remember, auth_time, user_agent, ip, version, data`
 
-const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before`
+const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before, group_names`
 
 // statements are prepared once, at Open: database/sql keeps each prepared
 // on every connection of its pool, so no call parses SQL.
@@ -75,7 +75,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.deleteExpired, `DELETE FROM sessions WHERE rowid IN
 			(SELECT rowid FROM sessions WHERE deadline <= ?1 ORDER BY deadline LIMIT ?2)`},
 		{w, &st.trimChanges, `DELETE FROM session_changes WHERE time < ?`},
-		{w, &st.createUser, `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{w, &st.createUser, `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{w, &st.updateUser, `UPDATE users SET password_hash = ?2, admin = ?3, blocked = ?4, updated_at = ?5, sessions_not_before = ?6 WHERE id = ?1`},
 	} {
 		s, err := p.db.PrepareContext(ctx, p.text)

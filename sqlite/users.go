@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
@@ -18,8 +20,13 @@ import (
 // CreateUser implements [sesame.UserStore]. A duplicate username or ID is an
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
-	_, err := db.st.createUser.ExecContext(ctx, u.ID, u.Username, u.PasswordHash,
-		boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore))
+	groups, _, err := sesame.GroupChange{Replace: true, Add: u.Groups}.Apply(nil)
+	if err != nil {
+		return err
+	}
+	_, err = db.st.createUser.ExecContext(ctx, u.ID, u.Username, u.PasswordHash,
+		boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore),
+		joinGroups(groups))
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
@@ -88,13 +95,64 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 	return out, nil
 }
 
+// ChangeGroups implements [sesame.UserStore]: one immediate transaction
+// (it holds the write lock from its read to its commit), so concurrent
+// changes are applied one after the other.
+func (db *DB) ChangeGroups(ctx context.Context, userID string, c sesame.GroupChange) ([]string, error) {
+	groups, err := db.changeGroups(ctx, userID, c)
+	if err == nil || errors.Is(err, sesame.ErrNotFound) || sesame.ErrorCode(err) == sesame.EInvalid {
+		return groups, err
+	}
+	return nil, fmt.Errorf("sqlite: change groups: %w", err)
+}
+
+func (db *DB) changeGroups(ctx context.Context, userID string, c sesame.GroupChange) ([]string, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var cur string
+	err = tx.QueryRowContext(ctx, `SELECT group_names FROM users WHERE id = ?`, userID).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, sesame.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	groups, changed, err := c.Apply(splitGroups(cur))
+	if err != nil || !changed {
+		return groups, err
+	}
+	const update = `UPDATE users SET group_names = ?2,
+		updated_at = CASE WHEN ?3 THEN ?4 ELSE updated_at END WHERE id = ?1`
+	if _, err := tx.ExecContext(ctx, update, userID, joinGroups(groups), boolInt(!c.At.IsZero()), nanos(c.At)); err != nil {
+		return nil, err
+	}
+	return groups, tx.Commit()
+}
+
+// joinGroups encodes valid group names for the group_names column: joined
+// by a space, which no valid name holds.
+func joinGroups(groups []string) string { return strings.Join(groups, " ") }
+
+// splitGroups decodes the group_names column; '' is nil.
+func splitGroups(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
 func scanUser(row interface{ Scan(...any) error }) (*sesame.User, error) {
 	var u sesame.User
 	var created, updated int64
 	var notBefore sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore); err != nil {
+	var groups string
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &u.Admin, &u.Blocked, &created, &updated, &notBefore, &groups); err != nil {
 		return nil, err
 	}
+	u.Groups = splitGroups(groups)
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
 	if notBefore.Valid {
 		u.SessionsNotBefore = fromNanos(notBefore.Int64)

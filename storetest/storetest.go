@@ -92,6 +92,14 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"NotFound", testUserNotFound},
 		{"Update", testUserUpdate},
 		{"List", testUserList},
+		{"GroupsCreateAndRead", testGroupsCreateAndRead},
+		{"GroupsChange", testGroupsChange},
+		{"GroupsEmpty", testGroupsEmpty},
+		{"GroupsUpdateUserKeepsThem", testGroupsUpdateUserKeepsThem},
+		{"GroupsInvalid", testGroupsInvalid},
+		{"GroupsNotFound", testGroupsNotFound},
+		{"GroupsConcurrentChanges", testGroupsConcurrent},
+		{"GroupsCopies", testGroupsCopies},
 	}
 	for _, tc := range userTests {
 		t.Run("User/"+tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func sameUser(t *testing.T, got, want *sesame.User) {
 	t.Helper()
 	if got.ID != want.ID || got.Username != want.Username || got.PasswordHash != want.PasswordHash ||
 		got.Admin != want.Admin || got.Blocked != want.Blocked || !got.SessionsNotBefore.Equal(want.SessionsNotBefore) ||
-		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) || !slices.Equal(got.Groups, want.Groups) {
 		t.Fatalf("user: got %+v, want %+v", *got, *want)
 	}
 }
