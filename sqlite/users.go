@@ -136,7 +136,7 @@ func (db *DB) changeGroups(ctx context.Context, userID string, c sesame.GroupCha
 // by a space, which no valid name holds.
 func joinGroups(groups []string) string { return strings.Join(groups, " ") }
 
-// splitGroups decodes the group_names column; '' is nil.
+// splitGroups decodes the group_names column; the empty string is nil.
 func splitGroups(s string) []string {
 	if s == "" {
 		return nil
