@@ -23,6 +23,7 @@ const (
 	EventUserBlocked    EventType = "user.blocked"
 	EventUserUnblocked  EventType = "user.unblocked"
 	EventPasswordChange EventType = "user.password_changed"
+	EventGroupsChanged  EventType = "user.groups_changed" // Reason lists the groups added and removed
 	EventCSRFRejected   EventType = "csrf.rejected"
 	EventTokenIssued    EventType = "token.issued"
 	EventRefreshRotated EventType = "refresh.rotated"
