@@ -25,7 +25,14 @@ type Config struct {
 	Jitter      time.Duration // random pause before each revocation, up to this
 	Deadline    time.Duration // a node still accepting a revoked credential this long after the revocation is a failure
 	Insecure    bool
-	Log         io.Writer
+	// Downstream lists downstream verify services to measure, by mode:
+	// "stream" and/or "poll". Each follows the last node's revocation feed
+	// and is polled with the bearer credential like a node.
+	Downstream []string
+	// DownstreamPoll is the poll interval of the "poll" downstream;
+	// default 1 s (verify's default).
+	DownstreamPoll time.Duration
+	Log            io.Writer
 	// Rand picks the revoking node; nil: a random source.
 	Rand *rand.Rand
 }
@@ -61,6 +68,22 @@ func (c *Config) validate() error {
 	if c.Deadline <= 0 || c.Deadline > time.Minute {
 		return fmt.Errorf("--deadline %v: want more than 0 and at most 1m", c.Deadline)
 	}
+	seen := map[string]bool{}
+	for _, m := range c.Downstream {
+		if m != "stream" && m != "poll" || seen[m] {
+			return fmt.Errorf("--downstream: %q (want stream and/or poll, once each)", m)
+		}
+		seen[m] = true
+	}
+	if len(c.Downstream) > 0 && !slices.Contains(c.Credentials, "bearer") {
+		return errors.New("--downstream measures access tokens: --credentials must include bearer")
+	}
+	if c.DownstreamPoll == 0 {
+		c.DownstreamPoll = time.Second
+	}
+	if c.DownstreamPoll < 10*time.Millisecond || c.DownstreamPoll > time.Minute {
+		return fmt.Errorf("--downstream-poll-interval %v: want 10ms to 1m", c.DownstreamPoll)
+	}
 	return nil
 }
 
@@ -93,7 +116,12 @@ type Report struct {
 	RevokeOn    string   `json:"revoke_on"`
 	Deadline    string   `json:"deadline"`
 	Jitter      string   `json:"jitter"`
-	Rows        []*Row   `json:"rows"`
+	// Downstream lists the downstream verify services' modes; they follow
+	// DownstreamOf, the "poll" one every DownstreamPoll.
+	Downstream     []string `json:"downstream,omitempty"`
+	DownstreamOf   string   `json:"downstream_of,omitempty"`
+	DownstreamPoll string   `json:"downstream_poll_interval,omitempty"`
+	Rows           []*Row   `json:"rows"`
 	// RevokeMs is the revoking request's own round trip (p50, p99): the
 	// latencies above start when it has answered.
 	RevokeP50ms float64 `json:"revoke_request_p50_ms"`
@@ -134,6 +162,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep := &Report{Nodes: cfg.Nodes, Revocations: cfg.Revocations, RevokeOn: cfg.RevokeOn, Deadline: cfg.Deadline.String(), Jitter: cfg.Jitter.String()}
+	var downs []*downstream
+	if len(cfg.Downstream) > 0 {
+		followed := cfg.Nodes[len(cfg.Nodes)-1]
+		rep.Downstream, rep.DownstreamOf, rep.DownstreamPoll = cfg.Downstream, followed, cfg.DownstreamPoll.String()
+		probe, err := apis[0].LoginBearer(ctx, user, pw)
+		if err != nil {
+			return nil, err
+		}
+		iss, aud, err := tokenIssuer(probe.Bearer)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := apis[0].Do(ctx, "POST", "/api/v1/logout", nil, probe); err != nil {
+			return nil, err
+		}
+		for _, mode := range cfg.Downstream {
+			d, err := startDownstream(ctx, &cfg, mode, followed, iss, aud)
+			if err != nil {
+				return nil, err
+			}
+			defer d.close()
+			downs = append(downs, d)
+			rows["bearer"][d.name] = &Row{Credential: "bearer", Node: d.name}
+		}
+	}
 	var revokeHist benchkit.Histogram
 	for round := range cfg.Revocations {
 		if ctx.Err() != nil {
@@ -179,6 +232,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			for i, a := range apis {
 				if err := waitStatus(ctx, a, cred, http.StatusOK, cfg.Deadline); err != nil {
 					return nil, fmt.Errorf("round %d: the %s credential from %s on %s: %w", round+1, kind, cfg.Nodes[0], cfg.Nodes[i], err)
+				}
+			}
+			if kind == "bearer" {
+				for _, d := range downs {
+					if err := waitStatus(ctx, d.api, cred, http.StatusOK, cfg.Deadline); err != nil {
+						return nil, fmt.Errorf("round %d: the bearer credential on the %s: %w", round+1, d.name, err)
+					}
 				}
 			}
 			if cfg.Jitter > 0 {
@@ -231,6 +291,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					rows[kind][cfg.Nodes[i]].hist.Record(lat)
 				}()
 			}
+			if kind == "bearer" {
+				for _, d := range downs {
+					wg.Go(func() {
+						lat, errs, ok := pollUntilRejected(ctx, d.api, cred, revoked, cfg.Deadline)
+						mu.Lock()
+						defer mu.Unlock()
+						rep.PollErrors += errs
+						row := rows[kind][d.name]
+						if !ok {
+							row.Failures++
+							rep.Failures++
+							return
+						}
+						row.hist.Record(lat)
+					})
+				}
+			}
 			wg.Wait()
 		}
 		if !slices.Contains(cfg.Credentials, "bearer") {
@@ -241,9 +318,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	rep.RevokeP50ms, rep.RevokeP99ms = ms(revokeHist.Quantile(0.5)), ms(revokeHist.Quantile(0.99))
-	rep.Failures = rep.OriginAccepted
+	rep.Failures += rep.OriginAccepted // plus the downstreams' failures, counted above
 	for _, k := range cfg.Credentials {
-		for _, n := range append([]string{"all"}, cfg.Nodes...) {
+		names := append([]string{"all"}, cfg.Nodes...)
+		if k == "bearer" {
+			for _, d := range downs {
+				names = append(names, d.name)
+			}
+		}
+		for _, n := range names {
 			row := rows[k][n]
 			if n != "all" && row.hist.Count() == 0 && row.Failures == 0 {
 				continue // only ever the revoking node

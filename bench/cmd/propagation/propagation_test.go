@@ -13,7 +13,8 @@ import (
 
 // Two in-process nodes on one SQLite file: every revocation on either is
 // observed by the other within the deadline (through the change feed,
-// polled every 200 ms by default).
+// polled every 200 ms by default), and by two downstream verify services
+// following the second node, one on the stream and one polling.
 func TestPropagationSmoke(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sesame.db")
 	keys := testserver.Keys(t)
@@ -22,7 +23,8 @@ func TestPropagationSmoke(t *testing.T) {
 	var log bytes.Buffer
 	const rounds = 5
 	rep, err := Run(context.Background(), Config{Nodes: []string{a, b}, Revocations: rounds, Credentials: []string{"bearer", "cookie"},
-		RevokeOn: "random", Jitter: 50 * time.Millisecond, Deadline: 5 * time.Second, Log: &log})
+		RevokeOn: "random", Jitter: 50 * time.Millisecond, Deadline: 5 * time.Second, Log: &log,
+		Downstream: []string{"stream", "poll"}, DownstreamPoll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, log.String())
 	}
@@ -31,6 +33,9 @@ func TestPropagationSmoke(t *testing.T) {
 	}
 	seen := map[string]uint64{}
 	for _, row := range rep.Rows {
+		if name, _, ok := strings.Cut(row.Node, " of "); ok {
+			seen[name] = row.Samples
+		}
 		if row.Node == "all" {
 			seen[row.Credential] = row.Samples
 			if row.P50ms <= 0 || row.Maxms < row.P99ms || row.Maxms > 5000 {
@@ -39,7 +44,7 @@ func TestPropagationSmoke(t *testing.T) {
 		}
 	}
 	// Two nodes: each revocation is polled on the one other node.
-	if seen["bearer"] != rounds || seen["cookie"] != rounds {
+	if seen["bearer"] != rounds || seen["cookie"] != rounds || seen["downstream (stream)"] != rounds || seen["downstream (poll)"] != rounds {
 		t.Errorf("observed revocations %v, want %d of each", seen, rounds)
 	}
 	var out bytes.Buffer
@@ -56,6 +61,8 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"--nodes", "http://127.0.0.1:1,http://127.0.0.1:2", "--revocations", "0"},
 		{"--nodes", "http://127.0.0.1:1,http://127.0.0.1:2", "--credentials", "basic"},
 		{"--nodes", "http://127.0.0.1:1,http://127.0.0.1:2", "--revoke-on", "last"},
+		{"--nodes", "http://127.0.0.1:1,http://127.0.0.1:2", "--downstream", "push"},
+		{"--nodes", "http://127.0.0.1:1,http://127.0.0.1:2", "--downstream", "stream", "--credentials", "cookie"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 2 {
