@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
@@ -130,12 +129,11 @@ func (e *env) startSesame(opts []func(*config.Config)) {
 // user creates an account (not an administrator) in the groups.
 func (e *env) user(name, pw string, groups ...string) {
 	e.t.Helper()
-	u, err := e.app.Accounts().Signup(context.Background(), name, pw, false)
-	if err != nil {
+	if _, err := e.app.Accounts().Signup(context.Background(), name, pw, false); err != nil {
 		e.t.Fatalf("sign up %s: %v", name, err)
 	}
 	if len(groups) > 0 {
-		if _, err := e.app.Durable().ChangeGroups(context.Background(), u.ID, sesame.GroupChange{Add: groups}); err != nil {
+		if _, err := e.app.Accounts().AddGroups(context.Background(), name, groups...); err != nil {
 			e.t.Fatalf("groups of %s: %v", name, err)
 		}
 	}
