@@ -163,7 +163,7 @@ func authzCaller(ctx context.Context, env *Env, d *deployFlags, name string) (*a
 	if u.Blocked {
 		return nil, u.Username + " (blocked: none of their sessions is accepted, so the request is anonymous)", nil
 	}
-	c := &authz.Caller{Name: u.Username, Admin: u.Admin, Groups: userGroups(u)}
+	c := &authz.Caller{Name: u.Username, Admin: u.Admin, Groups: u.Groups}
 	groups := "none"
 	if len(c.Groups) > 0 {
 		groups = strings.Join(c.Groups, ", ")
@@ -173,16 +173,6 @@ func authzCaller(ctx context.Context, env *Env, d *deployFlags, name string) (*a
 		role = "administrator"
 	}
 	return c, fmt.Sprintf("%s (%s; groups: %s)", u.Username, role, groups), nil
-}
-
-// userGroups returns the groups of u for the rules.
-//
-// TODO(groups): sesame.User has no Groups field yet (another change adds
-// it); until it lands every user is in no group, so group rules refuse
-// them. Then: return u.Groups.
-func userGroups(u *sesame.User) []string {
-	_ = u
-	return nil
 }
 
 // ruleSource names where rule i was written ("file sesame.yaml:14").

@@ -47,6 +47,10 @@ func TestAuthzTest(t *testing.T) {
 	w.addUser("alice", canaryPassword, false)
 	w.addUser("mallory", canaryPassword, true)
 	w.mustRun(0, "", "user", "block", "mallory")
+	w.addUser("olga", canaryPassword, false)
+	w.mustRun(0, "", "user", "groups", "olga", "add", "Ops", "wiki")
+	w.addUser("dave", canaryPassword, false)
+	w.mustRun(0, "", "user", "groups", "dave", "add", "dev")
 	cfg := writeConfig(t, authzConfig)
 	cases := []struct {
 		name  string
@@ -64,6 +68,10 @@ func TestAuthzTest(t *testing.T) {
 			[]string{"user:      root (administrator; groups: none)", "rule:      1:", "decision:  allow"}},
 		{"group rule, user in no group", []string{"--url", "https://wiki.example.com/ops", "--user", "alice"}, 1,
 			[]string{"rule:      2: domain=wiki.example.com path=/ops policy=group:ops", "decision:  forbidden"}},
+		{"group rule, member (groups from the store)", []string{"--url", "https://wiki.example.com/ops/runbook", "--user", "olga"}, 0,
+			[]string{"user:      olga (user; groups: ops, wiki)", "rule:      2:", "decision:  allow"}},
+		{"group rule, member of another group", []string{"--url", "https://wiki.example.com/ops", "--user", "dave"}, 1,
+			[]string{"user:      dave (user; groups: dev)", "rule:      2:", "decision:  forbidden"}},
 		{"blocked user is anonymous", []string{"--url", "https://wiki.example.com/admin", "--user", "mallory"}, 1,
 			[]string{"user:      mallory (blocked", "decision:  login required"}},
 		{"method rule", []string{"--url", "https://wiki.example.com/page", "--method", "DELETE", "--user", "root"}, 1,

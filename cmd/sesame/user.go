@@ -55,6 +55,7 @@ func runUser(ctx context.Context, env *Env, args []string) error {
 		"block":   {"block a user and end all of their sessions: sesame user block NAME", userBlock(true)},
 		"unblock": {"unblock a user: sesame user unblock NAME", userBlock(false)},
 		"passwd":  {"set a user's password and end their sessions: sesame user passwd [--password-stdin] NAME", userPasswd},
+		"groups":  {"list or change a user's groups: sesame user groups NAME add|remove|list [GROUP...]", userGroupsCmd},
 	}, args)
 }
 
@@ -110,7 +111,7 @@ func userList(ctx context.Context, env *Env, args []string) error {
 		return failure("list users: %v", err)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tROLE\tSTATUS\tCREATED")
+	fmt.Fprintln(tw, "USERNAME\tROLE\tSTATUS\tCREATED\tGROUPS")
 	for _, u := range users {
 		role, status := "user", "active"
 		if u.Admin {
@@ -119,7 +120,8 @@ func userList(ctx context.Context, env *Env, args []string) error {
 		if u.Blocked {
 			status = "blocked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, role, status, u.CreatedAt.UTC().Format("2006-01-02 15:04:05Z"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, role, status, u.CreatedAt.UTC().Format("2006-01-02 15:04:05Z"),
+			strings.Join(u.Groups, ","))
 	}
 	return tw.Flush()
 }
