@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +111,12 @@ func TestForwardAssertion(t *testing.T) {
 	}
 	if _, err := parse("grafana.example.com"); err == nil {
 		t.Error("golang-jwt: another audience verified")
+	}
+
+	// A group member's groups are in the assertion.
+	r = e.forward(proxyPeer, join(opsCaller(e), nginxHeaders("GET", "https://wiki.example.com/ops"))...)
+	if a, err := v.VerifyAssertion(ctx, r.Header().Get("Sesame-Assertion"), "wiki.example.com"); err != nil || a.Username != "olivia" || strings.Join(a.Groups, ",") != "ops,wiki-editors" {
+		t.Errorf("group member's assertion: %+v, %v", a, err)
 	}
 
 	// A Bearer caller gets one too; an anonymous caller on a bypass rule

@@ -430,8 +430,22 @@ func validURI(u string) bool {
 	return true
 }
 
-// userGroups returns the groups of u that can travel in a comma-separated
-// header: a name with a comma or a control character is left out.
+// userGroups returns the groups of u for the rules and the identity
+// headers. Stores keep only valid names ([sesame.ValidGroupName]: no
+// comma, space or control character), so the slice is used as it is,
+// without a copy; a name that is not valid (a store that failed its
+// contract) is left out rather than sent in a comma-separated header.
 func userGroups(u *sesame.User) []string {
-	return nil // sesame.User has no groups yet
+	for i, g := range u.Groups {
+		if !sesame.ValidGroupName(g) {
+			out := append([]string(nil), u.Groups[:i]...)
+			for _, g := range u.Groups[i+1:] {
+				if sesame.ValidGroupName(g) {
+					out = append(out, g)
+				}
+			}
+			return out
+		}
+	}
+	return u.Groups
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -90,8 +91,21 @@ func forwardCallers(e *env) (alice, root []string, aliceToken string) {
 	alice = []string{"Cookie", "__Host-sesame=" + c.sessionCookie()}
 	r := e.admin()
 	root = []string{"Cookie", "__Host-sesame=" + r.sessionCookie()}
+
 	aliceToken = e.client().loginHeader("alice", "correct horse battery").AccessToken
 	return alice, root, aliceToken
+}
+
+// opsCaller signs in olivia, member of the groups ops and wiki-editors,
+// and returns her Cookie header.
+func opsCaller(e *env) []string {
+	c := e.client()
+	c.signup("olivia", "correct horse battery")
+	if _, err := e.accounts.AddGroups(context.Background(), "olivia", "ops", "wiki-editors"); err != nil {
+		e.t.Fatal(err)
+	}
+	c.login("olivia", "correct horse battery", false)
+	return []string{"Cookie", "__Host-sesame=" + c.sessionCookie()}
 }
 
 // TestForwardRulesMatrix walks the rules through the endpoint, with each
@@ -107,6 +121,7 @@ func TestForwardRulesMatrix(t *testing.T) {
 		hdr  []string
 	}
 	anon, user, admin := caller{"anonymous", nil}, caller{"alice", alice}, caller{"root", root}
+	ops := caller{"olivia", opsCaller(e)}
 	cases := []struct {
 		name         string
 		method, host string
@@ -124,6 +139,9 @@ func TestForwardRulesMatrix(t *testing.T) {
 		{"admin rule, anonymous", "GET", "wiki.example.com", "/admin", "", anon, 401},
 		{"double slash is the admin path", "GET", "wiki.example.com", "//admin", "", user, 403},
 		{"group rule, user in no group", "GET", "wiki.example.com", "/ops/board", "", user, 403},
+		{"group rule, member", "GET", "wiki.example.com", "/ops/board", "", ops, 200},
+		{"group rule, member, other method", "DELETE", "wiki.example.com", "/ops", "", ops, 200},
+		{"admin rule, group member", "GET", "wiki.example.com", "/admin", "", ops, 403},
 		{"group rule, admin is not implicitly a member", "GET", "wiki.example.com", "/ops", "", admin, 403},
 		{"group rule, anonymous", "GET", "wiki.example.com", "/ops", "", anon, 401},
 		{"deny rule, anonymous: 403, signing in would not help", "GET", "wiki.example.com", "/closed", "", anon, 403},
@@ -185,6 +203,11 @@ func TestForwardIdentityHeaders(t *testing.T) {
 	r = e.forward(proxyPeer, nginxHeaders("GET", "https://wiki.example.com/static/x")...)
 	if h := r.Header(); r.Code != 200 || len(h.Values("Remote-User")) != 1 || h.Get("Remote-User") != "" || h.Get("Remote-Groups") != "" {
 		t.Errorf("anonymous bypass: got %d %v, want 200 with empty identity headers", r.Code, h)
+	}
+
+	r = e.forward(proxyPeer, join(opsCaller(e), nginxHeaders("GET", "https://wiki.example.com/ops"))...)
+	if r.Code != 200 || r.Header().Get("Remote-User") != "olivia" || r.Header().Get("Remote-Groups") != "ops,wiki-editors" {
+		t.Errorf("group member: got %d %v, want Remote-Groups ops,wiki-editors", r.Code, r.Header())
 	}
 
 	e2 := newForwardEnv(t, func(c *config.Config) { c.ForwardHeaders = []string{"user=X-Auth-User", "name="} })
