@@ -11,15 +11,18 @@ import (
 // jti, the session ID sid that binds the token to one server-side session,
 // the client_id it was issued to and its scope. The issuer (package token),
 // the downstream verifier (package verify) and the server share this one
-// type.
+// type. Groups, the user's groups ([User.Groups]) when the issuer is set
+// to include them (token.Config.Groups, the groups_claim setting), is
+// omitted for a user in none.
 //
 // Claims returned by a verifier may share their Audience slice with a
 // cache: do not modify it.
 type AccessClaims struct {
 	jose.Claims
-	SessionID string `json:"sid"`
-	ClientID  string `json:"client_id"`
-	Scope     string `json:"scope,omitempty"`
+	SessionID string   `json:"sid"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
 }
 
 // HasScope reports whether scope is one of the space-separated values of

@@ -210,7 +210,7 @@ func (a *App) buildServer() error {
 	sc := server.Config{Accounts: a.accounts, Sessions: a.sessions, Logger: a.logger, Events: a.opts.events,
 		AllowedOrigins: c.AllowedOrigins, TLS: a.useTLS(), CSRFKey: a.master.Derive("csrf", 32),
 		Throttle: a.limiter, ClientIPs: guard.IPResolver{TrustedProxies: proxies},
-		TokenTransports: c.TokenTransports, NoRememberMe: !c.RememberMe}
+		TokenTransports: c.TokenTransports, NoRememberMe: !c.RememberMe, GroupsClaim: c.GroupsClaim}
 	if c.Source("public_url").Kind != config.FromListener || config.IsLoopback(c.Addr) {
 		// SEC-63: any other Host is refused. A URL derived from a
 		// non-loopback listener (--insecure-cookies, development) names

@@ -49,6 +49,9 @@ type Config struct {
 	RefreshLifetime    time.Duration
 	RefreshGrace       time.Duration // 0: none
 	TokenTransports    []string      // "header", "cookie"
+	// GroupsClaim puts the user's groups in a groups claim of every access
+	// token (key groups_claim). Default false.
+	GroupsClaim bool
 
 	// AccessRules are the forward-auth access rules, in order (key
 	// access_rules, from the file only). Default none: every request is
@@ -268,6 +271,8 @@ func (c *Config) text(k *Key) string {
 		return formatDuration(c.RefreshGrace)
 	case "token_transports":
 		return strings.Join(c.TokenTransports, ",")
+	case "groups_claim":
+		return strconv.FormatBool(c.GroupsClaim)
 	case "access_rules":
 		return accessRulesText(c.AccessRules)
 	case "log_format":

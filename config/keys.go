@@ -173,6 +173,8 @@ var keys = []*Key{
 
 	{Name: "token_transports", Default: "header,cookie", Group: groupTokens, kind: kindList, Help: "how login and refresh hand out tokens: header (in the JSON body, sent back as Bearer: mobile apps, CLIs, services) and/or cookie (HttpOnly cookies only: a single-page app on the same site)",
 		set: list(func(c *Config) *[]string { return &c.TokenTransports })},
+	{Name: "groups_claim", Default: "false", Group: groupTokens, kind: kindBool, Help: "put the user's groups in a groups claim of every access token (read when each token is signed: a change shows in the next token; a token already issued keeps its groups until it expires)",
+		set: boolean(func(c *Config) *bool { return &c.GroupsClaim })},
 
 	{Name: "return_domains", Group: groupAccess, kind: kindList, Help: "hosts the login page may send a user back to after signing in: wiki.example.com, *.example.com (any subdomain) or .example.com (it and any subdomain); cookie_domain and its subdomains are always included; https only (http too when public_url is http)",
 		set: list(func(c *Config) *[]string { return &c.ReturnDomains })},

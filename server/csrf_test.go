@@ -122,7 +122,7 @@ func TestSEC35_RouteTableSafeMethods(t *testing.T) {
 	}
 	for _, rt := range routes {
 		switch rt.Method {
-		case "GET", "POST", "DELETE":
+		case "GET", "POST", "PUT", "DELETE":
 		default:
 			t.Fatalf("route %s %s: unexpected method", rt.Method, rt.Pattern)
 		}

@@ -204,6 +204,8 @@ func noticeText(code string) string {
 		return "The user was blocked and all of their sessions ended."
 	case "unblocked":
 		return "The user was unblocked."
+	case "groups":
+		return "The user's groups were saved."
 	}
 	return ""
 }

@@ -10,13 +10,13 @@ import (
 
 // Route is one entry of the server's route table.
 type Route struct {
-	Method  string // GET, POST or DELETE; GET also answers HEAD
+	Method  string // GET, POST, PUT or DELETE; GET also answers HEAD
 	Pattern string // a net/http ServeMux path pattern
 	Auth    bool   // requires a Principal, from any credential (sesame.RequireAuth)
 	handler http.HandlerFunc
 }
 
-// Routes returns the route table. Every state change is on POST or DELETE;
+// Routes returns the route table. Every state change is on POST, PUT or DELETE;
 // GET, HEAD and OPTIONS never change state (SEC-35), and there is no method
 // override. Tests walk this table.
 func (s *Server) Routes() []Route {
@@ -35,6 +35,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/admin", true, s.handleAdminPage},
 		{"POST", "/admin/users/{username}/block", true, s.handleBlockForm(true)},
 		{"POST", "/admin/users/{username}/unblock", true, s.handleBlockForm(false)},
+		{"POST", "/admin/users/{username}/groups", true, s.handleGroupsForm},
 		{"GET", "/static/style.css", false, s.handleCSS},
 
 		// JSON API.
@@ -50,6 +51,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/admin/users/{username}/block", false, s.apiAdminBlock(true)},
 		{"POST", "/api/v1/admin/users/{username}/unblock", false, s.apiAdminBlock(false)},
 		{"DELETE", "/api/v1/admin/users/{username}/sessions", false, s.apiAdminRevokeSessions},
+		{"GET", "/api/v1/admin/users/{username}/groups", false, s.apiAdminGroups},
+		{"PUT", "/api/v1/admin/users/{username}/groups", false, s.apiAdminSetGroups},
 		{"GET", "/api/v1/csrf", false, s.apiCSRF},
 		{"GET", "/api/v1/revocations", false, s.apiRevocations},
 		{"GET", "/api/v1/revocations/stream", false, s.apiRevocationStream},
@@ -120,7 +123,7 @@ func (s *Server) denyUnauthenticated(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiFallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
-		for _, m := range []string{"GET", "HEAD", "POST", "DELETE"} {
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {

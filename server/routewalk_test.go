@@ -248,6 +248,7 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"GET /admin":                                     {adminOnly, "/admin", nil, http.StatusOK},
 		"POST /admin/users/{username}/block":             {adminOnly, "/admin/users/{username}/block", url.Values{}, http.StatusSeeOther},
 		"POST /admin/users/{username}/unblock":           {adminOnly, "/admin/users/{username}/unblock", url.Values{}, http.StatusSeeOther},
+		"POST /admin/users/{username}/groups":            {adminOnly, "/admin/users/{username}/groups", url.Values{"groups": {"ops"}}, http.StatusSeeOther},
 		"GET /static/style.css":                          {public, "/static/style.css", nil, http.StatusOK},
 		"POST /api/v1/signup":                            {public, "/api/v1/signup", map[string]string{"username": "", "password": ""}, http.StatusBadRequest},
 		"POST /api/v1/login":                             {public, "/api/v1/login", map[string]string{"username": "alice", "password": alicePW}, http.StatusOK},
@@ -261,6 +262,8 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /api/v1/admin/users/{username}/block":      {adminOnly, "/api/v1/admin/users/{username}/block", nil, http.StatusOK},
 		"POST /api/v1/admin/users/{username}/unblock":    {adminOnly, "/api/v1/admin/users/{username}/unblock", nil, http.StatusOK},
 		"DELETE /api/v1/admin/users/{username}/sessions": {adminOnly, "/api/v1/admin/users/{username}/sessions", nil, http.StatusOK},
+		"GET /api/v1/admin/users/{username}/groups":      {adminOnly, "/api/v1/admin/users/{username}/groups", nil, http.StatusOK},
+		"PUT /api/v1/admin/users/{username}/groups":      {adminOnly, "/api/v1/admin/users/{username}/groups", map[string]any{"groups": []string{"ops"}}, http.StatusOK},
 		"GET /api/v1/csrf":                               {public, "/api/v1/csrf", nil, http.StatusOK},
 		"GET /api/v1/revocations":                        {public, "/api/v1/revocations?since=0", nil, http.StatusOK},
 		"GET /api/v1/authz/forward":                      {public, "/api/v1/authz/forward", nil, http.StatusForbidden}, // no access_rules: default deny

@@ -56,6 +56,11 @@ type Config struct {
 	// checkbox and a login's "remember" is ignored, so every session
 	// cookie ends with the browser session (a strict deployment).
 	NoRememberMe bool
+	// GroupsClaim puts the user's groups (sesame.User.Groups, read from
+	// the user store when each token is signed) in a groups claim of every
+	// access token: the server uses a copy of Tokens whose Groups reads
+	// them, unless Tokens has its own. Default false: no groups claim.
+	GroupsClaim bool
 	// JWKS returns the public key set published at
 	// /.well-known/jwks.json. Default nil: not published.
 	JWKS func() []byte
@@ -152,9 +157,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, tokens: cfg.Tokens, accounts: accountsFor(cfg), sessions: cfg.Sessions, log: cfg.Logger, pages: p, public: public}
-	if s.tokens != nil && s.tokens.Config().CheckUser == nil {
+	if s.tokens != nil && (s.tokens.Config().CheckUser == nil || cfg.GroupsClaim && s.tokens.Config().Groups == nil) {
 		tc := s.tokens.Config()
-		tc.CheckUser = s.accounts.CheckUser
+		if tc.CheckUser == nil {
+			tc.CheckUser = s.accounts.CheckUser
+		}
+		if cfg.GroupsClaim && tc.Groups == nil {
+			tc.Groups = s.userGroups
+		}
 		if s.tokens, err = token.New(tc); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}

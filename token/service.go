@@ -66,6 +66,17 @@ type Config struct {
 	// Default nil: no user check beyond the session's own liveness.
 	CheckUser func(ctx context.Context, userID string, issued time.Time) error
 
+	// Groups, when set, is asked for the user's groups each time an access
+	// token is signed (at issue, at each refresh, and for a replay within
+	// the grace, which then carries the groups of that moment); they go in
+	// the token's groups claim (omitted when the user is in none), so a
+	// change shows in the next token issued. An error with code ENotFound
+	// (the user is gone) fails the request with ErrInvalidGrant; any other
+	// with EUnavailable: no token is signed without the groups it should
+	// carry. Default nil: access tokens carry no groups claim (the server
+	// sets it when its GroupsClaim is on).
+	Groups func(ctx context.Context, userID string) ([]string, error)
+
 	Keys         Keys
 	SuccessorKey []byte // at least 32 bytes from a CSPRNG; derives successor refresh tokens
 	Store        Store
@@ -180,6 +191,10 @@ func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, sco
 	if err := s.checkUser(ctx, sess.UserID, sess.CreatedAt); err != nil {
 		return nil, err
 	}
+	groups, err := s.groups(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
 	if clientID == "" {
 		clientID = s.cfg.DefaultClientID
 	}
@@ -198,7 +213,7 @@ func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, sco
 	if err := s.cfg.Store.CreateRefresh(ctx, r); err != nil {
 		return nil, unavailable(err)
 	}
-	p, err := s.pair(sess, r, tok, scope)
+	p, err := s.pair(sess, r, tok, scope, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -223,10 +238,27 @@ func (s *Service) checkUser(ctx context.Context, userID string, issued time.Time
 	return unavailable(err)
 }
 
+// groups returns the groups claim for userID: nil unless Config.Groups
+// is set.
+func (s *Service) groups(ctx context.Context, userID string) ([]string, error) {
+	if s.cfg.Groups == nil {
+		return nil, nil
+	}
+	g, err := s.cfg.Groups(ctx, userID)
+	switch {
+	case err == nil:
+		return g, nil
+	case sesame.ErrorCode(err) == sesame.ENotFound:
+		return nil, ErrInvalidGrant
+	}
+	return nil, unavailable(err)
+}
+
 // pair signs the access token that goes with refresh token r (whose text
 // is tok) for the session sess, with r's jti and issue time, so that a
-// replay within the grace reproduces the same claims.
-func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string) (*Pair, error) {
+// replay within the grace reproduces the same claims (but for the groups,
+// which the caller reads afresh, before it changes any state).
+func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, groups []string) (*Pair, error) {
 	iat := r.CreatedAt
 	exp := minTime(iat.Add(s.cfg.AccessTTL), sess.ExpiresAt)
 	c := &AccessClaims{
@@ -234,7 +266,7 @@ func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string) (*Pa
 			Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: jose.Audience(s.cfg.Audience),
 			IssuedAt: jose.NewNumericDate(iat), ExpiresAt: jose.NewNumericDate(exp), ID: r.AccessJTI,
 		},
-		SessionID: sess.ID, ClientID: r.ClientID, Scope: scope,
+		SessionID: sess.ID, ClientID: r.ClientID, Scope: scope, Groups: groups,
 	}
 	key := s.cfg.Keys.SigningKey()
 	if key == nil {
@@ -284,6 +316,10 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	if !now.Before(r.ExpiresAt) || !now.Before(r.FamilyExpiresAt) {
 		return nil, ErrInvalidGrant
 	}
+	groups, err := s.groups(ctx, r.UserID)
+	if err != nil {
+		return nil, err
+	}
 	sess, err := s.cfg.Sessions.TouchForRefresh(ctx, r.SessionID)
 	if errors.Is(err, session.ErrSessionRevoked) {
 		s.cfg.Store.DeleteFamily(ctx, r.FamilyID)
@@ -315,7 +351,7 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	case err != nil:
 		return nil, unavailable(err)
 	}
-	p, err := s.pair(sess, next, nextTok, scope)
+	p, err := s.pair(sess, next, nextTok, scope, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +386,11 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 		if err != nil {
 			return nil, err
 		}
-		return s.pair(sess, next, nextTok, scope)
+		groups, err := s.groups(ctx, r.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return s.pair(sess, next, nextTok, scope, groups)
 	}
 	// The session first: deleting it deletes its refresh tokens too, so a
 	// crash before DeleteFamily leaves nothing to redo, while the other
