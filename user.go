@@ -119,11 +119,23 @@ func NormalizeGroupName(name string) (string, error) {
 	if len(name) > MaxGroupNameBytes {
 		return "", Errorf(EInvalid, "group name is too long: at most %d characters", MaxGroupNameBytes)
 	}
-	lower := strings.ToLower(name)
+	lower := asciiLower(name) // not strings.ToLower: the Kelvin sign is not a "k"
 	if !ValidGroupName(lower) {
 		return "", Errorf(EInvalid, "group name %q is invalid: use letters, digits and . _ - (starting with a letter or digit)", name)
 	}
 	return lower, nil
+}
+
+// asciiLower lowercases the ASCII letters of s and leaves every other
+// byte as it is.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // NormalizeGroups normalises every name with [NormalizeGroupName] and
