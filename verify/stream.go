@@ -71,7 +71,7 @@ func (s *streamState) set(fn func(s *streamState)) {
 // instead for StreamRetry when the stream is absent, refused or keeps
 // breaking. It returns when ctx is done.
 func (r *revocationView) follow(ctx context.Context) {
-	failures := 0
+	failures, lost := 0, false
 	for ctx.Err() == nil {
 		caughtUp, err := r.streamOnce(ctx)
 		if ctx.Err() != nil {
@@ -79,10 +79,11 @@ func (r *revocationView) follow(ctx context.Context) {
 		}
 		var refused *streamRefusedError
 		fallback := false
+		wasLost := lost
+		lost = errors.Is(err, errStreamLost)
 		switch {
-		case errors.Is(err, errStreamLost):
-			failures = 0 // reconnect at once, to prime
-			continue
+		case lost && !wasLost:
+			continue // reconnect at once, to prime; twice in a row counts as a failure
 		case errors.As(err, &refused):
 			fallback = true
 		default:
