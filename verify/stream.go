@@ -2,12 +2,13 @@ package verify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"mime"
+		"mime"
 	"net/http"
 	"strconv"
 	"sync"
@@ -115,7 +116,9 @@ func backoff(n int) time.Duration {
 		d *= 2
 	}
 	d = min(d, streamBackoffMax)
-	return d/2 + rand.N(d/2+1)
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, SEC-08)
+	return d/2 + time.Duration(binary.LittleEndian.Uint64(b[:])%uint64(d/2+1))
 }
 
 func sleep(ctx context.Context, d time.Duration) {
