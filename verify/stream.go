@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"mime"
+	"mime"
 	"net/http"
 	"strconv"
 	"sync"
