@@ -52,7 +52,14 @@ func isToken68(s string) bool {
 	return i == len(s)
 }
 
-func b64tokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
-}
+func b64tokenChar(c byte) bool { return b64token[c] }
+
+// b64token[c] reports whether c is one of RFC 6750's b64token characters
+// (a table: the check runs once per byte of every token).
+var b64token = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()

@@ -34,14 +34,8 @@ func (s *Server) tokenAuth(next http.Handler) http.Handler {
 	}
 	m := token.NewMiddleware(s.tokens)
 	m.AcceptCookie(token.AccessCookie)
-	m.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.Header.Values("Authorization")) == 0 && sesame.ErrorCode(token.Rejection(r)) == sesame.EUnauthenticated {
-			s.auditBadToken(r)
-			next.ServeHTTP(w, r)
-			return
-		}
-		s.badToken(w, r)
-	}))
+	m.OnDeadCookie(func(r *http.Request, err error) { s.auditBadToken(r, err) })
+	m.SetDenyHandler(http.HandlerFunc(s.badToken))
 	return m.Handler(next)
 }
 
@@ -53,14 +47,13 @@ func (s *Server) badToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.auditBadToken(r)
+	s.auditBadToken(r, token.Rejection(r))
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	s.writeError(w, r, sesame.Errorf(sesame.EUnauthenticated, "invalid access token"))
 }
 
 // auditBadToken logs a refused token (SEC-55), without the token.
-func (s *Server) auditBadToken(r *http.Request) {
-	err := token.Rejection(r)
+func (s *Server) auditBadToken(r *http.Request, err error) {
 	reason := "invalid token"
 	if errors.Is(err, token.ErrMalformedAuthorization) {
 		reason = "malformed Authorization header"

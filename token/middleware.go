@@ -50,12 +50,19 @@ var (
 //
 // A request without any token goes to the next handler unauthenticated (a
 // session cookie may still authenticate it; [sesame.RequireAuth] decides).
-// A request with a token that does not verify, is expired or whose session
-// is revoked never reaches it: the deny handler answers.
+// A request whose Authorization header holds a token that does not verify,
+// is expired or whose session is revoked never reaches it: the deny
+// handler answers. A dead access cookie (expired, or its session ended) is
+// no credential, like a dead session cookie: the browser sends it with
+// every request and the page cannot remove it (HttpOnly), so refusing the
+// request would lock the user out of refresh and sign-in until the browser
+// closes. The request goes on unauthenticated, after the function set with
+// [Middleware.OnDeadCookie] (to log it).
 type Middleware struct {
 	svc    *Service
 	cookie string
 	deny   http.Handler
+	dead   func(r *http.Request, err error)
 }
 
 // NewMiddleware returns a middleware that authenticates with svc,
@@ -69,6 +76,12 @@ func NewMiddleware(svc *Service) *Middleware {
 // Authorization header. A cookie is an ambient credential: protect
 // state-changing routes reached this way against CSRF (package csrf).
 func (m *Middleware) AcceptCookie(name string) { m.cookie = name }
+
+// OnDeadCookie sets a function called with the request and the refusal
+// when an access cookie is dead and the request goes on without it (see
+// [Middleware]); a logger's place. A store that cannot answer is not
+// "dead": that request goes to the deny handler (503 by default).
+func (m *Middleware) OnDeadCookie(f func(r *http.Request, err error)) { m.dead = f }
 
 // SetDenyHandler sets the handler that answers refused requests; nil
 // restores the default: 401 with `WWW-Authenticate: Bearer
@@ -94,26 +107,33 @@ func (m *Middleware) Check(r *http.Request) (*sesame.Principal, error) {
 }
 
 func (m *Middleware) check(r *http.Request) (sesame.Principal, error) {
+	p, _, err := m.checkMethod(r)
+	return p, err
+}
+
+// checkMethod is check that also says where the token came from, for a
+// refusal too.
+func (m *Middleware) checkMethod(r *http.Request) (sesame.Principal, sesame.Method, error) {
 	tok, method, err := m.token(r)
 	if err != nil {
-		return sesame.Principal{}, err
+		return sesame.Principal{}, method, err
 	}
 	c, err := m.svc.Authenticate(r.Context(), tok)
 	if err != nil {
-		return sesame.Principal{}, err
+		return sesame.Principal{}, method, err
 	}
-	return sesame.Principal{UserID: c.Subject, SessionID: c.SessionID, Method: method, Claims: c, AuthTime: c.IssuedAt.Time}, nil
+	return sesame.Principal{UserID: c.Subject, SessionID: c.SessionID, Method: method, Claims: c, AuthTime: c.IssuedAt.Time}, method, nil
 }
 
 // token returns the request's access token and how it came.
 func (m *Middleware) token(r *http.Request) (string, sesame.Method, error) {
 	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
 		if len(vals) > 1 {
-			return "", "", ErrMalformedAuthorization
+			return "", sesame.MethodBearer, ErrMalformedAuthorization
 		}
 		tok, err := sesame.ParseBearer(vals[0])
 		if err != nil {
-			return "", "", ErrMalformedAuthorization
+			return "", sesame.MethodBearer, ErrMalformedAuthorization
 		}
 		return tok, sesame.MethodBearer, nil
 	}
@@ -128,14 +148,20 @@ func (m *Middleware) token(r *http.Request) (string, sesame.Method, error) {
 // Handler is the enforcement: a request with a valid access token goes to
 // next with its [sesame.Principal] in the context ([sesame.PrincipalFrom]);
 // one without a token goes to next unchanged; any other goes to the deny
-// handler and never reaches next.
+// handler and never reaches next, except a dead access cookie, which is no
+// credential (see [Middleware]).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.check(r)
+		p, method, err := m.checkMethod(r)
 		switch {
 		case err == nil:
-			next.ServeHTTP(w, r.WithContext(sesame.WithPrincipal(r.Context(), &p)))
+			next.ServeHTTP(w, r.WithContext(sesame.ContextWithPrincipal(r.Context(), p)))
 		case err == ErrNoToken:
+			next.ServeHTTP(w, r)
+		case method == sesame.MethodTokenCookie && sesame.ErrorCode(err) == sesame.EUnauthenticated:
+			if m.dead != nil {
+				m.dead(r, err)
+			}
 			next.ServeHTTP(w, r)
 		default:
 			m.deny.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rejectionKey{}, err)))

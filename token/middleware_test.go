@@ -150,3 +150,52 @@ func TestRequireAuthAnyCredential(t *testing.T) {
 		}
 	}
 }
+
+// A dead access cookie (forged, expired, session revoked) is no credential:
+// the request goes on unauthenticated, so public routes, refresh and
+// sign-in still work, and OnDeadCookie hears of it. The same token in the
+// Authorization header is 401 (SEC-20), and a dead cookie never yields a
+// Principal (SEC-19, SEC-27).
+func TestDeadAccessCookieIsNoCredential(t *testing.T) {
+	f := newFixture(t, nil)
+	_, p := f.login("alice")
+	_, revoked := f.login("alice")
+	if _, err := f.sessions.Revoke(f.ctx, mustSID(t, f, revoked.AccessToken), "test"); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(p.AccessToken, ".")
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"mallory"}`)) + "." + parts[2]
+	for name, tok := range map[string]string{"session revoked": revoked.AccessToken, "forged": forged, "garbage": "x"} {
+		m := token.NewMiddleware(f.svc)
+		m.AcceptCookie(token.AccessCookie)
+		var heard error
+		m.OnDeadCookie(func(r *http.Request, err error) { heard = err })
+		reached, got := false, (*sesame.Principal)(nil)
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reached, got = true, sesame.PrincipalFrom(r.Context())
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(&http.Cookie{Name: token.AccessCookie, Value: tok})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if !reached || got != nil || w.Code != 200 {
+			t.Errorf("%s cookie: reached %v, principal %+v, status %d; want through without a Principal", name, reached, got, w.Code)
+		}
+		if heard == nil || sesame.ErrorCode(heard) != sesame.EUnauthenticated {
+			t.Errorf("%s cookie: OnDeadCookie got %v", name, heard)
+		}
+		// Behind RequireAuth it is a plain 401.
+		w = httptest.NewRecorder()
+		m.Handler(sesame.RequireAuth(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			t.Errorf("%s cookie reached a RequireAuth handler", name)
+		}))).ServeHTTP(w, r)
+		if w.Code != 401 {
+			t.Errorf("%s cookie behind RequireAuth: got %d, want 401", name, w.Code)
+		}
+		if tok != "x" {
+			if code, got := serveMW(f, bearerReq(tok)); code != 401 || got != nil {
+				t.Errorf("%s as Bearer: got %d %+v, want 401", name, code, got)
+			}
+		}
+	}
+}
