@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/cookie"
@@ -114,11 +115,11 @@ func (m *Middleware) check(r *http.Request) (sesame.Principal, error) {
 // checkMethod is check that also says where the token came from, for a
 // refusal too.
 func (m *Middleware) checkMethod(r *http.Request) (sesame.Principal, sesame.Method, error) {
-	tok, method, err := m.token(r)
+	tok, method, c, err := m.token(r)
 	if err != nil {
 		return sesame.Principal{}, method, err
 	}
-	c, err := m.svc.Authenticate(r.Context(), tok)
+	c, err = m.svc.authenticate(r.Context(), tok, c)
 	if err != nil {
 		return sesame.Principal{}, method, err
 	}
@@ -126,23 +127,32 @@ func (m *Middleware) checkMethod(r *http.Request) (sesame.Principal, sesame.Meth
 }
 
 // token returns the request's access token and how it came.
-func (m *Middleware) token(r *http.Request) (string, sesame.Method, error) {
+func (m *Middleware) token(r *http.Request) (string, sesame.Method, *AccessClaims, error) {
 	if vals := r.Header.Values("Authorization"); len(vals) > 0 {
 		if len(vals) > 1 {
-			return "", sesame.MethodBearer, ErrMalformedAuthorization
+			return "", sesame.MethodBearer, nil, ErrMalformedAuthorization
+		}
+		// A token the cache holds was verified, so it is a well-formed
+		// b64token (a JWS uses only base64url characters and dots): the
+		// header "Bearer <it>" is what ParseBearer accepts, and its
+		// byte-by-byte check is skipped. Anything else is parsed strictly.
+		if v := vals[0]; len(v) > len("Bearer ") && v[len("Bearer")] == ' ' && strings.EqualFold(v[:len("Bearer")], "Bearer") {
+			if c, ok := m.svc.cachedClaims(v[len("Bearer "):], m.svc.cfg.Clock.Now()); ok {
+				return v[len("Bearer "):], sesame.MethodBearer, c, nil
+			}
 		}
 		tok, err := sesame.ParseBearer(vals[0])
 		if err != nil {
-			return "", sesame.MethodBearer, ErrMalformedAuthorization
+			return "", sesame.MethodBearer, nil, ErrMalformedAuthorization
 		}
-		return tok, sesame.MethodBearer, nil
+		return tok, sesame.MethodBearer, nil, nil
 	}
 	if m.cookie != "" {
 		if tok, err := cookie.Get(r, m.cookie); err == nil {
-			return tok, sesame.MethodTokenCookie, nil
+			return tok, sesame.MethodTokenCookie, nil, nil
 		}
 	}
-	return "", "", ErrNoToken
+	return "", "", nil, ErrNoToken
 }
 
 // Handler is the enforcement: a request with a valid access token goes to

@@ -199,3 +199,38 @@ func TestDeadAccessCookieIsNoCredential(t *testing.T) {
 		}
 	}
 }
+
+// The middleware skips ParseBearer's byte check for a token its cache
+// holds; every header that is not exactly "Bearer <cached token>" must
+// still be parsed strictly and refused when malformed (SEC-20).
+func TestSEC20_CachedTokenHeaderVariants(t *testing.T) {
+	f := newFixture(t, nil)
+	_, p := f.login("alice")
+	if code, got := serveMW(f, bearerReq(p.AccessToken)); code != 200 || got == nil {
+		t.Fatalf("warm-up: got %d %+v", code, got)
+	}
+	if code, got := serveMW(f, bearerReq(p.AccessToken)); code != 200 || got == nil || got.UserID != "alice" {
+		t.Fatalf("cached: got %d %+v", code, got)
+	}
+	for name, h := range map[string]string{
+		"two spaces":        "Bearer  " + p.AccessToken,
+		"trailing space":    "Bearer " + p.AccessToken + " ",
+		"tab":               "Bearer\t" + p.AccessToken,
+		"trailing junk":     "Bearer " + p.AccessToken + "!",
+		"token only":        p.AccessToken,
+		"other scheme":      "Bearerx " + p.AccessToken,
+		"comma list":        "Bearer " + p.AccessToken + ",Bearer " + p.AccessToken,
+		"prefix of a token": "Bearer " + p.AccessToken[:len(p.AccessToken)-1] + "\x00",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", h)
+		if code, got := serveMW(f, r); code != 401 || got != nil {
+			t.Errorf("%s: got %d %+v, want 401", name, code, got)
+		}
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "bEaReR "+p.AccessToken)
+	if code, got := serveMW(f, r); code != 200 || got == nil {
+		t.Errorf("scheme in another letter case (RFC 6750 is case-insensitive): got %d %+v", code, got)
+	}
+}

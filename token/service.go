@@ -409,9 +409,14 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 // still alive. A token already verified by this process is not verified
 // again until it expires, but the revocation check runs every time.
 func (s *Service) Authenticate(ctx context.Context, tok string) (*AccessClaims, error) {
-	now := s.cfg.Clock.Now()
-	c, ok := s.cachedClaims(tok, now)
-	if !ok {
+	c, _ := s.cachedClaims(tok, s.cfg.Clock.Now())
+	return s.authenticate(ctx, tok, c)
+}
+
+// authenticate is Authenticate with the cache already asked: c is the
+// cached claims of tok, or nil.
+func (s *Service) authenticate(ctx context.Context, tok string, c *AccessClaims) (*AccessClaims, error) {
+	if c == nil {
 		c = new(AccessClaims)
 		if err := s.verifier.Verify(tok, c); err != nil {
 			return nil, sesame.Wrap(sesame.EUnauthenticated, err, ErrInvalidToken.Message)
