@@ -226,6 +226,9 @@ func TestCompileErrors(t *testing.T) {
 		{"argument to another policy", Rule{Domain: "*", Policy: "admin:x"}, "policy", "only group"},
 		{"group without names", Rule{Domain: "*", Policy: "group"}, "policy", "names no group"},
 		{"empty group name", Rule{Domain: "*", Policy: "group:a,,b"}, "policy", "bad group name"},
+		{"upper-case group name (could never match a user's groups)", Rule{Domain: "*", Policy: "group:Admins"}, "policy", `write "admins"`},
+		{"group name with a space", Rule{Domain: "*", Policy: "group", Groups: []string{"a b"}}, "policy", "bad group name"},
+		{"group name beginning with a dot", Rule{Domain: "*", Policy: "group:.x"}, "policy", "bad group name"},
 		{"groups with another policy", Rule{Domain: "*", Policy: "authenticated", Groups: []string{"ops"}}, "groups", "only a group policy"},
 	}
 	for _, tc := range cases {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sesame-auth/sesame"
 )
 
 // Rule is one access rule as written in a configuration. A rule matches a
@@ -290,8 +292,14 @@ func (c *rule) compilePolicy(r Rule, bad func(field, format string, a ...any)) {
 		}
 		for _, g := range groups {
 			g = strings.TrimSpace(g)
-			if g == "" || strings.ContainsAny(g, " \t,:") {
-				bad("policy", "bad group name %q", g)
+			if !sesame.ValidGroupName(g) {
+				// A user's groups are always valid names (lower case):
+				// a rule naming another could never match.
+				if l := strings.ToLower(g); l != g && sesame.ValidGroupName(l) {
+					bad("policy", "bad group name %q: group names are lower case (write %q)", g, l)
+				} else {
+					bad("policy", "bad group name %q: want 1-64 of a-z 0-9 . _ -, beginning with a letter or digit", g)
+				}
 				continue
 			}
 			if !slices.Contains(c.groups, g) {
