@@ -212,7 +212,7 @@ func compileRule(i int, r Rule) (rule, Errors) {
 	}
 	for _, m := range r.Methods {
 		m = strings.TrimSpace(m)
-		if !isToken(m) {
+		if !IsToken(m) {
 			bad("methods", "%q is not an HTTP method", m)
 			continue
 		}
@@ -325,8 +325,9 @@ func (c *rule) compilePolicy(r Rule, bad func(field, format string, a ...any)) {
 	}
 }
 
-// isToken reports whether s is an RFC 9110 token (a method name).
-func isToken(s string) bool {
+// IsToken reports whether s is an RFC 9110 token: what a method or a header
+// field name must be.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

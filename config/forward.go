@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"github.com/sesame-auth/sesame/authz"
 )
 
 // The forward-auth keys: cookie_domain, return_domains, forward_headers
@@ -93,15 +95,4 @@ func isDomainName(s string) bool {
 
 // isHeaderToken reports whether s is an RFC 9110 token of at most 64
 // characters.
-func isHeaderToken(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+func isHeaderToken(s string) bool { return len(s) <= 64 && authz.IsToken(s) }
