@@ -30,6 +30,7 @@ const (
 	EventRefreshReuse   EventType = "refresh.reuse"
 	EventTokenRevoked   EventType = "token.revoked"
 	EventBadToken       EventType = "token.rejected"
+	EventAccessDenied   EventType = "access.denied" // a signed-in caller refused by a rule or a role (SEC-53); Reason names the rule, never the path
 )
 
 // Event is one audit record. It never carries a secret: session IDs here are

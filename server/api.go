@@ -275,6 +275,8 @@ func (s *Server) admin(r *http.Request) (*sesame.User, error) {
 		return nil, err
 	}
 	if !p.User.Admin {
+		s.audit(r, sesame.Event{Type: sesame.EventAccessDenied, UserID: p.UserID, Username: p.User.Username,
+			SessionID: p.SessionID, Reason: "admin required"})
 		return nil, errForbidden
 	}
 	return p.User, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/sesame-auth/sesame"
@@ -166,6 +167,17 @@ func (s *Server) handleForward(w http.ResponseWriter, r *http.Request) {
 	case authz.Invalid:
 		s.writeError(w, r, errForwardRule)
 	default:
+		if p != nil {
+			// Failed authorization is audited (SEC-53). The reason names
+			// the rule and the host, never the path or query, which can
+			// carry secrets (SEC-54).
+			reason := "no rule matches (default deny) on " + o.host
+			if d.Rule >= 0 {
+				reason = "access_rules[" + strconv.Itoa(d.Rule) + "] on " + o.host
+			}
+			s.audit(r, sesame.Event{Type: sesame.EventAccessDenied, UserID: p.UserID, Username: p.User.Username,
+				SessionID: p.SessionID, Reason: reason})
+		}
 		s.writeError(w, r, errForbidden)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 )
@@ -482,5 +483,44 @@ func TestForwardIgnoresBody(t *testing.T) {
 		if rec.Code != 200 {
 			t.Errorf("Content-Length %d: got %d %s, want 200", n, rec.Code, rec.Body)
 		}
+	}
+}
+
+// SEC-53: a signed-in caller refused by a rule is audited as access.denied
+// with the rule and host, never the path or query (SEC-54); an anonymous
+// caller's 401 and an allowed request are not; a non-admin refused by an
+// admin API route is audited too.
+func TestSEC53_AccessDeniedAudited(t *testing.T) {
+	e := newForwardEnv(t, nil)
+	c := e.client()
+	c.signup("alice", "correct horse battery")
+	c.login("alice", "correct horse battery", false)
+	cookie := []string{"Cookie", "__Host-sesame=" + c.sessionCookie()}
+	secret := "s3cr3t-reset-token"
+	if r := e.forward(proxyPeer, join(cookie, apiHeaders, nginxHeaders("GET", "https://wiki.example.com/closed/"+secret+"?code="+secret))...); r.Code != 403 {
+		t.Fatalf("deny rule: got %d", r.Code)
+	}
+	if r := e.forward(proxyPeer, join(cookie, apiHeaders, nginxHeaders("GET", "https://other.test/x"))...); r.Code != 403 {
+		t.Fatalf("no rule: got %d", r.Code)
+	}
+	if r := e.forward(proxyPeer, join(apiHeaders, nginxHeaders("GET", "https://wiki.example.com/page"))...); r.Code != 401 {
+		t.Fatalf("anonymous: got %d", r.Code)
+	}
+	if r := e.forward(proxyPeer, join(cookie, apiHeaders, nginxHeaders("GET", "https://wiki.example.com/page"))...); r.Code != 200 {
+		t.Fatalf("allowed: got %d", r.Code)
+	}
+	evs := e.events(sesame.EventAccessDenied)
+	if len(evs) != 2 {
+		t.Fatalf("got %d access.denied events, want 2 (the two refusals of a signed-in caller): %v", len(evs), evs)
+	}
+	if evs[0]["reason"] != "access_rules[3] on wiki.example.com" || evs[1]["reason"] != "no rule matches (default deny) on other.test" {
+		t.Errorf("reasons: %v / %v", evs[0]["reason"], evs[1]["reason"])
+	}
+	if strings.Contains(e.logs.String(), secret) {
+		t.Error("the refused URL's path or query reached the log (SEC-54)")
+	}
+	c.want(c.do("GET", "/api/v1/admin/users", nil), 403)
+	if evs := e.events(sesame.EventAccessDenied); len(evs) != 3 || evs[2]["reason"] != "admin required" {
+		t.Errorf("admin route refusal: got %v", evs)
 	}
 }
