@@ -161,7 +161,21 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, page, title s
 	s.render(w, r, sesame.HTTPStatus(e.Code), page, pageData{Title: title, Error: e.Message})
 }
 
+// handleLogoutForm is the page's sign-out: it ends the session cookie's
+// session and, for a caller signed in by access token (the SPA's token
+// cookie), the session the tokens are bound to, clearing the token cookies,
+// so "sign out" never leaves a live credential in the browser.
 func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request) {
+	if p := sesame.PrincipalFrom(r.Context()); p != nil && p.Method != sesame.MethodSession {
+		if _, err := s.sessions.Revoke(r.Context(), p.SessionID, "logout"); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if p.Method == sesame.MethodTokenCookie {
+			clearTokenCookies(w)
+		}
+		s.audit(r, sesame.Event{Type: sesame.EventLogout, UserID: p.UserID, SessionID: p.SessionID})
+	}
 	if err := s.sessions.Logout(w, r); err != nil {
 		s.renderError(w, r, err)
 		return

@@ -1,9 +1,13 @@
 package server_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/token"
 )
 
 func form(kv ...string) url.Values {
@@ -152,5 +156,44 @@ func TestPagesRevokeAndAdminBlock(t *testing.T) {
 	}
 	if r := laptop.do("POST", "/admin/users/root/block", form(), "Accept", "text/html"); r.StatusCode != 303 || r.Header.Get("Location") != "/login" {
 		t.Fatalf("admin form without a session: got %d %q, want a redirect to login", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// The page's sign-out form ends the caller's credential whatever it is: a
+// browser signed in by the SPA's access-token cookie is signed out too (its
+// token session revoked, the token cookies cleared), never left with a
+// live credential after "sign out".
+func TestLogoutFormEndsTokenCookieSession(t *testing.T) {
+	e := newEnv(t)
+	spa := e.client()
+	spa.signup("alice", pw)
+	spa.want(spa.do("POST", "/api/v1/login", map[string]any{"username": "alice", "password": pw, "transport": "cookie"}), 200)
+	var at string
+	for _, ck := range spa.c.Jar.Cookies(mustURL(e.srv.URL)) {
+		if ck.Name == token.AccessCookie {
+			at = ck.Value
+		}
+	}
+	if at == "" {
+		t.Fatal("no access cookie after a cookie-transport login")
+	}
+	r := spa.do("POST", "/logout", url.Values{})
+	wantRedirect(t, r, "/login")
+	cleared := false
+	for _, sc := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, token.AccessCookie+"=;") || strings.HasPrefix(sc, token.AccessCookie+"=") && strings.Contains(sc, "Max-Age=0") {
+			cleared = true
+		}
+	}
+	if !cleared {
+		t.Errorf("the access cookie was not cleared: %v", r.Header.Values("Set-Cookie"))
+	}
+	// The copied access token is dead: its session was revoked.
+	other := e.client()
+	if r := other.do("GET", "/api/v1/me", nil, "Authorization", "Bearer "+at); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the access token after the page's sign-out: got %d, want 401", r.StatusCode)
+	}
+	if len(e.events(sesame.EventLogout)) == 0 {
+		t.Error("the sign-out was not audited")
 	}
 }
