@@ -429,6 +429,10 @@ func TestSEC13_RevokeOneOthersAll(t *testing.T) {
 func TestConcurrentDataChangesMerge(t *testing.T) {
 	hs := newHarness(t, session.Config{})
 	tok, _ := hs.login("alice", false)
+	// holds is shared by the package's tests: start with no "merge" hold
+	// and leave none (a rerun, -count 2, would find this one closed).
+	holds.Delete("merge")
+	t.Cleanup(func() { holds.Delete("merge") })
 	// Request A loads version N and waits; B changes another key and saves;
 	// then A saves: its version check fails, it re-reads and re-applies.
 	done := make(chan int)
