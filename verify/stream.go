@@ -206,7 +206,17 @@ func (r *revocationView) streamOnce(ctx context.Context) (caughtUp bool, err err
 	idle := 2*r.cfg.Heartbeat + streamIdleSlack
 	silent := time.AfterFunc(idle, func() { cancel(errStreamSilent) })
 	defer silent.Stop()
-	p := newSSEParser(&idleReader{r: resp.Body, t: silent, d: idle})
+	// Only a sign of life restarts the silence timer: a heartbeat after the
+	// catch-up, a revocation or a position. Bytes alone do not (blank
+	// lines, unknown events, a line dribbled a byte at a time): such a
+	// connection would otherwise be kept for good while the view goes
+	// stale, never reconnecting nor falling back to polling (SEC-65).
+	alive := func() {
+		if silent.Stop() { // false: already fired, the context is cancelled
+			silent.Reset(idle)
+		}
+	}
+	p := newSSEParser(resp.Body)
 	for {
 		ev, err := p.Next()
 		if err != nil {
@@ -222,6 +232,7 @@ func (r *revocationView) streamOnce(ctx context.Context) (caughtUp bool, err err
 		switch {
 		case ev.Comment:
 			if caughtUp {
+				alive()
 				r.heard(now)
 			}
 		case ev.Type == "revocation":
@@ -233,6 +244,7 @@ func (r *revocationView) streamOnce(ctx context.Context) (caughtUp bool, err err
 			if err := json.Unmarshal([]byte(ev.Data), &e); err != nil || e.SID == "" {
 				return caughtUp, errors.New("verify: revocation stream sent a malformed revocation")
 			}
+			alive()
 			r.applyStreamed(e, id, now)
 			pos = id
 		case ev.Type == "position":
@@ -248,6 +260,7 @@ func (r *revocationView) streamOnce(ctx context.Context) (caughtUp bool, err err
 				r.markLost(pos)
 				return caughtUp, errStreamLost
 			}
+			alive()
 			r.position(next, priming && !caughtUp, now)
 			pos = next
 			if !caughtUp {
@@ -257,24 +270,6 @@ func (r *revocationView) streamOnce(ctx context.Context) (caughtUp bool, err err
 		}
 		// Other event types are ignored, for forward compatibility.
 	}
-}
-
-// idleReader restarts a timer at each read that returns data.
-type idleReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
-}
-
-func (ir *idleReader) Read(p []byte) (int, error) {
-	n, err := ir.r.Read(p)
-	if n > 0 && !ir.t.Stop() {
-		return n, err // already fired: the context is cancelled
-	}
-	if n > 0 {
-		ir.t.Reset(ir.d)
-	}
-	return n, err
 }
 
 // markLost records that the feed no longer holds the position pos: every
