@@ -97,8 +97,33 @@ type Service struct {
 // claimsCache holds access tokens this process has verified, keyed by the
 // whole token text, until they expire.
 type claimsCache interface {
-	Get(token string, now time.Time) (*AccessClaims, bool)
-	Put(token string, c *AccessClaims, exp time.Time)
+	Get(token string, now time.Time) (verified, bool)
+	Put(token string, v verified, exp time.Time)
+}
+
+// verified is a cached token's claims and the key that verified it: a hit
+// counts only while the key set still resolves its kid to that key, so
+// that a key removed from the set (retired, or compromised) verifies
+// nothing more, cached or not.
+type verified struct {
+	claims *AccessClaims
+	kid    string
+	key    *jose.Key
+}
+
+// keyRecorder is a key resolver that remembers the key it resolved.
+type keyRecorder struct {
+	keys jose.KeyResolver
+	kid  string
+	key  *jose.Key
+}
+
+func (r *keyRecorder) ResolveKey(kid string) (*jose.Key, error) {
+	k, err := r.keys.ResolveKey(kid)
+	if err == nil {
+		r.kid, r.key = kid, k
+	}
+	return k, err
 }
 
 // New returns a Service for cfg.
@@ -418,11 +443,13 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (*AccessClaims, 
 func (s *Service) authenticate(ctx context.Context, tok string, c *AccessClaims) (*AccessClaims, error) {
 	if c == nil {
 		c = new(AccessClaims)
-		if err := s.verifier.Verify(tok, c); err != nil {
+		v, rec := *s.verifier, &keyRecorder{keys: s.cfg.Keys}
+		v.Keys = rec
+		if err := v.Verify(tok, c); err != nil {
 			return nil, sesame.Wrap(sesame.EUnauthenticated, err, ErrInvalidToken.Message)
 		}
-		if s.cache != nil {
-			s.cache.Put(tok, c, c.ExpiresAt.Time)
+		if s.cache != nil && rec.key != nil {
+			s.cache.Put(tok, verified{claims: c, kid: rec.kid, key: rec.key}, c.ExpiresAt.Time)
 		}
 	}
 	if err := s.cfg.Sessions.CheckLive(ctx, c.SessionID); err != nil {
@@ -438,7 +465,27 @@ func (s *Service) cachedClaims(tok string, now time.Time) (*AccessClaims, bool) 
 	if s.cache == nil {
 		return nil, false
 	}
-	return s.cache.Get(tok, now)
+	v, ok := s.cache.Get(tok, now)
+	if !ok {
+		return nil, false
+	}
+	if !s.keyStillHeld(v.kid, v.key) {
+		return nil, false // the key was removed or replaced: verify again
+	}
+	return v.claims, true
+}
+
+// keyStillHeld reports whether the key set still resolves kid to key: with
+// a plain lookup when it offers one (a *jose.KeySet), else by resolving.
+func (s *Service) keyStillHeld(kid string, key *jose.Key) bool {
+	if l, ok := s.cfg.Keys.(interface {
+		Lookup(kid string) (*jose.Key, bool)
+	}); ok && kid != "" {
+		k, ok := l.Lookup(kid)
+		return ok && k == key
+	}
+	k, err := s.cfg.Keys.ResolveKey(kid)
+	return err == nil && k == key
 }
 
 // Revoke revokes a token with RFC 7009 semantics: the token's session and,
