@@ -29,3 +29,24 @@ func TestSEC57_AbsoluteFormHostThroughProxy(t *testing.T) {
 		})
 	}
 }
+
+// A browser navigation to a long URL (within what the proxies accept) is
+// sent to the login page with that URL as its return target, never
+// answered 500: the login URL repeats the original URL percent-encoded
+// (up to three times its length), more than nginx's default buffer for
+// the headers of Sesame's answer (4 KiB or 8 KiB) holds.
+func TestLongURLNavigationThroughProxy(t *testing.T) {
+	for _, kind := range proxies {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t, kind)
+			for _, n := range []int{1000, 2000, 2600} {
+				path := "/wiki/" + strings.Repeat("%41", n/6) + "?q=" + strings.Repeat("a&", n/4)
+				a := e.do("GET", path, navigation...)
+				loc := a.header.Get("Location")
+				if a.status != 302 || !strings.HasPrefix(loc, e.sesame+"/login?next=") || a.reached != nil {
+					t.Errorf("navigation to a %d-byte URL: got %d with Location of %d bytes (reached the app: %v), want 302 to the login page", len(path), a.status, len(loc), a.reached != nil)
+				}
+			}
+		})
+	}
+}
