@@ -137,7 +137,7 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	advanced := s.sessions.FeedAdvanced() // before the first read: nothing is missed
-	pages, pos, err := s.readRevocations(ctx, since)
+	first, err := s.sessions.Revocations(ctx, since, streamPageSize)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -152,7 +152,11 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	st.printf("retry: 1000\n\n")
-	st.events(pages, pos)
+	pos, err := s.streamCatchUp(ctx, st, since, first)
+	if err != nil {
+		return
+	}
+	st.position(pos)
 	if st.flush() != nil {
 		return
 	}
@@ -168,7 +172,7 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 			beat = true
 		}
 		advanced = s.sessions.FeedAdvanced()
-		pages, next, err := s.readRevocations(ctx, pos)
+		next, err := s.streamCatchUp(ctx, st, pos, nil)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, session.ErrFeedGone) {
 				s.log.Warn("revocation stream ends: the feed cannot be read", "err", err)
@@ -176,7 +180,7 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if next != pos {
-			st.events(pages, next)
+			st.position(next)
 			pos = next
 		} else if beat {
 			st.printf(": heartbeat\n\n")
@@ -189,19 +193,38 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readRevocations reads the feed after since until caught up.
-func (s *Server) readRevocations(ctx context.Context, since int64) ([]*session.RevocationPage, int64, error) {
-	var pages []*session.RevocationPage
+// streamPageSize bounds one read of the feed by a stream (a variable for
+// tests).
+var streamPageSize = revocationPageSize
+
+// streamCatchUp writes the revocations after since, page by page (first,
+// when not nil, is the first page, already read), until the feed has no
+// more, and returns the position reached. Only then may the caller send
+// the position event: a verifier takes it as "caught up" and counts itself
+// fresh from it (SEC-65), so a position in the middle of a long catch-up
+// would hide the revocations after it until the next heartbeat. A write
+// that fails ends it (the error is the writer's).
+func (s *Server) streamCatchUp(ctx context.Context, st *sseWriter, since int64, first *session.RevocationPage) (int64, error) {
+	p := first
 	for {
-		p, err := s.sessions.Revocations(ctx, since, revocationPageSize)
-		if err != nil {
-			return nil, since, err
+		if p == nil {
+			var err error
+			if p, err = s.sessions.Revocations(ctx, since, streamPageSize); err != nil {
+				return since, err
+			}
 		}
-		pages = append(pages, p)
-		if !p.More || p.Next == since || len(pages) >= 100 {
-			return pages, p.Next, nil
+		for _, rv := range p.Revocations {
+			data, _ := json.Marshal(revocation{Seq: rv.Seq, SID: rv.SessionID, At: rv.Time})
+			st.printf("event: revocation\nid: %d\ndata: %s\n\n", rv.Seq, data)
 		}
-		since = p.Next
+		more := p.More && p.Next != since
+		since, p = p.Next, nil
+		if st.err != nil {
+			return since, st.err
+		}
+		if !more {
+			return since, nil
+		}
 	}
 }
 
@@ -257,14 +280,9 @@ func (st *sseWriter) printf(format string, args ...any) {
 	_, st.err = fmt.Fprintf(st.w, format, args...)
 }
 
-// events writes the revocations of pages, then the position next.
-func (st *sseWriter) events(pages []*session.RevocationPage, next int64) {
-	for _, p := range pages {
-		for _, rv := range p.Revocations {
-			data, _ := json.Marshal(revocation{Seq: rv.Seq, SID: rv.SessionID, At: rv.Time})
-			st.printf("event: revocation\nid: %d\ndata: %s\n\n", rv.Seq, data)
-		}
-	}
+// position writes the position event: the stream has sent everything up
+// to next.
+func (st *sseWriter) position(next int64) {
 	st.printf("event: position\nid: %d\ndata: {\"next\":%d}\n\n", next, next)
 }
 
