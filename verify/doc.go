@@ -129,7 +129,9 @@
 //     as it runs from the last caught-up read when polling. Heartbeats are
 //     asked every [RevocationConfig.Heartbeat] (default MaxStaleness / 3).
 //   - A connection that breaks (network error, end of the response, no
-//     byte for 2 × Heartbeat + 500 ms, an event over the parser's bounds
+//     sign of life (a heartbeat after the catch-up, a revocation or a
+//     position; other bytes do not count) for 2 × Heartbeat + 500 ms, an
+//     event over the parser's bounds
 //     (8 KiB a line, 32 KiB an event) or malformed: an id that is not a
 //     number or does not grow, data that is not the expected JSON) is
 //     reconnected with Last-Event-ID set to the position, after a pause
