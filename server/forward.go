@@ -377,9 +377,13 @@ func forwardedMethod(h http.Header, name string) (string, bool) {
 
 // parseOriginalURL reads an absolute http(s) URL as nginx writes
 // $scheme://$http_host$request_uri: scheme, host (no user-info) and the
-// raw request-target, which must start with '/' (a bare query gets one).
-// Control characters, spaces, a fragment and anything over 8 KiB are
-// refused; the host and path are checked further by the rules (authz).
+// raw request-target, which must start with '/' (no path at all is "/").
+// The host ends only at the first '/': $request_uri always starts with
+// one, and nginx lets '?' and '#' into a Host header, so
+// "https://wiki.example.com?/admin" is a Host of "wiki.example.com?" asking
+// for /admin, never a bare query on "/" (SEC-57). Control characters,
+// spaces, a fragment and anything over 8 KiB are refused; the host and
+// path are checked further by the rules (authz).
 func parseOriginalURL(s string) (original, bool) {
 	if len(s) > maxOriginalURL {
 		return original{}, false
@@ -397,16 +401,13 @@ func parseOriginalURL(s string) (original, bool) {
 	default:
 		return original{}, false
 	}
-	i := strings.IndexAny(rest, "/?#")
+	i := strings.IndexByte(rest, '/')
 	if i < 0 {
 		i = len(rest)
 	}
 	o.host, o.uri = rest[:i], rest[i:]
-	switch {
-	case o.uri == "":
+	if o.uri == "" {
 		o.uri = "/"
-	case o.uri[0] == '?':
-		o.uri = "/" + o.uri
 	}
 	if !validForwardHost(o.host) || !validURI(o.uri) {
 		return original{}, false
