@@ -354,6 +354,9 @@ func TestLint(t *testing.T) {
 // TestDecideNoAlloc: the common path (a clean path, any rule kind)
 // allocates nothing.
 func TestDecideNoAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under -race sync.Pool drops items at random (regexp keeps its matchers in one): allocations cannot be counted")
+	}
 	rs, err := Compile(matrixRules)
 	if err != nil {
 		t.Fatal(err)
