@@ -21,7 +21,9 @@ type Rule struct {
 	// any host. Compared without regard to ASCII case and to one trailing
 	// dot. A port ("wiki.example.com:8443", "*:8443") makes the rule match
 	// only a request host that names that port; without one, the request's
-	// port is ignored.
+	// port is ignored. The port is what the client wrote in Host: proxies
+	// route by name and pass any port on, so a port never makes a rule
+	// safe to loosen (SEC-57).
 	Domain string
 	// Path is empty (any path), a prefix ("/admin": the path "/admin" and
 	// everything under "/admin/", but not "/administrator"; a trailing
