@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -431,69 +430,11 @@ func ticks(pids ...int) uint64 {
 
 // drive runs concurrency closed-loop clients sending GET base+path with
 // creds[client % len(creds)] and the headers hdr (name, value pairs) until
-// d has passed.
+// d has passed ([benchkit.Drive]).
 func drive(ctx context.Context, client *http.Client, base, path string, creds []benchkit.Credential, hdr []string, concurrency int, d time.Duration) *Phase {
-	var stop atomic.Bool
-	timer := time.AfterFunc(d, func() { stop.Store(true) })
-	defer timer.Stop()
-	type out struct {
-		hist     benchkit.Histogram
-		statuses map[string]uint64
-		errors   uint64
-	}
-	outs := make([]out, concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o := &outs[w]
-			o.statuses = map[string]uint64{}
-			req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-			if err != nil {
-				o.statuses["request: "+err.Error()]++
-				o.errors++
-				return
-			}
-			req.Header.Set("User-Agent", "sesame-forwardbench/1")
-			for i := 0; i+1 < len(hdr); i += 2 {
-				req.Header.Set(hdr[i], hdr[i+1])
-			}
-			if len(creds) > 0 {
-				creds[w%len(creds)].Apply(req)
-			}
-			for !stop.Load() && ctx.Err() == nil {
-				t := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					o.statuses["transport: "+err.Error()]++
-					o.errors++
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				o.hist.Record(time.Since(t))
-				if resp.StatusCode != http.StatusOK {
-					o.statuses[fmt.Sprint(resp.StatusCode)]++
-					o.errors++
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	p := &Phase{Seconds: time.Since(start).Seconds(), Statuses: map[string]uint64{}}
-	for i := range outs {
-		p.hist.Merge(&outs[i].hist)
-		p.Errors += outs[i].errors
-		for k, v := range outs[i].statuses {
-			p.Statuses[k] += v
-		}
-	}
-	return p
+	r := benchkit.Drive(ctx, client, benchkit.Loop{URL: base + path, UserAgent: "sesame-forwardbench/1", Header: hdr,
+		Creds: creds, Concurrency: concurrency, Duration: d})
+	return &Phase{Seconds: r.Seconds, Statuses: r.Statuses, Errors: r.Errors, hist: r.Hist}
 }
 
 func (p *Phase) merge(o *Phase) {

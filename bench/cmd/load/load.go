@@ -7,9 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame/bench/cmd/internal/benchkit"
@@ -239,83 +236,11 @@ func setupUsers(ctx context.Context, api *benchkit.API, cfg Config, need map[str
 	return creds, nil
 }
 
-// drive runs a closed loop of concurrency workers, each sending GET path
-// (with creds[worker % len(creds)], if any) back to back, until d has
-// passed or limit requests have been sent. Requests in flight at the end
-// finish and count; the elapsed time runs to the last of them.
+// drive runs the closed loop of [benchkit.Drive] on base+path.
 func drive(ctx context.Context, client *http.Client, base, path string, creds []benchkit.Credential, concurrency int, d time.Duration, limit int64) *Phase {
-	var stop atomic.Bool
-	timer := time.AfterFunc(d, func() { stop.Store(true) })
-	defer timer.Stop()
-	var issued atomic.Int64
-	type workerOut struct {
-		hist     benchkit.Histogram
-		statuses map[string]uint64
-		errors   uint64
-	}
-	outs := make([]workerOut, concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o := &outs[w]
-			o.statuses = map[string]uint64{}
-			req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-			if err != nil {
-				o.statuses["request: "+err.Error()]++
-				o.errors++
-				return
-			}
-			req.Header.Set("User-Agent", "sesame-bench/1")
-			if len(creds) > 0 {
-				creds[w%len(creds)].Apply(req)
-			}
-			for !stop.Load() && ctx.Err() == nil {
-				if limit > 0 && issued.Add(1) > limit {
-					return
-				}
-				t := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					o.statuses[transportError(err)]++
-					o.errors++
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				o.hist.Record(time.Since(t))
-				if resp.StatusCode != http.StatusOK {
-					o.statuses[fmt.Sprint(resp.StatusCode)]++
-					o.errors++
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	p := &Phase{Path: path, Statuses: map[string]uint64{}, Seconds: time.Since(start).Seconds()}
-	for i := range outs {
-		p.hist.Merge(&outs[i].hist)
-		p.Errors += outs[i].errors
-		for k, v := range outs[i].statuses {
-			p.Statuses[k] += v
-		}
-	}
-	p.Requests = p.hist.Count()
-	return p
-}
-
-// transportError names a transport error briefly, for the status counts.
-func transportError(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		s = s[i+2:]
-	}
-	return "error: " + s
+	r := benchkit.Drive(ctx, client, benchkit.Loop{URL: base + path, UserAgent: "sesame-bench/1", Creds: creds,
+		Concurrency: concurrency, Duration: d, Limit: limit})
+	return &Phase{Path: path, Statuses: r.Statuses, Seconds: r.Seconds, Errors: r.Errors, hist: r.Hist, Requests: r.Hist.Count()}
 }
 
 // merge adds o's requests to p (a later round of the same mode).
