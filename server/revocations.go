@@ -137,7 +137,7 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	advanced := s.sessions.FeedAdvanced() // before the first read: nothing is missed
-	first, err := s.sessions.Revocations(ctx, since, streamPageSize)
+	first, err := s.sessions.Revocations(ctx, since, int(streamPageSize.Load()))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -195,7 +195,9 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 
 // streamPageSize bounds one read of the feed by a stream (a variable for
 // tests).
-var streamPageSize = revocationPageSize
+var streamPageSize atomic.Int64
+
+func init() { streamPageSize.Store(revocationPageSize) }
 
 // streamCatchUp writes the revocations after since, page by page (first,
 // when not nil, is the first page, already read), until the feed has no
@@ -209,7 +211,7 @@ func (s *Server) streamCatchUp(ctx context.Context, st *sseWriter, since int64, 
 	for {
 		if p == nil {
 			var err error
-			if p, err = s.sessions.Revocations(ctx, since, streamPageSize); err != nil {
+			if p, err = s.sessions.Revocations(ctx, since, int(streamPageSize.Load())); err != nil {
 				return since, err
 			}
 		}
