@@ -12,12 +12,16 @@ import (
 // each rotation adds the successor of the token redeemed. Every token of a
 // family is bound to one session, user, client and scope.
 type Refresh struct {
-	Hash            [32]byte
-	FamilyID        string
-	SessionID       string
-	UserID          string
-	ClientID        string
-	Scope           string    // space-separated scope granted at login; never widens
+	Hash      [32]byte
+	FamilyID  string
+	SessionID string
+	UserID    string
+	ClientID  string
+	Scope     string // space-separated scope granted at login; never widens
+	// Audience is the RFC 8707 resources the family's access tokens are
+	// for (each token carries them, or the subset its request named, as
+	// aud); empty: the service's own audience (a first-party client).
+	Audience        []string
 	AccessJTI       string    // jti of the access token issued together with this token
 	CreatedAt       time.Time // when this token was issued
 	ExpiresAt       time.Time // idle expiry: CreatedAt + idle lifetime, capped at FamilyExpiresAt
