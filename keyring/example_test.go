@@ -23,6 +23,7 @@ func ExampleRing_Rotate() {
 	rand.Read(raw)
 	master, _ := keyring.NewMasterKey(raw)
 	ring, err := keyring.Open(ctx, memstore.New(), master, keyring.Config{
+		Algs:             []jose.Algorithm{jose.ES256}, // the default adds RS256, rotated alike
 		ActivationDelay:  time.Hour,
 		MaxTokenLifetime: 15 * time.Minute,
 		Leeway:           -1, // none, to keep the example's times round

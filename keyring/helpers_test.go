@@ -13,6 +13,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/internal/testclock"
+	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
 )
 
@@ -142,8 +143,10 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, store: newFakeStore(), master: newMaster(t), clock: testclock.New(base), log: &logBuffer{}}
 }
 
+// config is one ES256 key at a time, the single-algorithm ring most
+// tests walk; the multi-algorithm tests set Algs.
 func (e *env) config() keyring.Config {
-	return keyring.Config{Clock: e.clock, Logger: e.log.logger()}
+	return keyring.Config{Algs: []jose.Algorithm{jose.ES256}, Clock: e.clock, Logger: e.log.logger()}
 }
 
 // open opens a ring with the env's defaults changed by cfg.

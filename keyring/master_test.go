@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
 )
 
@@ -188,12 +189,12 @@ func TestLoadOrCreateMasterKey(t *testing.T) {
 	if got := log.String(); !strings.Contains(got, "level=WARN msg=\"generated master key") || !strings.Contains(got, file) {
 		t.Errorf("log: got %q, want a warning naming %s", got, file)
 	}
-	_, err = keyring.Open(ctx, store, m, keyring.Config{Logger: log.logger()})
+	_, err = keyring.Open(ctx, store, m, keyring.Config{Alg: jose.ES256, Logger: log.logger()})
 	must(t, "Open", err)
 
 	again, err := keyring.LoadOrCreateMasterKey(ctx, "", file, store, log.logger())
 	must(t, "LoadOrCreateMasterKey with the file", err)
-	_, err = keyring.Open(ctx, store, again, keyring.Config{Logger: log.logger()})
+	_, err = keyring.Open(ctx, store, again, keyring.Config{Alg: jose.ES256, Logger: log.logger()})
 	must(t, "Open with the reloaded key", err)
 
 	// The file is lost while the database holds keys: no new key.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,9 +17,19 @@ import (
 // Config configures a [Ring]. The zero value is ready to use: each field's
 // comment states its default.
 type Config struct {
-	// Alg is the algorithm of the keys the ring generates. It must be an
-	// asymmetric algorithm, whose public key can be published. Default
-	// ES256.
+	// Algs are the algorithms the ring signs with: it keeps one active key
+	// for each, each with its own life (a newer key of an algorithm
+	// retires the older keys of that algorithm only). Each must be an
+	// asymmetric algorithm, whose public key can be published, listed
+	// once. The first is the default, whose key [Ring.SigningKey]
+	// returns. Default [ES256, RS256] (RS256 is the algorithm every
+	// OpenID Connect client must accept; RSA keys are 2048 bits for
+	// RS256 and PS256, 3072 for RS384/PS384, 4096 for RS512/PS512).
+	Algs []jose.Algorithm
+
+	// Alg is the one algorithm of a ring configured before Algs existed:
+	// when Algs is empty and Alg is set, Algs is [Alg]. After Open,
+	// Config().Alg is the default algorithm, Algs[0].
 	Alg jose.Algorithm
 
 	// ActivationDelay is how long a key made by [Ring.Rotate] is published
@@ -66,12 +77,23 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Alg == "" {
-		c.Alg = jose.ES256
+	switch {
+	case len(c.Algs) > 0:
+		c.Algs = slices.Clone(c.Algs)
+	case c.Alg != "":
+		c.Algs = []jose.Algorithm{c.Alg}
+	default:
+		c.Algs = []jose.Algorithm{jose.ES256, jose.RS256}
 	}
-	if !c.Alg.Valid() || c.Alg.Symmetric() {
-		return c, fmt.Errorf("keyring: Alg %q: want an asymmetric JWS algorithm such as ES256, EdDSA or RS256", c.Alg)
+	for i, alg := range c.Algs {
+		if !alg.Valid() || alg.Symmetric() {
+			return c, fmt.Errorf("keyring: algorithm %q: want an asymmetric JWS algorithm such as ES256, EdDSA or RS256", alg)
+		}
+		if slices.Contains(c.Algs[:i], alg) {
+			return c, fmt.Errorf("keyring: algorithm %s is listed twice", alg)
+		}
 	}
+	c.Alg = c.Algs[0]
 	if c.ActivationDelay == 0 {
 		c.ActivationDelay = time.Hour
 	}
@@ -103,14 +125,19 @@ func (c Config) withDefaults() (Config, error) {
 // evaluated at the clock's time on every call, so that a key starts and
 // stops signing exactly at its boundaries without a reload.
 //
-// A key's life: published at creation, pending until ActivateAt, active
-// (the one signing key) until a newer key activates, retired but still
+// The ring signs with one active key per configured algorithm
+// (Config.Algs). A key's life, within its algorithm: published at
+// creation, pending until ActivateAt, active (the algorithm's signing key)
+// until a newer key of the same algorithm activates, retired but still
 // published for MaxTokenLifetime + Leeway, then expired: unpublished and
-// deleted from the store.
+// deleted from the store. Keys of an algorithm no longer configured still
+// verify and stay published, but sign nothing, until a rotation retires
+// them.
 //
-// Ring implements [jose.KeyResolver] and the token service's key source
-// (SigningKey and ResolveKey). It is safe for concurrent use; reads never
-// wait for Reload or Rotate.
+// Ring implements [jose.KeyResolver], the token service's key source
+// (SigningKey and ResolveKey) and the OAuth provider's (SigningKeyFor,
+// Algorithms, ResolveKey, JWKS). It is safe for concurrent use; reads
+// never wait for Reload or Rotate.
 type Ring struct {
 	store       Store
 	master      *MasterKey
@@ -121,9 +148,11 @@ type Ring struct {
 	view atomic.Pointer[view]
 }
 
-// Open loads the keys from store and returns the ring. On first start
-// (no key in the store that signs or will sign) it generates one that
-// signs at once and logs "generated signing key". It fails when a stored
+// Open loads the keys from store and returns the ring. For each
+// configured algorithm without a key that signs or will sign (first
+// start, or an algorithm added to the configuration) it generates one
+// that signs at once and logs "generated signing key": nothing can have
+// cached a JWKS holding a key of that algorithm. It fails when a stored
 // key does not open with master (an error wrapping [ErrUnseal]): a wrong
 // master key is an error, never a reason to make a new key.
 func Open(ctx context.Context, store Store, master *MasterKey, cfg Config) (*Ring, error) {
@@ -169,14 +198,41 @@ func (r *Ring) Start(ctx context.Context) {
 	}()
 }
 
-// SigningKey returns the active key: the newest key whose ActivateAt has
+// SigningKey returns the active key of the default algorithm
+// (Config.Algs[0]): the newest key of that algorithm whose ActivateAt has
 // come and which has not retired. It returns nil only when the store's
-// keys were all retired by another process since the last reload.
+// keys of that algorithm were all retired by another process since the
+// last reload.
 func (r *Ring) SigningKey() *jose.Key {
-	if e := r.view.Load().signing(r.cfg.Clock.Now()); e != nil {
+	return r.SigningKeyFor(r.cfg.Algs[0])
+}
+
+// SigningKeyFor returns the active key of alg, or nil when alg is not one
+// of the configured algorithms (Config.Algs) or, like SigningKey, has no
+// active key since the last reload.
+func (r *Ring) SigningKeyFor(alg jose.Algorithm) *jose.Key {
+	if !slices.Contains(r.cfg.Algs, alg) {
+		return nil
+	}
+	if e := r.view.Load().signing(alg, r.cfg.Clock.Now()); e != nil {
 		return e.private
 	}
 	return nil
+}
+
+// Algorithms returns the configured algorithms that have an active key
+// now, in configuration order: the first is the default. It is what the
+// ring can sign with (for a discovery document's
+// id_token_signing_alg_values_supported).
+func (r *Ring) Algorithms() []jose.Algorithm {
+	v, now := r.view.Load(), r.cfg.Clock.Now()
+	out := make([]jose.Algorithm, 0, len(r.cfg.Algs))
+	for _, alg := range r.cfg.Algs {
+		if v.signing(alg, now) != nil {
+			out = append(out, alg)
+		}
+	}
+	return out
 }
 
 // errUnknownKID is preallocated: failing tokens are an attacker's cheapest
@@ -195,7 +251,8 @@ func (r *Ring) ResolveKey(kid string) (*jose.Key, error) {
 }
 
 // JWKS returns the JWK Set to publish at /.well-known/jwks.json: the
-// public part of every published key, with kid, alg and use. The document
+// public part of every published key, of every algorithm, with kid, alg
+// and use. The document
 // is cached until a key joins or leaves; the caller must not modify it.
 func (r *Ring) JWKS() []byte {
 	return r.view.Load().jwksAt(r.cfg.Clock.Now())
@@ -214,49 +271,74 @@ func (r *Ring) Keys() []KeyInfo {
 	return out
 }
 
-// Rotate generates a key that is published at once and signs from
-// now + ActivationDelay; at that instant every older key retires (its
-// RetiredAt is stored as the new key's ActivateAt). Rotating again before
-// the new key activates is allowed: the newest key wins, and a pending key
-// it supersedes never signs. Rotate returns the new key as listed by Keys.
+// Rotate rotates every configured algorithm, like [Ring.RotateAll], and
+// returns the new key of the default algorithm (Config.Algs[0]).
 func (r *Ring) Rotate(ctx context.Context) (KeyInfo, error) {
+	infos, err := r.RotateAll(ctx)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	return infos[0], nil
+}
+
+// RotateAll generates, for each configured algorithm, a key that is
+// published at once and signs from now + ActivationDelay; at that instant
+// every older key of that algorithm retires (its RetiredAt is stored as
+// the new key's ActivateAt), and so does every key of an algorithm no
+// longer configured. Rotating again before the new keys activate is
+// allowed: the newest key of each algorithm wins, and a pending key it
+// supersedes never signs. RotateAll returns the new keys as listed by
+// Keys, in configuration order. When it fails part way, the keys already
+// made stay: they are ordinary pending keys, and a new rotation
+// supersedes them.
+func (r *Ring) RotateAll(ctx context.Context) ([]KeyInfo, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	current, err := r.load(ctx) // the keys other processes added count too
 	if err != nil {
-		return KeyInfo{}, err
+		return nil, err
 	}
 	now := r.cfg.Clock.Now()
-	rec, err := r.generate(ctx, now, now.Add(r.cfg.ActivationDelay))
-	if err != nil {
-		return KeyInfo{}, err
+	activateAt := now.Add(r.cfg.ActivationDelay)
+	kids := make([]string, 0, len(r.cfg.Algs))
+	for _, alg := range r.cfg.Algs {
+		rec, err := r.generate(ctx, alg, now, activateAt)
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, rec.KID)
+		r.cfg.Logger.Info("rotated signing key: the new key is published now and signs from its activation",
+			"kid", rec.KID, "alg", rec.Alg, "activate_at", rec.ActivateAt)
 	}
 	for _, e := range current.entries {
-		if e.info.RetireAt.IsZero() || e.info.RetireAt.After(rec.ActivateAt) {
-			if err := r.store.RetireKey(ctx, e.info.KID, rec.ActivateAt); err != nil && !errors.Is(err, sesame.ErrNotFound) {
-				// The new key supersedes the old ones anyway (see Keys);
-				// the stored RetiredAt only records it.
+		if e.info.RetireAt.IsZero() || e.info.RetireAt.After(activateAt) {
+			if err := r.store.RetireKey(ctx, e.info.KID, activateAt); err != nil && !errors.Is(err, sesame.ErrNotFound) {
+				// A configured algorithm's new key supersedes its old ones
+				// anyway (see Keys); the stored RetiredAt only records it.
 				r.cfg.Logger.Warn("keyring: could not record the retirement of a key", "kid", e.info.KID, "err", err)
 			}
 		}
 	}
-	r.cfg.Logger.Info("rotated signing key: the new key is published now and signs from its activation",
-		"kid", rec.KID, "alg", rec.Alg, "activate_at", rec.ActivateAt)
 	if err := r.reloadLocked(ctx); err != nil {
-		return KeyInfo{}, err
+		return nil, err
 	}
-	e := r.view.Load().byKID[rec.KID]
-	if e == nil {
-		return KeyInfo{}, fmt.Errorf("keyring: rotate: key %s vanished from the store", rec.KID)
+	v, now := r.view.Load(), r.cfg.Clock.Now()
+	infos := make([]KeyInfo, 0, len(kids))
+	for _, kid := range kids {
+		e := v.byKID[kid]
+		if e == nil {
+			return nil, fmt.Errorf("keyring: rotate: key %s vanished from the store", kid)
+		}
+		info := e.info
+		info.State = info.stateAt(now)
+		infos = append(infos, info)
 	}
-	info := e.info
-	info.State = info.stateAt(r.cfg.Clock.Now())
-	return info, nil
+	return infos, nil
 }
 
 // generate makes a key, seals it and inserts its record.
-func (r *Ring) generate(ctx context.Context, now, activateAt time.Time) (*Record, error) {
-	key, err := jose.GenerateKey(r.cfg.Alg, "")
+func (r *Ring) generate(ctx context.Context, alg jose.Algorithm, now, activateAt time.Time) (*Record, error) {
+	key, err := jose.GenerateKey(alg, "")
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
@@ -274,8 +356,9 @@ func (r *Ring) generate(ctx context.Context, now, activateAt time.Time) (*Record
 }
 
 // Reload re-reads the store now: keys added or retired by another process
-// appear, expired keys are deleted (unless KeepRetired), and when no key
-// signs or will sign, one is generated that signs at once. On error the
+// appear, expired keys are deleted (unless KeepRetired), and for each
+// configured algorithm without a key that signs or will sign, one is
+// generated that signs at once. On error the
 // keys loaded before are kept.
 func (r *Ring) Reload(ctx context.Context) error {
 	r.mu.Lock()
@@ -294,17 +377,25 @@ func (r *Ring) reloadLocked(ctx context.Context) error {
 			return err
 		}
 	}
-	if !r.hasSigner(v, now) {
-		rec, err := r.generate(ctx, now, now)
+	generated := false
+	for _, alg := range r.cfg.Algs {
+		signer, known := r.hasSigner(v, alg, now)
+		if signer {
+			continue
+		}
+		rec, err := r.generate(ctx, alg, now, now)
 		if err != nil {
 			return err
 		}
+		generated = true
 		attrs := []any{"kid", rec.KID, "alg", rec.Alg}
-		if len(v.entries) == 0 {
+		if !known {
 			r.cfg.Logger.Info("generated signing key", attrs...)
 		} else {
 			r.cfg.Logger.Warn("generated signing key: no stored key signs or will sign", attrs...)
 		}
+	}
+	if generated {
 		if v, err = r.load(ctx); err != nil {
 			return err
 		}
@@ -314,13 +405,19 @@ func (r *Ring) reloadLocked(ctx context.Context) error {
 	return nil
 }
 
-func (r *Ring) hasSigner(v *view, now time.Time) bool {
+// hasSigner reports whether a key of alg signs at now or will sign, and
+// whether v holds any key of alg at all.
+func (r *Ring) hasSigner(v *view, alg jose.Algorithm, now time.Time) (signer, known bool) {
 	for _, e := range v.entries {
+		if e.info.Alg != alg {
+			continue
+		}
+		known = true
 		if e.info.willSign(now) {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return false, known
 }
 
 // load reads every record and opens it, reusing the keys of the current

@@ -312,7 +312,7 @@ func TestRotatePendingSupersededByImmediate(t *testing.T) {
 	k2, err := r.Rotate(ctx)
 	must(t, "Rotate", err)
 	e.clock.Add(time.Minute)
-	now, err := keyring.Open(ctx, e.store, e.master, keyring.Config{Clock: e.clock, Logger: e.log.logger(), ActivationDelay: -1})
+	now, err := keyring.Open(ctx, e.store, e.master, keyring.Config{Alg: jose.ES256, Clock: e.clock, Logger: e.log.logger(), ActivationDelay: -1})
 	must(t, "Open", err)
 	k3, err := now.Rotate(ctx)
 	must(t, "Rotate", err)
@@ -398,7 +398,7 @@ func TestJWKSHasNoPrivateParts(t *testing.T) {
 	for _, alg := range []jose.Algorithm{jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.RS256, jose.PS256} {
 		t.Run(string(alg), func(t *testing.T) {
 			e := newEnv(t)
-			r := e.open(func(c *keyring.Config) { c.Alg = alg })
+			r := e.open(func(c *keyring.Config) { c.Algs = []jose.Algorithm{alg} })
 			_, err := r.Rotate(ctx)
 			must(t, "Rotate", err)
 			doc := r.JWKS()
@@ -463,8 +463,10 @@ func TestConfigRefused(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	e := newEnv(t)
-	cfg := e.open().Config()
-	if cfg.Alg != jose.ES256 || cfg.ActivationDelay != time.Hour || cfg.MaxTokenLifetime != 15*time.Minute ||
+	r, err := keyring.Open(ctx, e.store, e.master, keyring.Config{Clock: e.clock, Logger: e.log.logger()})
+	must(t, "Open", err)
+	cfg := r.Config()
+	if !slices.Equal(cfg.Algs, []jose.Algorithm{jose.ES256, jose.RS256}) || cfg.Alg != jose.ES256 || cfg.ActivationDelay != time.Hour || cfg.MaxTokenLifetime != 15*time.Minute ||
 		cfg.Leeway != 2*time.Minute || cfg.RefreshInterval != 30*time.Second || cfg.KeepRetired {
 		t.Errorf("defaults: got %+v", cfg)
 	}

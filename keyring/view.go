@@ -16,7 +16,8 @@ type State string
 const (
 	// StatePending: published in the JWKS, not yet signing.
 	StatePending State = "pending"
-	// StateActive: the signing key (at most one key is active).
+	// StateActive: a signing key (at most one key of each algorithm is
+	// active).
 	StateActive State = "active"
 	// StateRetired: no longer signing, still published so that the tokens
 	// it signed verify until they expire.
@@ -34,7 +35,8 @@ type KeyInfo struct {
 	CreatedAt  time.Time // when it was generated and published
 	ActivateAt time.Time // when it may start signing
 	// RetireAt is when it stops signing: the earlier of its stored
-	// RetiredAt and the activation of the first newer key that activates.
+	// RetiredAt and the activation of the first newer key of the same
+	// algorithm that activates.
 	// Zero while the key has no successor.
 	RetireAt time.Time
 	// ExpireAt is when it leaves the JWKS: RetireAt plus the ring's
@@ -112,9 +114,12 @@ func newView(entries []*entry, retireAfter time.Duration) *view {
 		}
 		return strings.Compare(a.info.KID, b.info.KID)
 	})
-	var takeover time.Time // earliest activation of a newer key that activates
+	// Each algorithm has its own succession: a key is superseded only by
+	// a newer key of its algorithm.
+	takeovers := map[jose.Algorithm]time.Time{} // earliest activation of a newer key that activates
 	for i := len(entries) - 1; i >= 0; i-- {
 		k := &entries[i].info
+		takeover := takeovers[k.Alg]
 		if !takeover.IsZero() && (k.RetireAt.IsZero() || takeover.Before(k.RetireAt)) {
 			k.RetireAt = takeover
 		}
@@ -123,7 +128,7 @@ func newView(entries []*entry, retireAfter time.Duration) *view {
 			k.ExpireAt = k.RetireAt.Add(retireAfter)
 		}
 		if (k.RetireAt.IsZero() || k.ActivateAt.Before(k.RetireAt)) && (takeover.IsZero() || k.ActivateAt.Before(takeover)) {
-			takeover = k.ActivateAt
+			takeovers[k.Alg] = k.ActivateAt
 		}
 	}
 	return indexView(entries)
@@ -139,10 +144,10 @@ func indexView(entries []*entry) *view {
 	return v
 }
 
-// signing returns the active entry at now, or nil.
-func (v *view) signing(now time.Time) *entry {
+// signing returns the active entry of alg at now, or nil.
+func (v *view) signing(alg jose.Algorithm, now time.Time) *entry {
 	for i := len(v.entries) - 1; i >= 0; i-- {
-		if e := v.entries[i]; e.info.stateAt(now) == StateActive {
+		if e := v.entries[i]; e.info.Alg == alg && e.info.stateAt(now) == StateActive {
 			return e
 		}
 	}
