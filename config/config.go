@@ -69,6 +69,19 @@ type Config struct {
 	// forward-auth answers (key forward_assertion).
 	ForwardAssertion bool
 
+	// OIDC serves the OAuth 2 authorization server and OpenID Provider
+	// (key oidc). Default true. With Tokens false the token service is
+	// still built, for the OAuth tokens, but the first-party token
+	// endpoints stay off.
+	OIDC bool
+	// Resources are the RFC 8707 resources OAuth clients may ask access
+	// tokens for (key resources).
+	Resources []string
+	// Clients are the OAuth clients of the configuration file (key
+	// clients, from the file only), checked with [CheckClient]; their
+	// secrets are read with [Client.ReadSecretHash].
+	Clients []Client
+
 	LogFormat string
 	LogLevel  string
 
@@ -78,6 +91,8 @@ type Config struct {
 	sources   map[string]Source
 	extra     []string    // secrets seen in any layer, for Redact
 	ruleLines []ruleLines // where each access rule was written, when from a file
+	// clientLines: where each client was written, when from a file
+	clientLines []ruleLines
 }
 
 // Secret is a secret string. It never prints itself: String, GoString,
@@ -193,13 +208,18 @@ type Setting struct {
 // Settings lists every key with its effective value, secrets redacted, and
 // its source. access_rules (whose value is the number of rules) is
 // followed by one row per rule, key "access_rules[i]", value the rule in
-// one line ([authz.Rule.String]), source the rule's line.
+// one line ([authz.Rule.String]), source the rule's line; clients
+// likewise, one row per client, "clients[i]" ([Client.String]: where its
+// secret comes from, never the secret nor its hash).
 func (c *Config) Settings() []Setting {
 	out := make([]Setting, 0, len(keys)+len(c.AccessRules))
 	for _, k := range keys {
 		out = append(out, Setting{Key: k.Name, Value: c.Redact(c.text(k)), Source: c.Source(k.Name)})
 		if k.kind == kindRules {
 			out = append(out, c.ruleSettings()...)
+		}
+		if k.kind == kindClients {
+			out = append(out, c.clientSettings()...)
 		}
 	}
 	return out
@@ -275,6 +295,12 @@ func (c *Config) text(k *Key) string {
 		return strconv.FormatBool(c.GroupsClaim)
 	case "access_rules":
 		return accessRulesText(c.AccessRules)
+	case "oidc":
+		return strconv.FormatBool(c.OIDC)
+	case "resources":
+		return strings.Join(c.Resources, ",")
+	case "clients":
+		return clientsText(c.Clients)
 	case "log_format":
 		return c.LogFormat
 	case "log_level":
@@ -376,6 +402,14 @@ func (c *Config) Clone() *Config {
 		d.AccessRules = nil
 	}
 	d.ruleLines = slices.Clone(c.ruleLines)
+	d.Resources = slices.Clone(c.Resources)
+	if c.Clients != nil {
+		d.Clients = make([]Client, len(c.Clients))
+		for i, cl := range c.Clients {
+			d.Clients[i] = cl.clone()
+		}
+	}
+	d.clientLines = slices.Clone(c.clientLines)
 	d.sources = make(map[string]Source, len(c.sources))
 	for k, v := range c.sources {
 		d.sources[k] = v

@@ -55,6 +55,10 @@ func Starter(preset string) ([]byte, error) {
 			fmt.Fprintf(&b, "\n## %s\n%s", wrap(k.Help, "## "), rulesExample)
 			continue
 		}
+		if k.kind == kindClients {
+			fmt.Fprintf(&b, "\n## %s\n%s", wrap(k.Help, "## "), clientsExample)
+			continue
+		}
 		def := k.Default
 		if v, ok := p.Values[k.Name]; ok {
 			def = v

@@ -14,6 +14,7 @@ const (
 	kindDuration             // a Go duration with a unit: 90s, 30m, 12h
 	kindList                 // a YAML sequence, or comma-separated text
 	kindRules                // access_rules: a YAML list of maps (file only)
+	kindClients              // clients: a YAML list of maps (file only)
 )
 
 // Key describes one configuration key.
@@ -109,6 +110,7 @@ const (
 	groupSessions = "Sessions"
 	groupTokens   = "Tokens"
 	groupAccess   = "Access rules"
+	groupOAuth    = "OAuth 2 and OpenID Connect"
 	groupLogs     = "Logs"
 )
 
@@ -184,6 +186,13 @@ var keys = []*Key{
 		set: boolean(func(c *Config) *bool { return &c.ForwardAssertion })},
 	{Name: "access_rules", Group: groupAccess, kind: kindRules, fileOnly: true, Help: "the access rules of forward-auth: an ordered list of {domain, path, methods, networks, policy, groups, assertion}; the first rule that matches decides, no match is a denial (see README, Access rules); in the file only",
 		set: func(c *Config, _ string) error { c.AccessRules, c.ruleLines = nil, nil; return nil }},
+
+	{Name: "oidc", Default: "true", Group: groupOAuth, kind: kindBool, Help: "the OAuth 2 authorization server and OpenID Provider: /oauth2/* endpoints, discovery and the JWKS, for the clients below (with tokens: false the OAuth tokens are still signed, but the first-party /api/v1/token/* endpoints, token transports and Bearer authentication stay off)",
+		set: boolean(func(c *Config) *bool { return &c.OIDC })},
+	{Name: "resources", Group: groupOAuth, kind: kindList, Help: "the APIs (RFC 8707 resources: absolute https URIs such as https://api.example.com) OAuth clients may ask access tokens for; a token for one has it as its audience, so another API refuses it",
+		set: list(func(c *Config) *[]string { return &c.Resources })},
+	{Name: "clients", Group: groupOAuth, kind: kindClients, fileOnly: true, Help: "OAuth 2 / OpenID Connect clients: a list of {id, name, public, secret_file or secret_sha256, auth_method, jwks_file, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, scopes, resources, first_party, id_token_alg} (see README, OpenID Connect); in the file only (or sesame clients add, in the database)",
+		set: func(c *Config, _ string) error { c.Clients, c.clientLines = nil, nil; return nil }},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},

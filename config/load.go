@@ -56,6 +56,8 @@ type value struct {
 	// access_rules, from a file: the rules and their lines.
 	rules []authz.Rule
 	lines []ruleLines
+	// clients, from a file: the clients and their lines.
+	clients []Client
 }
 
 // layer is the values one source gives.
@@ -171,6 +173,16 @@ func (c *Config) apply(l layer, ps *Problems) {
 			c.sources[name] = v.src
 			continue
 		}
+		if k.kind == kindClients {
+			c.Clients, c.clientLines = v.clients, v.lines
+			c.sources[name] = v.src
+			for _, cl := range c.Clients {
+				if cl.SecretSHA256 != "" {
+					c.extra = append(c.extra, cl.SecretSHA256) // never printed, redacted anyway
+				}
+			}
+			continue
+		}
 		text := v.text
 		if v.dir != "" && isPathKey(name) {
 			text = resolvePath(name, text, v.dir)
@@ -271,7 +283,7 @@ func envLayer(lookup func(string) (string, bool), ps *Problems) layer {
 			continue
 		}
 		if k.fileOnly {
-			ps.add(Problem{Where: k.Env(), Msg: k.Name + " is read from the configuration file only: unset " + k.Env() + " and write the rules in the file"})
+			ps.add(Problem{Where: k.Env(), Msg: k.Name + " is read from the configuration file only: unset " + k.Env() + " and write " + k.Name + " in the file"})
 			continue
 		}
 		l[name] = value{text: v, src: Source{Kind: FromEnv, Where: k.Env()}, at: k.Env()}
@@ -324,6 +336,11 @@ func fileLayer(path string, lookup func(string) (string, bool), ps *Problems) la
 		}
 		if k.noFile {
 			ps.add(Problem{Where: at, Msg: "not allowed in a file: put the master key in master_key_file, or set SESAME_MASTER_KEY"})
+			continue
+		}
+		if k.kind == kindClients {
+			clients, lines := clientsFromYAML(path, dir, vn, lookup, ps)
+			l[name] = value{src: Source{Kind: FromFile, Where: fmt.Sprintf("%s:%d", path, kn.Line)}, at: at, dir: dir, clients: clients, lines: lines}
 			continue
 		}
 		if k.kind == kindRules {

@@ -57,7 +57,7 @@ log_level: warn
 			t.Errorf("%s row: got %q from %s, want %q from file %s:%d", key, s.Value, s.Source, want[i].String(), file, line)
 		}
 	}
-	if got := strings.Join(order, " "); !strings.Contains(got, "access_rules access_rules[0] access_rules[1] access_rules[2] log_format") {
+	if got := strings.Join(order, " "); !strings.Contains(got, "access_rules access_rules[0] access_rules[1] access_rules[2] oidc") {
 		t.Errorf("got settings order %s, want each rule right after access_rules", got)
 	}
 	if w := c.AccessRulesWarnings(); len(w) != 0 {

@@ -91,7 +91,8 @@ type Config struct {
 type Service struct {
 	cfg      Config
 	verifier *jose.Verifier
-	cache    claimsCache
+	cache    claimsCache // tokens Authenticate accepted (aud ∩ Config.Audience, with sid)
+	vcache   claimsCache // tokens Verify verified (any audience; sid or not)
 }
 
 // claimsCache holds access tokens this process has verified, keyed by the
@@ -172,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.CacheSize > 0 {
 		s.cache = newCache(cfg.CacheSize)
+		s.vcache = newCache(cfg.CacheSize)
 	}
 	return s, nil
 }
@@ -188,7 +190,7 @@ type Pair struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token,omitempty"` // none from ClientCredentials
 	Scope        string `json:"scope,omitempty"`
 
 	// AccessExpiresAt and RefreshExpiresAt are for cookie lifetimes;
@@ -206,10 +208,56 @@ var (
 	ErrInvalidGrant = sesame.Errorf(sesame.EUnauthenticated, "invalid_grant: the refresh token is invalid, expired or revoked")
 	ErrInvalidScope = sesame.Errorf(sesame.EInvalid, "invalid_scope: the requested scope exceeds the granted scope")
 	ErrInvalidToken = sesame.Errorf(sesame.EUnauthenticated, "invalid access token")
+	// ErrInvalidTarget: a refresh asked for an audience (RFC 8707
+	// resource) outside the family's, or an issue named an empty one.
+	ErrInvalidTarget = sesame.Errorf(sesame.EInvalid, "invalid_target: the requested resource is not one the grant covers")
 )
 
-// Issue starts a refresh-token family for sess and returns its first pair.
+// IssueOptions are the parameters of [Service.IssueWith].
+type IssueOptions struct {
+	// ClientID is the client the family is issued to. Default
+	// Config.DefaultClientID.
+	ClientID string
+	// Scope is the space-separated scope granted; it never widens on
+	// refresh.
+	Scope string
+	// Audience is the aud of the family's access tokens (RFC 8707
+	// resources, checked by the caller), kept in Refresh.Audience: a
+	// refresh may narrow it, never widen it. Default (empty):
+	// Config.Audience, a first-party family whose tokens Sesame's own API
+	// accepts. No entry may be empty.
+	Audience []string
+}
+
+// RefreshOptions are the parameters of [Service.RefreshWith].
+type RefreshOptions struct {
+	// ClientID, when not empty, must be the client the token was issued
+	// to (else ErrInvalidGrant).
+	ClientID string
+	// Scope, when not empty, narrows the new access token's scope and may
+	// never widen it (SEC-32; else ErrInvalidScope).
+	Scope string
+	// Audience, when not empty, narrows the new access token's aud to
+	// these values, each of which must be in the family's audience (else
+	// ErrInvalidTarget). The family keeps its whole audience: the next
+	// refresh may ask for any of it again.
+	Audience []string
+}
+
+// Issue starts a refresh-token family for sess and returns its first pair:
+// [Service.IssueWith] with the service's own audience.
 func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, scope string) (*Pair, error) {
+	return s.IssueWith(ctx, sess, IssueOptions{ClientID: clientID, Scope: scope})
+}
+
+// IssueWith starts a refresh-token family for sess and returns its first
+// pair, for the client, scope and audience of opts.
+func (s *Service) IssueWith(ctx context.Context, sess *sesame.Session, opts IssueOptions) (*Pair, error) {
+	audience, err := cleanAudience(opts.Audience)
+	if err != nil {
+		return nil, err
+	}
+	clientID, scope := opts.ClientID, opts.Scope
 	if sess.UserID == "" {
 		return nil, ErrInvalidGrant // an anonymous session (package session) never gets a token
 	}
@@ -232,13 +280,13 @@ func (s *Service) Issue(ctx context.Context, sess *sesame.Session, clientID, sco
 	}
 	r := &Refresh{
 		Hash: sha256.Sum256(raw), FamilyID: newID(), SessionID: sess.ID, UserID: sess.UserID,
-		ClientID: clientID, Scope: scope, AccessJTI: newID(),
+		ClientID: clientID, Scope: scope, Audience: audience, AccessJTI: newID(),
 		CreatedAt: now, ExpiresAt: minTime(now.Add(s.cfg.RefreshIdle), famEnd), FamilyExpiresAt: famEnd,
 	}
 	if err := s.cfg.Store.CreateRefresh(ctx, r); err != nil {
 		return nil, unavailable(err)
 	}
-	p, err := s.pair(sess, r, tok, scope, groups)
+	p, err := s.pair(sess, r, tok, scope, s.familyAudience(r), groups)
 	if err != nil {
 		return nil, err
 	}
@@ -282,13 +330,14 @@ func (s *Service) groups(ctx context.Context, userID string) ([]string, error) {
 // pair signs the access token that goes with refresh token r (whose text
 // is tok) for the session sess, with r's jti and issue time, so that a
 // replay within the grace reproduces the same claims (but for the groups,
-// which the caller reads afresh, before it changes any state).
-func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, groups []string) (*Pair, error) {
+// which the caller reads afresh, before it changes any state), and with
+// the audience aud.
+func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, aud []string, groups []string) (*Pair, error) {
 	iat := r.CreatedAt
 	exp := minTime(iat.Add(s.cfg.AccessTTL), sess.ExpiresAt)
 	c := &AccessClaims{
 		Claims: jose.Claims{
-			Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: jose.Audience(s.cfg.Audience),
+			Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: jose.Audience(aud),
 			IssuedAt: jose.NewNumericDate(iat), ExpiresAt: jose.NewNumericDate(exp), ID: r.AccessJTI,
 		},
 		SessionID: sess.ID, ClientID: r.ClientID, Scope: scope, Groups: groups,
@@ -309,7 +358,17 @@ func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, grou
 // Refresh redeems a refresh token for a new pair. clientID, when not
 // empty, must be the client the token was issued to; scope, when not empty,
 // narrows the new access token's scope and may never widen it (SEC-32).
+// The access token has the family's whole audience: [Service.RefreshWith]
+// with clientID and scope.
 func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pair, error) {
+	return s.RefreshWith(ctx, tok, RefreshOptions{ClientID: clientID, Scope: scope})
+}
+
+// RefreshWith redeems a refresh token for a new pair, checked and narrowed
+// by opts (see [RefreshOptions]). A refused request (ErrInvalidGrant,
+// ErrInvalidScope, ErrInvalidTarget) does not use the token up.
+func (s *Service) RefreshWith(ctx context.Context, tok string, opts RefreshOptions) (*Pair, error) {
+	clientID, scope := opts.ClientID, opts.Scope
 	raw, ok := parseRefreshToken(tok)
 	if !ok {
 		return nil, ErrInvalidGrant
@@ -334,9 +393,13 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	} else if !subset(scope, r.Scope) {
 		return nil, ErrInvalidScope
 	}
+	aud, err := s.narrowAudience(r, opts.Audience)
+	if err != nil {
+		return nil, err
+	}
 	now := s.cfg.Clock.Now().UTC()
 	if !r.UsedAt.IsZero() {
-		return s.replay(ctx, r, tok, scope, now)
+		return s.replay(ctx, r, tok, scope, aud, now)
 	}
 	if !now.Before(r.ExpiresAt) || !now.Before(r.FamilyExpiresAt) {
 		return nil, ErrInvalidGrant
@@ -356,7 +419,7 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 	nextTok, nextRaw := s.successor(tok)
 	next := &Refresh{
 		Hash: sha256.Sum256(nextRaw), FamilyID: r.FamilyID, SessionID: r.SessionID, UserID: r.UserID,
-		ClientID: r.ClientID, Scope: r.Scope, AccessJTI: newID(),
+		ClientID: r.ClientID, Scope: r.Scope, Audience: r.Audience, AccessJTI: newID(),
 		CreatedAt: now, ExpiresAt: minTime(now.Add(s.cfg.RefreshIdle), r.FamilyExpiresAt), FamilyExpiresAt: r.FamilyExpiresAt,
 	}
 	switch err := s.cfg.Store.RedeemRefresh(ctx, h, now, next); {
@@ -370,13 +433,13 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 			}
 			return nil, unavailable(err)
 		}
-		return s.replay(ctx, r, tok, scope, now)
+		return s.replay(ctx, r, tok, scope, aud, now)
 	case errors.Is(err, sesame.ErrNotFound):
 		return nil, ErrInvalidGrant // the family was revoked meanwhile
 	case err != nil:
 		return nil, unavailable(err)
 	}
-	p, err := s.pair(sess, next, nextTok, scope, groups)
+	p, err := s.pair(sess, next, nextTok, scope, aud, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +450,7 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pa
 // replay answers a refresh token presented after its first use: within the
 // grace, the same successor pair; after it, reuse, which revokes the
 // family and the session (SEC-29).
-func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now time.Time) (*Pair, error) {
+func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, aud []string, now time.Time) (*Pair, error) {
 	// A conflict on a token not yet marked used means a concurrent
 	// redemption is in flight (in a store that claims the successor before
 	// it marks the token): that is a simultaneous request, never reuse.
@@ -415,7 +478,7 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 		if err != nil {
 			return nil, err
 		}
-		return s.pair(sess, next, nextTok, scope, groups)
+		return s.pair(sess, next, nextTok, scope, aud, groups)
 	}
 	// The session first: deleting it deletes its refresh tokens too, so a
 	// crash before DeleteFamily leaves nothing to redo, while the other
@@ -430,9 +493,13 @@ func (s *Service) replay(ctx context.Context, r *Refresh, tok, scope string, now
 	return nil, ErrInvalidGrant
 }
 
-// Authenticate verifies an access token and checks that its session is
-// still alive. A token already verified by this process is not verified
-// again until it expires, but the revocation check runs every time.
+// Authenticate verifies an access token for Sesame's own API and checks
+// that its session is still alive: only a user's token with one of
+// Config.Audience as aud (so not one issued to an OAuth client for another
+// resource, RFC 8707) and a sid (so never a client's own token from
+// ClientCredentials). A token already verified by this process is not
+// verified again until it expires, but the revocation check runs every
+// time. [Service.Verify] checks tokens for other audiences.
 func (s *Service) Authenticate(ctx context.Context, tok string) (*AccessClaims, error) {
 	c, _ := s.cachedClaims(tok, s.cfg.Clock.Now())
 	return s.authenticate(ctx, tok, c)
@@ -451,6 +518,9 @@ func (s *Service) authenticate(ctx context.Context, tok string, c *AccessClaims)
 		if s.cache != nil && rec.key != nil {
 			s.cache.Put(tok, verified{claims: c, kid: rec.kid, key: rec.key}, c.ExpiresAt.Time)
 		}
+	}
+	if c.SessionID == "" {
+		return nil, errNoSession // never a client's own token (ClientCredentials): SEC-59
 	}
 	if err := s.cfg.Sessions.CheckLive(ctx, c.SessionID); err != nil {
 		if errors.Is(err, session.ErrSessionRevoked) {
