@@ -1,6 +1,6 @@
 // Package memstore keeps sessions and users in process memory. It is for
 // tests, examples and single-process use where losing everything on restart
-// is acceptable. It passes storetest.Run.
+// is acceptable. It passes storetest.Run, RunKeys, RunGuard and RunOAuth.
 package memstore
 
 import (
@@ -16,10 +16,10 @@ import (
 // maxChanges is how many change records the feed keeps.
 const maxChanges = 10000
 
-// Store implements [session.Store], [session.Cleaner], [token.Store] and
-// [sesame.UserStore]. The zero value is not usable; call New. It is safe for
-// concurrent use. Records are copied in and out, so callers never share
-// memory with the store.
+// Store implements [session.Store], [session.Cleaner], [token.Store],
+// [sesame.UserStore], keyring.Store, guard.Store and oauth.Store. The zero
+// value is not usable; call New. It is safe for concurrent use. Records
+// are copied in and out, so callers never share memory with the store.
 type Store struct {
 	mu       sync.RWMutex
 	sessions map[string]*sesame.Session // by ID
@@ -38,6 +38,9 @@ type Store struct {
 
 	throttleOnce sync.Once
 	throttleTab  *throttleTable // login throttle counters (guard.go), under their own mutex
+
+	oauthOnce sync.Once
+	oauthTab  *oauthTable // OAuth provider state (oauth.go), under its own mutex
 }
 
 // New returns an empty store.
@@ -231,8 +234,13 @@ func (m *Store) Changes(_ context.Context, after int64, limit int) ([]session.Ch
 	return append([]session.Change(nil), m.changes[i:end]...), oldest, nil
 }
 
-// DeleteExpired implements [session.Cleaner].
-func (m *Store) DeleteExpired(_ context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
+// DeleteExpired implements [session.Cleaner]. Besides sessions, it removes
+// refresh tokens past their expiry and, through
+// [Store.DeleteExpiredOAuth], expired authorization codes and used
+// client-assertion keys.
+func (m *Store) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
+	m.DeleteExpiredOAuth(ctx, now) // never fails
+
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ids []string
