@@ -33,6 +33,11 @@ const (
 	EventAccessDenied   EventType = "access.denied" // a signed-in caller refused by a rule or a role (SEC-53); Reason names the rule, never the path
 )
 
+// EventBackchannelLogoutFailed: a back-channel logout notice was given up
+// after about 24 hours of failed deliveries; Reason names the client and
+// the last failure.
+const EventBackchannelLogoutFailed EventType = "oauth.backchannel_logout_failed"
+
 // Event is one audit record. It never carries a secret: session IDs here are
 // the public ID, never the token.
 type Event struct {
