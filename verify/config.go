@@ -87,6 +87,17 @@ type Config struct {
 	// token ("JWT") or any other kind of token is refused.
 	Type string
 
+	// AcceptClientTokens accepts a client's own access tokens, which an
+	// OAuth 2 client gets with the client_credentials grant (RFC 6749
+	// §4.4): they have no sid (no user, no session) and sub equals
+	// client_id. [Claims.SessionID] is then empty and Subject names the
+	// client, not a user: a handler that needs a user must check
+	// SessionID. Such a token cannot be revoked before its exp. Default
+	// false: a token without sid is refused, whatever its sub; a token
+	// without sid whose sub is not its client_id is refused even when
+	// true.
+	AcceptClientTokens bool
+
 	// Leeway allows for clock skew between the issuer and this service on
 	// exp, nbf and iat. Default 0: a token is refused from the second of its
 	// exp on. Negative values are refused.

@@ -41,7 +41,10 @@
 // must be at+jwt (SEC-20), iss must equal [Config.Issuer] and aud must meet
 // [Config.Audience] (SEC-21), exp must lie ahead (refused from exp itself,
 // with [Config.Leeway] of tolerance, default 0), and sub, aud, iat, jti, sid
-// and client_id must be present (SEC-22).
+// and client_id must be present (SEC-22). A client's own token (OAuth 2
+// client credentials: no sid, sub = client_id) is refused unless
+// [Config.AcceptClientTokens] is set; a token without sid whose sub is not
+// its client_id is always refused.
 //
 // # Key set
 //

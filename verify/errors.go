@@ -55,7 +55,8 @@ var (
 		Err: fmt.Errorf("%w: no usable key set fetched yet", ErrUnavailable)}
 	errFeedStale = &sesame.Error{Code: sesame.EUnavailable, Message: msgUnavailable,
 		Err: fmt.Errorf("%w: revocation feed is stale", ErrUnavailable)}
-	errNoSession = invalid(fmt.Errorf("token has an empty sid, sub or client_id: %w", jose.ErrInvalidClaims))
+	errNoSession   = invalid(fmt.Errorf("token has an empty sid, sub or client_id: %w", jose.ErrInvalidClaims))
+	errClientToken = invalid(fmt.Errorf("token has no sid (a client's own token), and AcceptClientTokens is off or its sub is not its client_id: %w", jose.ErrInvalidClaims))
 )
 
 // invalid wraps a verification failure (a jose error, which never echoes

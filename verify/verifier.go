@@ -21,8 +21,12 @@ import (
 type Claims = sesame.AccessClaims
 
 // requiredClaims must be present on every token (SEC-22); iss and exp are
-// required by the issuer and expiry checks.
-var requiredClaims = []string{"sub", "aud", "iat", "jti", "sid", "client_id"}
+// required by the issuer and expiry checks. clientTokenClaims are those of
+// a verifier that accepts clients' own tokens, which have no sid.
+var (
+	requiredClaims    = []string{"sub", "aud", "iat", "jti", "sid", "client_id"}
+	clientTokenClaims = []string{"sub", "aud", "iat", "jti", "client_id"}
+)
 
 // Verifier verifies Sesame access tokens against the issuer's published
 // key set and, optionally, its revocation feed. Create one with [New] and
@@ -67,6 +71,9 @@ func New(cfg Config) (*Verifier, error) {
 	v.jose = jose.Verifier{
 		Keys: v.keys, Issuer: s.Issuer, Audience: s.Audience, Type: s.Type,
 		Leeway: s.Leeway, Required: requiredClaims, Now: s.Clock.Now,
+	}
+	if s.AcceptClientTokens {
+		v.jose.Required = clientTokenClaims
 	}
 	if s.rev != nil {
 		stream := *s.HTTPClient
@@ -124,8 +131,11 @@ func (v *Verifier) verifyToken(ctx context.Context, token string, now time.Time)
 	if err != nil {
 		return nil, invalid(err)
 	}
-	if c.SessionID == "" || c.Subject == "" || c.ClientID == "" {
+	if c.Subject == "" || c.ClientID == "" {
 		return nil, errNoSession
+	}
+	if c.SessionID == "" && (!v.cfg.AcceptClientTokens || c.Subject != c.ClientID) {
+		return nil, errClientToken // SEC-59: a client's own token is no user's
 	}
 	// Not cached when the key set changed meanwhile: the key that verified
 	// the token may just have been withdrawn, and the cache cleared.
