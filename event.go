@@ -31,6 +31,7 @@ const (
 	EventTokenRevoked   EventType = "token.revoked"
 	EventBadToken       EventType = "token.rejected"
 	EventAccessDenied   EventType = "access.denied" // a signed-in caller refused by a rule or a role (SEC-53); Reason names the rule, never the path
+	EventOAuthConsent   EventType = "oauth.consent" // a user granted an OAuth client the scopes it asked for; Reason names the client
 )
 
 // EventBackchannelLogoutFailed: a back-channel logout notice was given up

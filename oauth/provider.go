@@ -33,13 +33,25 @@ type Keys interface {
 type ConsentView struct {
 	ClientID   string
 	ClientName string
-	Scopes     []string // asked and not yet granted, e.g. "profile", "email"
+	Scopes     []string // asked, e.g. "openid", "profile", "email"
 	Resources  []string
 	// Request is the opaque, signed authorization request the form posts
 	// back in the hidden field "request".
 	Request string
 	// Username is the signed-in user's name.
 	Username string
+}
+
+// LogoutView is what the RP-initiated logout page shows: a confirmation
+// (Confirm) whose form posts the hidden field "request" and a "decision"
+// ("logout" or "stay") to POST /oauth2/logout/confirm with the server's
+// CSRF token, or the signed-out notice (Done).
+type LogoutView struct {
+	Confirm    bool
+	Done       bool
+	ClientName string // the client that asked, "" when unknown
+	Username   string
+	Request    string // the opaque, signed logout request (Confirm)
 }
 
 // Config configures a [Provider]. Issuer, Registry, Store, Sessions,
@@ -61,12 +73,16 @@ type Config struct {
 	// without a signed-in session is sent with ?next=. Default "/login".
 	LoginPath string
 	// RenderConsent renders the consent page (the server's layout).
-	// Required.
+	// Required unless the provider is mounted by package server, whose
+	// New sets the page hooks left nil ([Provider.SetPages]).
 	RenderConsent func(w http.ResponseWriter, r *http.Request, v ConsentView)
 	// RenderError renders an error page for an authorization request that
 	// cannot be sent back to the client (unknown client, bad
-	// redirect_uri: RFC 6749 §4.1.2.1). Required.
+	// redirect_uri: RFC 6749 §4.1.2.1). Required, like RenderConsent.
 	RenderError func(w http.ResponseWriter, r *http.Request, status int, message string)
+	// RenderLogout renders the RP-initiated logout confirmation and the
+	// signed-out notice. Required, like RenderConsent.
+	RenderLogout func(w http.ResponseWriter, r *http.Request, v LogoutView)
 	// RequestKey signs the authorization request carried through the
 	// consent form (32 bytes or more). Required.
 	RequestKey []byte
@@ -99,8 +115,6 @@ func New(cfg Config) (*Provider, error) {
 		return nil, errors.New("oauth: Issuer is required")
 	case cfg.Registry == nil || cfg.Store == nil || cfg.Sessions == nil || cfg.Tokens == nil || cfg.Accounts == nil || cfg.Keys == nil:
 		return nil, errors.New("oauth: Registry, Store, Sessions, Tokens, Accounts and Keys are required")
-	case cfg.RenderConsent == nil || cfg.RenderError == nil:
-		return nil, errors.New("oauth: RenderConsent and RenderError are required")
 	case len(cfg.RequestKey) < 32:
 		return nil, errors.New("oauth: RequestKey must be at least 32 bytes")
 	}
@@ -133,6 +147,23 @@ func New(cfg Config) (*Provider, error) {
 // Config returns the configuration with defaults filled in.
 func (p *Provider) Config() Config { return p.cfg }
 
+// SetPages sets the page hooks (RenderConsent, RenderError,
+// RenderLogout) that the Config left nil. Package server calls it from
+// New, before serving; it must not be called once the provider serves.
+func (p *Provider) SetPages(consent func(http.ResponseWriter, *http.Request, ConsentView),
+	errorPage func(http.ResponseWriter, *http.Request, int, string),
+	logout func(http.ResponseWriter, *http.Request, LogoutView)) {
+	if p.cfg.RenderConsent == nil {
+		p.cfg.RenderConsent = consent
+	}
+	if p.cfg.RenderError == nil {
+		p.cfg.RenderError = errorPage
+	}
+	if p.cfg.RenderLogout == nil {
+		p.cfg.RenderLogout = logout
+	}
+}
+
 // Endpoint paths.
 const (
 	PathAuthorize     = "/oauth2/authorize"
@@ -142,6 +173,7 @@ const (
 	PathIntrospect    = "/oauth2/introspect"
 	PathUserinfo      = "/oauth2/userinfo"
 	PathEndSession    = "/oauth2/logout"
+	PathLogoutConfirm = "/oauth2/logout/confirm"
 	PathJWKS          = "/.well-known/jwks.json"
 	PathASMetadata    = "/.well-known/oauth-authorization-server"
 	PathOIDCDiscovery = "/.well-known/openid-configuration"
@@ -155,8 +187,16 @@ type Route struct {
 	// NoCSRF exempts the route from the server's browser CSRF check:
 	// true only for endpoints that are not browser endpoints (token,
 	// revocation, introspection, userinfo: a client authenticates itself
-	// or sends a Bearer token), never for the consent form.
+	// or sends a Bearer token), never for the consent form. The server
+	// also leaves these routes' Authorization header to the handler.
 	NoCSRF bool
+	// Navigation marks a browser navigation that a relying party's page
+	// may send cross-site, by GET or by an auto-submitted POST form (the
+	// authorization request, OIDC Core §3.1.2.1; the logout request,
+	// RP-Initiated Logout §2): exempt from the CSRF check because its POST
+	// does no more than its GET. The pages it leads to post their forms
+	// (consent, logout confirmation) to CSRF-checked routes.
+	Navigation bool
 	// Form marks a route whose POST body is form-encoded (the server's
 	// JSON-only rule for /api/ does not apply; these are not under /api/).
 	Form bool
@@ -165,16 +205,17 @@ type Route struct {
 // Routes returns the provider's endpoints.
 func (p *Provider) Routes() []Route {
 	return []Route{
-		{Method: "GET", Pattern: PathAuthorize, Handler: p.handleAuthorize},
-		{Method: "POST", Pattern: PathAuthorize, Handler: p.handleAuthorize, Form: true}, // OIDC Core §3.1.2.1: POST too
+		{Method: "GET", Pattern: PathAuthorize, Handler: p.handleAuthorize, Navigation: true},
+		{Method: "POST", Pattern: PathAuthorize, Handler: p.handleAuthorize, Form: true, Navigation: true}, // OIDC Core §3.1.2.1: POST too
 		{Method: "POST", Pattern: PathConsent, Handler: p.handleConsent, Form: true},
 		{Method: "POST", Pattern: PathToken, Handler: p.handleToken, NoCSRF: true, Form: true},
 		{Method: "POST", Pattern: PathRevoke, Handler: p.handleRevoke, NoCSRF: true, Form: true},
 		{Method: "POST", Pattern: PathIntrospect, Handler: p.handleIntrospect, NoCSRF: true, Form: true},
 		{Method: "GET", Pattern: PathUserinfo, Handler: p.handleUserinfo, NoCSRF: true},
 		{Method: "POST", Pattern: PathUserinfo, Handler: p.handleUserinfo, NoCSRF: true, Form: true},
-		{Method: "GET", Pattern: PathEndSession, Handler: p.handleEndSession},
-		{Method: "POST", Pattern: PathEndSession, Handler: p.handleEndSession, Form: true},
+		{Method: "GET", Pattern: PathEndSession, Handler: p.handleEndSession, Navigation: true},
+		{Method: "POST", Pattern: PathEndSession, Handler: p.handleEndSession, Form: true, Navigation: true},
+		{Method: "POST", Pattern: PathLogoutConfirm, Handler: p.handleLogoutConfirm, Form: true},
 		{Method: "GET", Pattern: PathASMetadata, Handler: p.handleMetadata},
 		{Method: "GET", Pattern: PathOIDCDiscovery, Handler: p.handleMetadata},
 	}

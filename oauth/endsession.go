@@ -1,0 +1,237 @@
+package oauth
+
+import (
+	"crypto/hmac"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/jose"
+)
+
+// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), GET or
+// POST /oauth2/logout with id_token_hint, client_id,
+// post_logout_redirect_uri and state:
+//
+//   - id_token_hint must be an ID token of this issuer (signature with the
+//     provider's keys, iss, typ "JWT"); its expiry is not checked (an RP
+//     logs out with the last ID token it has);
+//   - the client is client_id, or the hint's audience; with both, the
+//     hint must be for that client;
+//   - post_logout_redirect_uri must be exactly one of that client's
+//     PostLogoutRedirectURIs; without an identified client it is refused.
+//     A refused one is an error page, never a redirect (no open redirect);
+//   - when the hint names the browser's current session (its sid), or
+//     the browser has no session, the session is ended at once (its
+//     cookie cleared); otherwise the user is asked to confirm, on a page
+//     whose form posts to /oauth2/logout/confirm (CSRF-checked). A logout
+//     request never ends a session the browser does not hold: the hint
+//     alone, without the session cookie, ends nothing.
+//
+// The session's end reaches the relying parties registered for
+// back-channel logout through the revocation feed, like any other.
+
+// logoutRequest is the validated logout request, carried through the
+// confirmation form.
+type logoutRequest struct {
+	ClientID    string `json:"client_id,omitempty"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	State       string `json:"state,omitempty"`
+}
+
+func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
+	params, err := authorizeParams(r)
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "The logout request could not be read.")
+		return
+	}
+	for k, v := range params {
+		if len(v) > 1 || len(v[0]) > 16<<10 {
+			p.errorPage(w, r, http.StatusBadRequest, "The logout request repeats a parameter or has one too long: "+paramNameForError(k)+".")
+			return
+		}
+	}
+	req := &logoutRequest{ClientID: params.Get("client_id"), State: params.Get("state")}
+	var hint *IDClaims
+	if h := params.Get("id_token_hint"); h != "" {
+		if hint, err = p.verifyIDTokenHint(h); err != nil {
+			p.errorPage(w, r, http.StatusBadRequest, "The logout request's id_token_hint is not a valid ID token from Sesame.")
+			return
+		}
+		switch {
+		case req.ClientID == "" && len(hint.Audience) == 1:
+			req.ClientID = hint.Audience[0]
+		case req.ClientID == "" && hint.AZP != "":
+			req.ClientID = hint.AZP
+		case req.ClientID != "" && !slices.Contains(hint.Audience, req.ClientID):
+			p.errorPage(w, r, http.StatusBadRequest, "The logout request's id_token_hint was not issued to its client_id.")
+			return
+		}
+	}
+	var client *Client
+	if req.ClientID != "" {
+		client, err = p.cfg.Registry.Client(r.Context(), req.ClientID)
+		if err != nil && !errors.Is(err, sesame.ErrNotFound) {
+			p.cfg.Logger.Error("oauth: read client", "err", err)
+			p.errorPage(w, r, http.StatusServiceUnavailable, "Sesame cannot read its client registry now; try again later.")
+			return
+		}
+		if client == nil {
+			p.errorPage(w, r, http.StatusBadRequest, "The application is not registered with Sesame (unknown client_id).")
+			return
+		}
+	}
+	if uri := params.Get("post_logout_redirect_uri"); uri != "" {
+		if client == nil || !client.HasPostLogoutRedirectURI(uri) {
+			p.errorPage(w, r, http.StatusBadRequest, "The post_logout_redirect_uri is not registered for this application.")
+			return
+		}
+		req.RedirectURI = uri
+	}
+
+	sess, signedIn := browserSession(r.Context())
+	if !signedIn || hint != nil && hint.SessionID != "" && hint.SessionID == sess.ID && hint.Subject == sess.UserID {
+		p.endSession(w, r, req)
+		return
+	}
+	username := ""
+	if u, err := p.cfg.Accounts.Users.UserByID(r.Context(), sess.UserID); err == nil {
+		username = u.Username
+	}
+	p.renderLogout(w, r, LogoutView{Confirm: true, ClientName: clientName(client), Username: username,
+		Request: p.sealLogout(sess.ID, req, p.cfg.Clock.Now())})
+}
+
+// handleLogoutConfirm is POST /oauth2/logout/confirm (the server checks its
+// CSRF token): the user's answer to the confirmation page.
+func (p *Provider) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	sess, signedIn := browserSession(r.Context())
+	if !signedIn {
+		// Already signed out (in another tab): nothing to confirm.
+		p.renderLogout(w, r, LogoutView{Done: true})
+		return
+	}
+	req, err := p.openLogout(r.PostForm.Get("request"), sess.ID, p.cfg.Clock.Now())
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, err.Error()+".")
+		return
+	}
+	switch r.PostForm.Get("decision") {
+	case "logout":
+		p.endSession(w, r, req)
+	case "stay":
+		if req.RedirectURI != "" {
+			p.authRedirect(w, r, withState(req.RedirectURI, req.State))
+			return
+		}
+		p.authRedirect(w, r, "/")
+	default:
+		p.errorPage(w, r, http.StatusBadRequest, "The form has no decision.")
+	}
+}
+
+// endSession ends the browser's session (if any), clears its cookie, and
+// sends the browser to the post-logout redirect URI or the signed-out page.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, req *logoutRequest) {
+	if err := p.cfg.Sessions.Logout(w, r); err != nil {
+		p.cfg.Logger.Error("oauth: end session", "err", err)
+		p.errorPage(w, r, http.StatusServiceUnavailable, "Sesame could not sign you out now; try again.")
+		return
+	}
+	if req.RedirectURI != "" {
+		p.authRedirect(w, r, withState(req.RedirectURI, req.State))
+		return
+	}
+	p.renderLogout(w, r, LogoutView{Done: true})
+}
+
+func withState(uri, state string) string {
+	if state == "" {
+		return uri
+	}
+	return withQuery(uri, url.Values{"state": {state}})
+}
+
+func clientName(c *Client) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Name != "":
+		return c.Name
+	}
+	return c.ID
+}
+
+func (p *Provider) renderLogout(w http.ResponseWriter, r *http.Request, v LogoutView) {
+	if p.cfg.RenderLogout == nil {
+		if v.Done {
+			http.Error(w, "You are signed out.", http.StatusOK)
+		} else {
+			http.Error(w, "Logout confirmation is not available.", http.StatusInternalServerError)
+		}
+		return
+	}
+	p.cfg.RenderLogout(w, r, v)
+}
+
+// verifyIDTokenHint verifies an ID token this provider issued: its
+// signature with the provider's keys, its iss and its typ "JWT" (an access
+// token, typ at+jwt, is refused). Its expiry and times are not checked.
+func (p *Provider) verifyIDTokenHint(tok string) (*IDClaims, error) {
+	payload, hdr, err := jose.VerifyLimit(tok, p.cfg.Keys, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(hdr.Type), "application/"), "jwt") {
+		return nil, errors.New("not an ID token")
+	}
+	var c IDClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, err
+	}
+	if c.Issuer != p.cfg.Issuer || c.Subject == "" || len(c.Audience) == 0 {
+		return nil, errors.New("not an ID token of this issuer")
+	}
+	return &c, nil
+}
+
+type sealedLogout struct {
+	SessionID string         `json:"sid"`
+	Exp       int64          `json:"exp"`
+	Req       *logoutRequest `json:"req"`
+}
+
+func (p *Provider) sealLogout(sid string, req *logoutRequest, now time.Time) string {
+	b, _ := json.Marshal(sealedLogout{SessionID: sid, Exp: now.Add(consentTTL).Unix(), Req: req})
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	return payload + "." + p.requestMAC("logout", payload)
+}
+
+func (p *Provider) openLogout(v, sid string, now time.Time) (*logoutRequest, error) {
+	payload, mac, ok := strings.Cut(v, ".")
+	if !ok || len(v) > 64<<10 || !hmac.Equal([]byte(mac), []byte(p.requestMAC("logout", payload))) {
+		return nil, errors.New("the logout request is not valid")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	var s sealedLogout
+	if err != nil || json.Unmarshal(b, &s) != nil || s.Req == nil {
+		return nil, errors.New("the logout request is not valid")
+	}
+	if s.SessionID != sid {
+		return nil, errors.New("the logout request was made in another session")
+	}
+	if now.Unix() >= s.Exp {
+		return nil, errors.New("the logout request has expired: return to the application and try again")
+	}
+	return s.Req, nil
+}
