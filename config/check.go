@@ -104,6 +104,7 @@ func (c *Config) check(role Role, ps *Problems) {
 	c.checkStores(role, ps)
 	c.checkAccessRules(ps)
 	c.checkOAuth(role, ps)
+	c.checkSigningAlgs(ps)
 	c.checkForward(ps)
 	c.checkDurations(ps)
 	c.checkEnums(ps)

@@ -52,6 +52,10 @@ type Config struct {
 	// GroupsClaim puts the user's groups in a groups claim of every access
 	// token (key groups_claim). Default false.
 	GroupsClaim bool
+	// SigningAlgs are the JWS algorithms of the signing keys (key
+	// signing_algs), one active key each; the first signs access tokens
+	// and forward-auth assertions. Default ES256, RS256.
+	SigningAlgs []string
 
 	// AccessRules are the forward-auth access rules, in order (key
 	// access_rules, from the file only). Default none: every request is
@@ -293,6 +297,8 @@ func (c *Config) text(k *Key) string {
 		return strings.Join(c.TokenTransports, ",")
 	case "groups_claim":
 		return strconv.FormatBool(c.GroupsClaim)
+	case "signing_algs":
+		return strings.Join(c.SigningAlgs, ",")
 	case "access_rules":
 		return accessRulesText(c.AccessRules)
 	case "oidc":
@@ -392,6 +398,7 @@ func (c *Config) Clone() *Config {
 	d.AllowedOrigins = slices.Clone(c.AllowedOrigins)
 	d.ReturnDomains = slices.Clone(c.ReturnDomains)
 	d.ForwardHeaders = slices.Clone(c.ForwardHeaders)
+	d.SigningAlgs = slices.Clone(c.SigningAlgs)
 	d.extra = slices.Clone(c.extra)
 	d.AccessRules = make([]authz.Rule, len(c.AccessRules))
 	for i, r := range c.AccessRules {

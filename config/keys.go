@@ -177,6 +177,8 @@ var keys = []*Key{
 		set: list(func(c *Config) *[]string { return &c.TokenTransports })},
 	{Name: "groups_claim", Default: "false", Group: groupTokens, kind: kindBool, Help: "put the user's groups in a groups claim of every access token (read when each token is signed: a change shows in the next token; a token already issued keeps its groups until it expires)",
 		set: boolean(func(c *Config) *bool { return &c.GroupsClaim })},
+	{Name: "signing_algs", Default: "ES256,RS256", Group: groupTokens, kind: kindList, Help: "JWS algorithms of the signing keys, one active key each (rotated together, all in the JWKS): the first signs access tokens and forward-auth assertions; ID tokens use each client's id_token_alg. RS256 is required with oidc (OpenID Connect clients must accept it). Any of ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512",
+		set: list(func(c *Config) *[]string { return &c.SigningAlgs })},
 
 	{Name: "return_domains", Group: groupAccess, kind: kindList, Help: "hosts the login page may send a user back to after signing in: wiki.example.com, *.example.com (any subdomain) or .example.com (it and any subdomain); cookie_domain and its subdomains are always included; https only (http too when public_url is http)",
 		set: list(func(c *Config) *[]string { return &c.ReturnDomains })},
