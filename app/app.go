@@ -32,6 +32,7 @@ import (
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/guard"
+	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
@@ -164,7 +165,12 @@ func (a *App) buildSessions() error {
 }
 
 func (a *App) openKeyring(ctx context.Context) error {
+	algs := make([]jose.Algorithm, len(a.cfg.SigningAlgs)) // signing_algs; none: keyring's default
+	for i, alg := range a.cfg.SigningAlgs {
+		algs[i] = jose.Algorithm(alg)
+	}
 	ring, err := keyring.Open(ctx, a.durable, a.master, keyring.Config{
+		Algs:             algs,
 		MaxTokenLifetime: a.cfg.AccessTokenTTL,
 		ActivationDelay:  a.opts.activation,
 		RefreshInterval:  a.opts.keyRefresh,
