@@ -31,7 +31,11 @@ import (
 //     §4.1.2, SEC-58), by the client it was issued to, with the same
 //     redirect_uri, with the PKCE verifier of its challenge (S256 only; a
 //     code issued without a challenge refuses a verifier), while its
-//     session lives. The answer carries an access token, a refresh token
+//     session lives. The code is used up by the first attempt to redeem
+//     it, even one that fails these checks (another client, a wrong
+//     verifier): an attacker who tries a stolen code makes the rightful
+//     client's redemption a reuse, which ends the session, the safe
+//     outcome. The answer carries an access token, a refresh token
 //     (when the client may use the refresh_token grant) and, for the
 //     openid scope, an ID token.
 //   - refresh_token: the refresh token must have been issued to the
@@ -130,6 +134,10 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 		return nil, invalidGrant("redirect_uri differs from the authorization request's")
 	case code.CodeChallenge == "" && hasVerifier:
 		return nil, invalidGrant("the authorization request had no code_challenge")
+	case code.CodeChallenge == "" && client.Public:
+		// The authorization endpoint requires S256 of a public client;
+		// this is the same rule, checked again where it matters.
+		return nil, invalidGrant("a public client's code needs PKCE")
 	case code.CodeChallenge != "" && !hasVerifier:
 		return nil, invalidGrant("code_verifier is required")
 	case code.CodeChallenge != "" && !pkceMatches(verifier, code.CodeChallenge):

@@ -357,3 +357,25 @@ func TestSEC59_AccessTokenIsNotAnIDToken(t *testing.T) {
 		t.Errorf("ID token introspected: %v, want only active false", got)
 	}
 }
+
+// A public client's code without a PKCE challenge is refused at the token
+// endpoint too (the authorization endpoint never issues one).
+func TestSEC58_PublicClientCodeWithoutPKCE(t *testing.T) {
+	f := newTHFixture(t)
+	_, sess := f.user("alice")
+	wantError(t, f.exchange(thSPA, f.code(sess, codeOpts{client: thSPA, scope: "openid"}), ""), 400, "invalid_grant")
+}
+
+// An attacker who tries a stolen code (here with a wrong verifier) uses it
+// up: the rightful client's redemption is then a reuse, which ends the
+// session, and gets nothing.
+func TestSEC58_StolenCodeTriedFirst(t *testing.T) {
+	f := newTHFixture(t)
+	_, sess := f.user("alice")
+	code := f.code(sess, codeOpts{client: thSPA, scope: "openid", verifier: thVerifier})
+	wantError(t, f.exchange(thSPA, code, "attacker-guess-attacker-guess-attacker-guess-0"), 400, "invalid_grant")
+	wantError(t, f.exchange(thSPA, code, thVerifier), 400, "invalid_grant")
+	if err := f.sessions.CheckLive(f.ctx, sess.ID); err == nil {
+		t.Error("the session of a code redeemed twice is still live")
+	}
+}
