@@ -228,8 +228,8 @@ func TestKeysRotateReachesRunningServer(t *testing.T) {
 		}
 		return out
 	}
-	if n := len(kids()); n != 1 {
-		t.Fatalf("JWKS before rotation: %d keys, want 1", n)
+	if n := len(kids()); n != 2 {
+		t.Fatalf("JWKS before rotation: %d keys, want 2 (ES256 and RS256, signing_algs)", n)
 	}
 	text, _ := os.ReadFile(filepath.Join(filepath.Dir(w.db), "sesame.key"))
 	w.secret(strings.TrimSpace(string(text)))

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	registerKeys("list", "list the server's signing keys and their states", runKeysList)
-	registerKeys("rotate", "add a signing key; it signs after a delay, and the current key then retires", runKeysRotate)
+	registerKeys("rotate", "add a signing key per algorithm; each signs after a delay, and the current key of its algorithm then retires", runKeysRotate)
 }
 
 // keysFlags are the flags every keys command shares.
@@ -52,16 +52,18 @@ func keysTime(t time.Time) string {
 
 func runKeysList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "keys list", "sesame keys list [--db PATH] [--master-key-file FILE]", `
-Lists the server's signing keys, oldest first, with their states:
+Lists the server's signing keys, oldest first, with their states (each
+algorithm of signing_algs has its own keys):
   pending  published in the JWKS, not signing yet (until ACTIVATES)
-  active   the signing key
+  active   the signing key of its algorithm
   retired  no longer signing (since RETIRES), still published so that the
            tokens it signed verify until they expire
   expired  every token it signed has expired (by the default 15 min token
            lifetime); the server removes it from the JWKS and the database
 
 Like the server, it needs the master key (SESAME_MASTER_KEY or the key
-file), and on a new database it generates the first key.`)
+file), and on a new database it generates the first key of each
+algorithm.`)
 	flags := addKeysFlags(fs)
 	if err := parseKeysFlags(fs, args); err != nil {
 		return err
@@ -83,9 +85,11 @@ file), and on a new database it generates the first key.`)
 
 func runKeysRotate(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "keys rotate", "sesame keys rotate [--delay D] [--force] [--config FILE] [--db DB] [--master-key-file FILE]", `
-Adds a signing key. It is published in the JWKS at once and starts signing
-after --delay, so that verifiers caching the JWKS learn it first; at that
-moment the current key retires. A retired key stays published until every
+Adds a signing key for each algorithm of signing_algs (default ES256 and
+RS256). Each is published in the JWKS at once and starts signing after
+--delay, so that verifiers caching the JWKS learn it first; at that moment
+the current key of its algorithm retires (and the keys of an algorithm no
+longer in signing_algs retire too). A retired key stays published until every
 token it signed has expired, then the server removes it. Running nodes
 reload their keys at once when the deployment has a notifier (PostgreSQL,
 Redis) and within 5 seconds otherwise. --delay 0s (sign at once) is
@@ -112,12 +116,14 @@ new key's tokens until they fetch it again.`)
 		return err
 	}
 	defer a.Close()
-	info, err := a.Keyring().Rotate(ctx)
+	infos, err := a.Keyring().RotateAll(ctx)
 	if err != nil {
 		return failure("keys rotate: %v", err)
 	}
-	fmt.Fprintf(env.Stdout, "new signing key %s (%s): published now, signs from %s (in %s)\n",
-		info.KID, info.Alg, keysTime(info.ActivateAt), *delay)
+	for _, info := range infos { // the default algorithm's first
+		fmt.Fprintf(env.Stdout, "new signing key %s (%s): published now, signs from %s (in %s)\n",
+			info.KID, info.Alg, keysTime(info.ActivateAt), *delay)
+	}
 	if sent, err := a.KeysChanged(ctx); err != nil {
 		fmt.Fprintf(env.Stderr, "warning: could not notify the running nodes (%v); they load the new key within 5 seconds\n", err)
 	} else if !sent {

@@ -39,6 +39,31 @@ func parseKeysList(t *testing.T, out string) []keysRow {
 	return rows
 }
 
+// keysByAlg maps each algorithm to the kid of its key in state.
+func keysByAlg(rows []keysRow, state string) map[string]string {
+	out := map[string]string{}
+	for _, r := range rows {
+		if r.state == state {
+			out[r.alg] = r.kid
+		}
+	}
+	return out
+}
+
+// parseRotate maps each algorithm to its new kid in the output of
+// `sesame keys rotate`.
+func parseRotate(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^new signing key (\S+) \((\w+)\): `).FindAllStringSubmatch(out, -1) {
+		got[m[2]] = m[1]
+	}
+	if len(got) == 0 {
+		t.Fatalf("keys rotate: got %q, want a line per new key", out)
+	}
+	return got
+}
+
 // keysEnv clears the master-key environment for the test.
 func keysEnv(t *testing.T) {
 	t.Setenv("SESAME_MASTER_KEY", "")
@@ -75,15 +100,16 @@ func TestKeysListAndRotate(t *testing.T) {
 		t.Errorf("first run stderr: got %q, want the generation of the master key and the signing key logged", r.stderr)
 	}
 	rows := parseKeysList(t, r.stdout)
-	if len(rows) != 1 || rows[0].state != "active" || rows[0].alg != "ES256" {
-		t.Fatalf("keys list on a new database: got %+v, want one active ES256 key", rows)
+	byAlg := keysByAlg(rows, "active")
+	if len(rows) != 2 || byAlg["ES256"] == "" || byAlg["RS256"] == "" {
+		t.Fatalf("keys list on a new database: got %+v, want an active ES256 key and an active RS256 key (signing_algs)", rows)
 	}
-	first := rows[0].kid
+	first, firstRS := byAlg["ES256"], byAlg["RS256"]
 
-	// A second run loads the same key and generates nothing.
+	// A second run loads the same keys and generates nothing.
 	r = w.keys(0, "list")
-	if rows := parseKeysList(t, r.stdout); len(rows) != 1 || rows[0].kid != first {
-		t.Fatalf("second keys list: got %+v, want the same key %s", rows, first)
+	if rows := parseKeysList(t, r.stdout); len(rows) != 2 || keysByAlg(rows, "active")["ES256"] != first || keysByAlg(rows, "active")["RS256"] != firstRS {
+		t.Fatalf("second keys list: got %+v, want the same keys %s and %s", rows, first, firstRS)
 	}
 	if strings.Contains(r.stderr, "generated") {
 		t.Errorf("second run generated something: %q", r.stderr)
@@ -96,6 +122,10 @@ func TestKeysListAndRotate(t *testing.T) {
 		t.Fatalf("keys rotate: got %q, want the new kid and its activation in 1h", r.stdout)
 	}
 	newKID := f[3]
+	rotated := parseRotate(t, r.stdout)
+	if rotated["ES256"] != newKID || rotated["RS256"] == "" || rotated["RS256"] == firstRS {
+		t.Fatalf("keys rotate: got %q, want a new ES256 key first, then a new RS256 key", r.stdout)
+	}
 	m := regexp.MustCompile(`signs from (\S+ \S+) `).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("keys rotate: got %q, want the activation time", r.stdout)
@@ -110,8 +140,8 @@ func TestKeysListAndRotate(t *testing.T) {
 	for _, row := range rows {
 		states[row.kid] = row.state
 	}
-	if len(rows) != 2 || states[first] != "active" || states[newKID] != "pending" {
-		t.Fatalf("keys list after rotate: got %+v, want %s active and %s pending", rows, first, newKID)
+	if len(rows) != 4 || states[first] != "active" || states[firstRS] != "active" || states[newKID] != "pending" || states[rotated["RS256"]] != "pending" {
+		t.Fatalf("keys list after rotate: got %+v, want %s and %s active, %s and %s pending", rows, first, firstRS, newKID, rotated["RS256"])
 	}
 
 	// A server's ring over the same database sees the rotation on reload.
@@ -138,8 +168,8 @@ func TestKeysListAndRotate(t *testing.T) {
 	if err := json.Unmarshal(ring.JWKS(), &jwks); err != nil {
 		t.Fatal(err)
 	}
-	if len(jwks.Keys) != 2 || ring.SigningKey().KID() != first {
-		t.Fatalf("ring after rotate: JWKS %s, signing %s; want both keys published and %s signing", ring.JWKS(), ring.SigningKey().KID(), first)
+	if len(jwks.Keys) != 4 || ring.SigningKey().KID() != first || ring.SigningKeyFor("RS256").KID() != firstRS {
+		t.Fatalf("ring after rotate: JWKS %s, signing %s; want the four keys published and %s signing", ring.JWKS(), ring.SigningKey().KID(), first)
 	}
 
 	// --delay 0 signs at once, which verifiers with a cached JWKS do not
@@ -151,11 +181,11 @@ func TestKeysListAndRotate(t *testing.T) {
 	if !strings.Contains(r.stderr, "signs at once") {
 		t.Errorf("rotate --delay 0: stderr %q, want a warning", r.stderr)
 	}
-	immediate := strings.Fields(r.stdout)[3]
+	immediate := parseRotate(t, r.stdout)
 	rows = parseKeysList(t, w.keys(0, "list").stdout)
 	for _, row := range rows {
 		want := "retired"
-		if row.kid == immediate {
+		if row.kid == immediate[row.alg] {
 			want = "active"
 		}
 		if row.state != want {
