@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -29,8 +30,7 @@ func (m *Store) refreshLocked() *refreshState {
 }
 
 func (rs *refreshState) put(r *token.Refresh) {
-	c := *r
-	rs.byHash[r.Hash] = &c
+	rs.byHash[r.Hash] = cloneRefresh(r)
 	f := rs.byFamily[r.FamilyID]
 	if f == nil {
 		f = make(map[[32]byte]struct{})
@@ -93,8 +93,13 @@ func (m *Store) RefreshByHash(_ context.Context, h [32]byte) (*token.Refresh, er
 	if !ok {
 		return nil, sesame.ErrNotFound
 	}
+	return cloneRefresh(r), nil
+}
+
+func cloneRefresh(r *token.Refresh) *token.Refresh {
 	c := *r
-	return &c, nil
+	c.Audience = slices.Clone(r.Audience)
+	return &c
 }
 
 // RedeemRefresh implements [token.Store].
@@ -115,7 +120,7 @@ func (m *Store) RedeemRefresh(_ context.Context, h [32]byte, at time.Time, next 
 	r.UsedAt = at
 	n := *next
 	n.FamilyID = r.FamilyID
-	rs.put(&n)
+	rs.put(&n) // copies n
 	return nil
 }
 

@@ -24,6 +24,14 @@ const (
 		SELECT hash FROM refresh_tokens WHERE expires_at <= $1
 		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
 
+	deleteExpiredCodes = `DELETE FROM oauth_codes WHERE hash IN (
+		SELECT hash FROM oauth_codes WHERE expires_at <= $1
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
+	deleteExpiredUsedKeys = `DELETE FROM oauth_used_keys WHERE key IN (
+		SELECT key FROM oauth_used_keys WHERE expires_at <= $1
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
 	deleteExpiredSessions = `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions WHERE deadline <= $1
 		ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
@@ -36,8 +44,11 @@ const (
 // than keepChanges before now (change records are timed by the database
 // server's clock). Each session removal is recorded in the change feed as
 // a revocation, in the same transaction, and takes the session's refresh
-// tokens with it. A limit of 0 or less removes no sessions, but still trims
-// the feed and up to 1000 refresh tokens.
+// tokens with it. It also removes at most limit expired authorization
+// codes and at most limit used client-assertion keys (what
+// [DB.DeleteExpiredOAuth] removes). A limit of 0 or less removes no
+// sessions, but still trims the feed and up to 1000 refresh tokens, codes
+// and keys.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	sessions, _, err := db.deleteExpired(ctx, now, keepChanges, limit)
 	if err != nil {
@@ -46,6 +57,9 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time
 	return sessions, nil
 }
 
+// deleteExpired returns how many sessions it removed, and the largest
+// number of refresh tokens, codes or keys it removed (a full batch of any
+// means there may be more).
 func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (sessions, refresh int, err error) {
 	refreshLimit := limit
 	if limit <= 0 {
@@ -57,6 +71,8 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 	// commit; the trim skips rows another cleaner holds, so it never waits.
 	b := &pgx.Batch{}
 	b.Queue(deleteExpiredRefresh, nanos(now), refreshLimit)
+	b.Queue(deleteExpiredCodes, nanos(now), refreshLimit)
+	b.Queue(deleteExpiredUsedKeys, nanos(now), refreshLimit)
 	if limit > 0 {
 		b.Queue(deleteExpiredSessions, nanos(now), limit)
 	}
@@ -68,6 +84,12 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 		return 0, 0, err
 	}
 	refresh = int(tag.RowsAffected())
+	for range 2 { // codes, used keys
+		if tag, err = br.Exec(); err != nil {
+			return 0, 0, err
+		}
+		refresh = max(refresh, int(tag.RowsAffected()))
+	}
 	if limit > 0 {
 		if tag, err = br.Exec(); err != nil {
 			return 0, 0, err
@@ -80,7 +102,8 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 	return sessions, refresh, br.Close()
 }
 
-// RunCleanup removes expired sessions and refresh tokens until ctx ends:
+// RunCleanup removes expired sessions, refresh tokens, authorization codes
+// and used client-assertion keys until ctx ends:
 // every round deletes batches of at most batch rows, one transaction each
 // so that no lock is held long, until a batch comes back short; then it
 // sleeps for every. Change records older than keepChanges are trimmed on
@@ -94,8 +117,8 @@ func (db *DB) RunCleanup(ctx context.Context, every time.Duration, batch int, ke
 	})
 }
 
-// cleanupRound deletes batches until both the sessions and the refresh
-// tokens of one come back short.
+// cleanupRound deletes batches until the sessions, the refresh tokens,
+// the codes and the keys of one come back short.
 func (db *DB) cleanupRound(ctx context.Context, batch int, keepChanges time.Duration) (removed, batches int, err error) {
 	for {
 		sessions, refresh, err := db.deleteExpired(ctx, time.Now(), keepChanges, batch)

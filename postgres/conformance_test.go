@@ -5,6 +5,7 @@ import (
 
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/storetest"
 )
 
@@ -29,4 +30,8 @@ func TestKeysConformance(t *testing.T) {
 
 func TestGuardConformance(t *testing.T) {
 	storetest.RunGuard(t, func(t *testing.T) guard.Store { return openTest(t) })
+}
+
+func TestOAuthConformance(t *testing.T) {
+	storetest.RunOAuth(t, func(t *testing.T) oauth.Store { return openTest(t) })
 }

@@ -30,6 +30,19 @@ func TestQueryPlans(t *testing.T) {
 		{"RefreshByFamily", `SELECT hash FROM refresh_tokens WHERE family_id = $1`, []any{"f"}, []string{"refresh_tokens_family"}},
 		{"ChangesTrim", `SELECT seq FROM session_changes WHERE time < $1`, []any{int64(0)}, []string{"session_changes_time"}},
 		{"ThrottleStale", `SELECT key FROM throttle WHERE expires_at <= $1`, []any{int64(0)}, []string{"throttle_expires"}},
+		{"ClaimLogouts", `SELECT session_id FROM oauth_logout_targets WHERE due_at IS NOT NULL AND due_at <= $1
+			ORDER BY due_at, session_id, client_id LIMIT $2`, []any{int64(0), 10}, []string{"oauth_logout_targets_due"}},
+		{"SessionsEnded", `SELECT 1 FROM oauth_logout_targets WHERE session_id = ANY($1) AND due_at IS NULL`,
+			[]any{[]string{"s"}}, []string{"oauth_logout_targets_pkey"}},
+		{"LogoutTargets", `SELECT session_id FROM oauth_logout_targets WHERE session_id > $1 AND due_at IS NULL
+			ORDER BY session_id, client_id LIMIT $2`, []any{"s", 10}, []string{"oauth_logout_targets_pkey"}},
+		{"ClientsByID", `SELECT id FROM oauth_clients ORDER BY id`, nil, []string{"oauth_clients_pkey"}},
+		{"DeleteClientConsents", `SELECT 1 FROM oauth_consents WHERE client_id = $1`, []any{"c"}, []string{"oauth_consents_client"}},
+		{"DeleteClientTargets", `SELECT 1 FROM oauth_logout_targets WHERE client_id = $1`, []any{"c"}, []string{"oauth_logout_targets_client"}},
+		{"ExpiredCodes", `SELECT hash FROM oauth_codes WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+			[]any{int64(0), 10}, []string{"oauth_codes_expires"}},
+		{"ExpiredUsedKeys", `SELECT key FROM oauth_used_keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+			[]any{int64(0), 10}, []string{"oauth_used_keys_expires"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := conn.Query(ctx, `EXPLAIN `+tc.query, tc.args...)

@@ -11,11 +11,11 @@ import (
 
 var _ token.Store = (*DB)(nil)
 
-const refreshColumns = `hash, family_id, session_id, user_id, client_id, scope, access_jti, created_at, expires_at, family_expires_at, used_at`
+const refreshColumns = `hash, family_id, session_id, user_id, client_id, scope, access_jti, created_at, expires_at, family_expires_at, used_at, audience`
 
 const (
 	createRefresh = `INSERT INTO refresh_tokens (` + refreshColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 	// One statement, so one transaction: the UPDATE is the compare-and-swap
 	// (concurrent redeemers wait for the row lock, re-check used_at and
@@ -25,7 +25,7 @@ const (
 			UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
 			RETURNING family_id)
 		INSERT INTO refresh_tokens (` + refreshColumns + `)
-		SELECT $3, family_id, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM used
+		SELECT $3, family_id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM used
 		RETURNING 1`
 )
 
@@ -35,7 +35,7 @@ const (
 func (db *DB) CreateRefresh(ctx context.Context, r *token.Refresh) error {
 	_, err := db.pool.Exec(ctx, createRefresh,
 		r.Hash[:], r.FamilyID, r.SessionID, r.UserID, r.ClientID, r.Scope, r.AccessJTI,
-		nanos(r.CreatedAt), nanos(r.ExpiresAt), nanos(r.FamilyExpiresAt), nanosOrNil(r.UsedAt))
+		nanos(r.CreatedAt), nanos(r.ExpiresAt), nanos(r.FamilyExpiresAt), nanosOrNil(r.UsedAt), textList(r.Audience))
 	switch pgCode(err) {
 	case codeUniqueViolation, codeForeignKeyViolation:
 		return sesame.Wrap(sesame.EConflict, err, "refresh token exists or its session does not")
@@ -54,10 +54,11 @@ func (db *DB) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, er
 	var used *int64
 	err := db.pool.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1`, h[:]).Scan(
 		&hash, &r.FamilyID, &r.SessionID, &r.UserID, &r.ClientID, &r.Scope, &r.AccessJTI,
-		&created, &expires, &famExpires, &used)
+		&created, &expires, &famExpires, &used, &r.Audience)
 	if err != nil {
 		return nil, readErr("read refresh token", err)
 	}
+	r.Audience = nilIfEmpty(r.Audience)
 	copy(r.Hash[:], hash)
 	r.CreatedAt, r.ExpiresAt, r.FamilyExpiresAt = fromNanos(created), fromNanos(expires), fromNanos(famExpires)
 	r.UsedAt = fromNullNanos(used)
@@ -72,7 +73,8 @@ func (db *DB) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, er
 func (db *DB) RedeemRefresh(ctx context.Context, h [32]byte, at time.Time, next *token.Refresh) error {
 	rows, err := db.pool.Query(ctx, redeemRefresh, h[:], nanos(at),
 		next.Hash[:], next.SessionID, next.UserID, next.ClientID, next.Scope, next.AccessJTI,
-		nanos(next.CreatedAt), nanos(next.ExpiresAt), nanos(next.FamilyExpiresAt), nanosOrNil(next.UsedAt))
+		nanos(next.CreatedAt), nanos(next.ExpiresAt), nanos(next.FamilyExpiresAt), nanosOrNil(next.UsedAt),
+		textList(next.Audience))
 	if err != nil {
 		return fmt.Errorf("postgres: redeem refresh token: %w", err)
 	}

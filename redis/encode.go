@@ -216,6 +216,11 @@ func (d *decoder) uvarint() uint64 {
 
 // encodeRefresh encodes the fields of r that only Go reads; the family,
 // session, expiry and use time are hash fields the scripts read.
+//
+// The audience is a trailing, optional field: a token without one encodes
+// exactly as before it existed, and a record written before it existed
+// (which ends after FamilyExpiresAt) decodes with no audience. It is the
+// number of values (uvarint, at least 1), then each value as a string.
 func encodeRefresh(r *token.Refresh) []byte {
 	b := make([]byte, 0, 96)
 	b = append(b, formatV1)
@@ -225,6 +230,12 @@ func encodeRefresh(r *token.Refresh) []byte {
 	b = binary.AppendVarint(b, nanos(r.CreatedAt))
 	b = binary.AppendVarint(b, nanos(r.ExpiresAt))
 	b = binary.AppendVarint(b, nanos(r.FamilyExpiresAt))
+	if len(r.Audience) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(r.Audience)))
+		for _, a := range r.Audience {
+			b = appendString(b, a)
+		}
+	}
 	return b
 }
 
@@ -240,6 +251,16 @@ func decodeRefresh(h [32]byte, userID, blob, family, sessionID, usedAt string) (
 	r.CreatedAt = d.time()
 	r.ExpiresAt = d.time()
 	r.FamilyExpiresAt = d.time()
+	if len(d.b) > 0 && d.err == nil {
+		n := d.uvarint()
+		if n == 0 || n > uint64(len(d.b)) { // every value takes at least one byte
+			return nil, errCorrupt
+		}
+		r.Audience = make([]string, 0, n)
+		for range n {
+			r.Audience = append(r.Audience, d.string())
+		}
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt
 	}

@@ -13,8 +13,10 @@ import (
 // using the deadline index; each removal is recorded in the change feed as
 // a revocation, in the same transaction. It also removes change records
 // older than keepChanges before now (change records are timed by the wall
-// clock), and refresh tokens past their expiry. A limit of 0 or less
-// removes no sessions but still trims the feed and the refresh tokens.
+// clock), refresh tokens past their expiry, and what
+// [DB.DeleteExpiredOAuth] removes (expired authorization codes and used
+// client-assertion keys). A limit of 0 or less removes no sessions but
+// still trims the feed, the refresh tokens and the OAuth records.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	n, err := db.deleteExpired(ctx, now, keepChanges, limit)
 	if err != nil {
@@ -43,6 +45,9 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE expires_at <= ?`, nanos(now)); err != nil {
+		return 0, err
+	}
+	if err := deleteExpiredOAuth(ctx, tx, now); err != nil {
 		return 0, err
 	}
 	return int(n), tx.Commit()

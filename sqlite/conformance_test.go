@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/sqlite"
 	"github.com/sesame-auth/sesame/storetest"
 )
@@ -38,4 +39,8 @@ func TestCrash(t *testing.T) {
 		db := openTemp(t)
 		return storetest.Stores{Sessions: db, Refresh: db}
 	})
+}
+
+func TestOAuthConformance(t *testing.T) {
+	storetest.RunOAuth(t, func(t *testing.T) oauth.Store { return openTemp(t) })
 }

@@ -30,6 +30,18 @@ func TestQueryPlans(t *testing.T) {
 		{"DeleteExpired", `SELECT rowid FROM sessions WHERE deadline <= ?1 ORDER BY deadline LIMIT ?2`,
 			[]any{int64(0), 10}, []string{"sessions_deadline"}},
 		{"TrimChanges", `SELECT seq FROM session_changes WHERE time < ?`, []any{int64(0)}, []string{"session_changes_time"}},
+		{"ClaimLogouts", `SELECT ` + targetColumns + ` FROM oauth_logout_targets
+			WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, session_id, client_id LIMIT ?`,
+			[]any{int64(0), 10}, []string{"oauth_logout_targets_due"}},
+		{"SessionsEnded", `SELECT 1 FROM oauth_logout_targets WHERE session_id = ? AND due_at IS NULL`,
+			[]any{"s"}, []string{"PRIMARY KEY"}},
+		{"LogoutTargets", `SELECT ` + targetColumns + ` FROM oauth_logout_targets
+			WHERE session_id > ? AND due_at IS NULL ORDER BY session_id, client_id LIMIT ?`,
+			[]any{"s", 10}, []string{"PRIMARY KEY"}},
+		{"DeleteClientConsents", `SELECT 1 FROM oauth_consents WHERE client_id = ?`, []any{"c"}, []string{"oauth_consents_client"}},
+		{"DeleteClientTargets", `SELECT 1 FROM oauth_logout_targets WHERE client_id = ?`, []any{"c"}, []string{"oauth_logout_targets_client"}},
+		{"ExpiredCodes", `SELECT 1 FROM oauth_codes WHERE expires_at <= ?`, []any{int64(0)}, []string{"oauth_codes_expires"}},
+		{"ExpiredUsedKeys", `SELECT 1 FROM oauth_used_keys WHERE expires_at <= ?`, []any{int64(0)}, []string{"oauth_used_keys_expires"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +66,7 @@ func TestQueryPlans(t *testing.T) {
 					t.Errorf("plan: got %q, want it to use %s", all, w)
 				}
 			}
-			if strings.Contains(all, "SCAN sessions") && !strings.Contains(all, "USING INDEX") {
+			if (strings.Contains(all, "SCAN sessions") || strings.Contains(all, "SCAN oauth_")) && !strings.Contains(all, "USING INDEX") {
 				t.Errorf("plan: got %q, want no table scan", all)
 			}
 		})

@@ -13,12 +13,15 @@ import (
 
 var _ token.Store = (*DB)(nil)
 
-const refreshColumns = `hash, family_id, session_id, user_id, client_id, scope, access_jti, created_at, expires_at, family_expires_at, used_at`
+const refreshColumns = `hash, family_id, session_id, user_id, client_id, scope, access_jti, created_at, expires_at, family_expires_at, used_at, audience`
 
 // CreateRefresh implements [token.Store]. A token for a session that does
 // not exist is refused (foreign key).
 func (db *DB) CreateRefresh(ctx context.Context, r *token.Refresh) error {
 	if err := insertRefresh(ctx, db.w, r, r.FamilyID); err != nil {
+		if sesame.ErrorCode(err) == sesame.EInvalid {
+			return err
+		}
 		if constraint(err) != 0 {
 			return sesame.Wrap(sesame.EConflict, err, "refresh token exists or its session does not")
 		}
@@ -32,13 +35,13 @@ type execer interface {
 }
 
 func insertRefresh(ctx context.Context, x execer, r *token.Refresh, family string) error {
-	var used any
-	if !r.UsedAt.IsZero() {
-		used = nanos(r.UsedAt)
+	aud, err := encodeList(r.Audience)
+	if err != nil {
+		return err
 	}
-	_, err := x.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = x.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Hash[:], family, r.SessionID, r.UserID, r.ClientID, r.Scope, r.AccessJTI,
-		nanos(r.CreatedAt), nanos(r.ExpiresAt), nanos(r.FamilyExpiresAt), used)
+		nanos(r.CreatedAt), nanos(r.ExpiresAt), nanos(r.FamilyExpiresAt), nanosOrNil(r.UsedAt), aud)
 	return err
 }
 
@@ -48,11 +51,15 @@ func (db *DB) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, er
 	var hash []byte
 	var created, expires, famExpires int64
 	var used sql.NullInt64
+	var aud string
 	err := db.r.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, h[:]).Scan(
 		&hash, &r.FamilyID, &r.SessionID, &r.UserID, &r.ClientID, &r.Scope, &r.AccessJTI,
-		&created, &expires, &famExpires, &used)
+		&created, &expires, &famExpires, &used, &aud)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sesame.ErrNotFound
+	}
+	if err == nil {
+		r.Audience, err = decodeList(aud)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read refresh token: %w", err)
@@ -69,7 +76,7 @@ func (db *DB) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, er
 // UPDATE ... WHERE used_at IS NULL is the compare-and-swap.
 func (db *DB) RedeemRefresh(ctx context.Context, h [32]byte, at time.Time, next *token.Refresh) error {
 	err := db.redeem(ctx, h, at, next)
-	if err == nil || errors.Is(err, sesame.ErrConflict) || errors.Is(err, sesame.ErrNotFound) {
+	if err == nil || errors.Is(err, sesame.ErrConflict) || errors.Is(err, sesame.ErrNotFound) || sesame.ErrorCode(err) == sesame.EInvalid {
 		return err
 	}
 	return fmt.Errorf("sqlite: redeem refresh token: %w", err)
@@ -98,6 +105,9 @@ func (db *DB) redeem(ctx context.Context, h [32]byte, at time.Time, next *token.
 		return err
 	}
 	if err := insertRefresh(ctx, tx, next, family); err != nil {
+		if sesame.ErrorCode(err) == sesame.EInvalid {
+			return err
+		}
 		if constraint(err) != 0 {
 			return sesame.Wrap(sesame.EConflict, err, "successor refresh token exists or its session does not")
 		}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ func newRefresh(sess *sesame.Session, family string) *token.Refresh {
 	return &token.Refresh{
 		Hash: randHash(), FamilyID: family, SessionID: sess.ID, UserID: sess.UserID,
 		ClientID: "app", Scope: "read write", AccessJTI: randHex(16),
+		Audience:  []string{"https://api.example.com", "https://issuer.example.com/oauth2/userinfo"},
 		CreatedAt: base, ExpiresAt: base.Add(7 * 24 * time.Hour), FamilyExpiresAt: base.Add(30 * 24 * time.Hour),
 	}
 }
@@ -38,11 +40,26 @@ func sameRefresh(t *testing.T, got, want *token.Refresh) {
 			t.Fatalf("refresh %s: got %v, want %v", p.name, p.a, p.b)
 		}
 	}
-	g.CreatedAt, g.ExpiresAt, g.FamilyExpiresAt, g.UsedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	w.CreatedAt, w.ExpiresAt, w.FamilyExpiresAt, w.UsedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	if g != w {
+	if !sameStrings(g.Audience, w.Audience) {
+		t.Fatalf("refresh Audience: got %q, want %q", g.Audience, w.Audience)
+	}
+	type scalars struct {
+		Hash                                                    [32]byte
+		FamilyID, SessionID, UserID, ClientID, Scope, AccessJTI string
+	}
+	sc := func(r *token.Refresh) scalars {
+		return scalars{r.Hash, r.FamilyID, r.SessionID, r.UserID, r.ClientID, r.Scope, r.AccessJTI}
+	}
+	if sc(&g) != sc(&w) {
 		t.Fatalf("refresh: got %+v, want %+v", g, w)
 	}
+}
+
+func mustRefresh(t *testing.T, s Stores, h [32]byte) *token.Refresh {
+	t.Helper()
+	r, err := s.Refresh.RefreshByHash(ctx(), h)
+	must(t, "RefreshByHash", err)
+	return r
 }
 
 func testRefreshCreateAndRead(t *testing.T, s Stores) {
@@ -52,10 +69,19 @@ func testRefreshCreateAndRead(t *testing.T, s Stores) {
 	got, err := s.Refresh.RefreshByHash(ctx(), r.Hash)
 	must(t, "RefreshByHash", err)
 	sameRefresh(t, got, r)
-	got.UserID = "mallory"
+	got.UserID, got.Audience[0] = "mallory", "https://evil.example"
 	again, err := s.Refresh.RefreshByHash(ctx(), r.Hash)
 	must(t, "RefreshByHash", err)
 	sameRefresh(t, again, r)
+	want := *r
+	want.Audience = slices.Clone(r.Audience)
+	r.Audience[1] = "https://evil.example" // the store copied it in
+	sameRefresh(t, mustRefresh(t, s, r.Hash), &want)
+	// A first-party token: no audience.
+	fp := newRefresh(sess, randHex(16))
+	fp.Audience = nil
+	must(t, "CreateRefresh(no audience)", s.Refresh.CreateRefresh(ctx(), fp))
+	sameRefresh(t, mustRefresh(t, s, fp.Hash), fp)
 	_, err = s.Refresh.RefreshByHash(ctx(), randHash())
 	wantNotFound(t, "RefreshByHash(unknown)", err)
 	dup := newRefresh(sess, randHex(16))
@@ -71,6 +97,7 @@ func testRefreshRedeem(t *testing.T, s Stores) {
 	must(t, "CreateRefresh", s.Refresh.CreateRefresh(ctx(), r))
 	at := base.Add(time.Hour)
 	next := successorOf(r, at)
+	next.Audience = r.Audience[1:] // a refresh may narrow the audience
 	must(t, "RedeemRefresh", s.Refresh.RedeemRefresh(ctx(), r.Hash, at, next))
 	old, err := s.Refresh.RefreshByHash(ctx(), r.Hash)
 	must(t, "RefreshByHash(redeemed)", err)
