@@ -521,12 +521,17 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
+	sealed := r.PostForm.Get("request")
+	if _, err := p.openRequest(sealed, "", p.cfg.Clock.Now()); errors.Is(err, errBadRequestSeal) {
+		p.errorPage(w, r, http.StatusBadRequest, err.Error()+": return to the application and try again.")
+		return
+	}
 	sess, ok := browserSession(r.Context())
 	if !ok {
 		p.errorPage(w, r, http.StatusUnauthorized, "You are not signed in: return to the application and try again.")
 		return
 	}
-	req, err := p.openRequest(r.PostForm.Get("request"), sess.ID, p.cfg.Clock.Now())
+	req, err := p.openRequest(sealed, sess.ID, p.cfg.Clock.Now())
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, err.Error()+": return to the application and try again.")
 		return

@@ -97,7 +97,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 
 	sess, signedIn := browserSession(r.Context())
 	if !signedIn || hint != nil && hint.SessionID != "" && hint.SessionID == sess.ID && hint.Subject == sess.UserID {
-		p.endSession(w, r, req)
+		p.endSession(w, r, req, signedIn)
 		return
 	}
 	username := ""
@@ -115,20 +115,25 @@ func (p *Provider) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
+	sealed := r.PostForm.Get("request")
+	if _, err := p.openLogout(sealed, "", p.cfg.Clock.Now()); errors.Is(err, errBadLogoutSeal) {
+		p.errorPage(w, r, http.StatusBadRequest, err.Error()+".")
+		return
+	}
 	sess, signedIn := browserSession(r.Context())
 	if !signedIn {
 		// Already signed out (in another tab): nothing to confirm.
 		p.renderLogout(w, r, LogoutView{Done: true})
 		return
 	}
-	req, err := p.openLogout(r.PostForm.Get("request"), sess.ID, p.cfg.Clock.Now())
+	req, err := p.openLogout(sealed, sess.ID, p.cfg.Clock.Now())
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, err.Error()+".")
 		return
 	}
 	switch r.PostForm.Get("decision") {
 	case "logout":
-		p.endSession(w, r, req)
+		p.endSession(w, r, req, true)
 	case "stay":
 		if req.RedirectURI != "" {
 			p.authRedirect(w, r, withState(req.RedirectURI, req.State))
@@ -140,13 +145,17 @@ func (p *Provider) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// endSession ends the browser's session (if any), clears its cookie, and
-// sends the browser to the post-logout redirect URI or the signed-out page.
-func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, req *logoutRequest) {
-	if err := p.cfg.Sessions.Logout(w, r); err != nil {
-		p.cfg.Logger.Error("oauth: end session", "err", err)
-		p.errorPage(w, r, http.StatusServiceUnavailable, "Sesame could not sign you out now; try again.")
-		return
+// endSession ends the browser's session (when signedIn), clears its
+// cookie, and sends the browser to the post-logout redirect URI or the
+// signed-out page. A browser without a session is only redirected: its
+// cookies (an access-token cookie of a same-site app) are not touched.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, req *logoutRequest, signedIn bool) {
+	if signedIn {
+		if err := p.cfg.Sessions.Logout(w, r); err != nil {
+			p.cfg.Logger.Error("oauth: end session", "err", err)
+			p.errorPage(w, r, http.StatusServiceUnavailable, "Sesame could not sign you out now; try again.")
+			return
+		}
 	}
 	if req.RedirectURI != "" {
 		p.authRedirect(w, r, withState(req.RedirectURI, req.State))
@@ -217,15 +226,17 @@ func (p *Provider) sealLogout(sid string, req *logoutRequest, now time.Time) str
 	return payload + "." + p.requestMAC("logout", payload)
 }
 
+var errBadLogoutSeal = errors.New("the logout request is not valid")
+
 func (p *Provider) openLogout(v, sid string, now time.Time) (*logoutRequest, error) {
 	payload, mac, ok := strings.Cut(v, ".")
 	if !ok || len(v) > 64<<10 || !hmac.Equal([]byte(mac), []byte(p.requestMAC("logout", payload))) {
-		return nil, errors.New("the logout request is not valid")
+		return nil, errBadLogoutSeal
 	}
 	b, err := base64.RawURLEncoding.DecodeString(payload)
 	var s sealedLogout
 	if err != nil || json.Unmarshal(b, &s) != nil || s.Req == nil {
-		return nil, errors.New("the logout request is not valid")
+		return nil, errBadLogoutSeal
 	}
 	if s.SessionID != sid {
 		return nil, errors.New("the logout request was made in another session")
