@@ -2,7 +2,10 @@
 // [Store] (the database), private keys encrypted at rest with a
 // [MasterKey] (AES-256-GCM, each blob bound to its kid and alg), generated
 // on first start, rotated with publish-before-use and retired only after
-// every token they signed has expired.
+// every token they signed has expired. The ring keeps one active key per
+// configured algorithm (Config.Algs, default ES256 then RS256): the first
+// is the default, which signs access tokens; an OpenID Provider signs ID
+// tokens with the algorithm each client chose ([Ring.SigningKeyFor]).
 //
 // A server wires it like this:
 //
@@ -10,16 +13,18 @@
 //	ring, err := keyring.Open(ctx, db, master, keyring.Config{MaxTokenLifetime: 15 * time.Minute, Logger: logger})
 //	ring.Start(ctx) // re-reads the store every 30 s: rotations made by the CLI arrive
 //
-//	token, _ := jose.SignJWT(ring.SigningKey(), claims, opts) // the active key
+//	token, _ := jose.SignJWT(ring.SigningKey(), claims, opts) // the default algorithm's active key
+//	idToken, _ := jose.SignJWT(ring.SigningKeyFor(jose.RS256), idClaims, opts)
 //	v := &jose.Verifier{Keys: ring, ...}                        // any published key
 //	w.Write(ring.JWKS())                                        // GET /.well-known/jwks.json
 //
 // # Rotation
 //
-// [Ring.Rotate] adds a key that is published in the JWKS at once but signs
+// [Ring.RotateAll] (and [Ring.Rotate]) adds, for each algorithm, a key that
+// is published in the JWKS at once but signs
 // only after Config.ActivationDelay (default 1 h), so that verifiers that
-// cache the JWKS learn it first. At its activation the previous key
-// retires: it signs no more, but stays published for MaxTokenLifetime +
+// cache the JWKS learn it first. At its activation the previous key of its
+// algorithm retires: it signs no more, but stays published for MaxTokenLifetime +
 // Leeway so that the tokens it signed verify until they expire; then it
 // leaves the JWKS and the store.
 //
@@ -35,8 +40,19 @@
 //
 // The stored RetiredAt of the previous key is set to the new key's
 // ActivateAt at rotation; independently of it, a key always retires when a
-// newer key activates, so a lost write or a rotation by another process
-// cannot leave two keys signing.
+// newer key of its algorithm activates, so a lost write or a rotation by
+// another process cannot leave two keys of one algorithm signing.
+//
+// # Algorithms
+//
+// Each algorithm's keys have their own life: a new key of one algorithm
+// retires nothing of another. [Open] generates a key that signs at once for
+// each configured algorithm that has none (a new store, or an algorithm
+// added to the configuration, such as RS256 in a store that held ES256
+// keys only: no verifier can have cached a key of that algorithm from this
+// issuer yet). Keys of an algorithm removed from the configuration sign
+// nothing, still verify and stay published, and retire at the next
+// rotation.
 //
 // # Master key
 //
