@@ -69,6 +69,19 @@ func safeName(name string) string {
 	return name
 }
 
+// allowAnyOrigin lets a browser-based client (a public client: a
+// single-page app) read the answer from another origin (CORS). It is safe
+// for the token, revocation and userinfo endpoints because they read no
+// cookie nor any other ambient credential: a page gets nothing it did not
+// send the grant or token for, and "*" never allows credentials. The
+// requests such a client sends are CORS-simple (a form POST without an
+// Authorization header: at userinfo, the access_token in the body), so no
+// preflight is needed.
+func allowAnyOrigin(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+}
+
 // internal turns an error of a store or service into the answer to send:
 // 503 temporarily_unavailable when a store is down, else 500
 // server_error. The detail is logged, never sent.

@@ -35,6 +35,7 @@ import (
 // parameter is invalid_request.
 
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
 	form, e := readForm(w, r)
 	if e != nil {
 		writeJSONError(w, e)

@@ -64,6 +64,7 @@ type tokenResponse struct {
 }
 
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
 	form, e := readForm(w, r)
 	if e != nil {
 		writeJSONError(w, e)

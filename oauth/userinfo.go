@@ -33,6 +33,7 @@ import (
 // insufficient_scope.
 
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
 	tok, e := p.userinfoToken(w, r)
 	if e != nil {
 		writeBearerError(w, e)

@@ -268,3 +268,32 @@ func TestBackEndAnswersAreNeverCached(t *testing.T) {
 		}
 	}
 }
+
+// A single-page app (a public client) reads the token endpoint's and
+// userinfo's answers cross-origin, with CORS-simple requests (form POSTs
+// without Authorization); introspection, for confidential clients only,
+// allows no other origin.
+func TestCORSForBrowserClients(t *testing.T) {
+	f := newTHFixture(t)
+	_, sess := f.user("alice")
+	w := f.exchange(thSPA, f.code(sess, codeOpts{client: thSPA, scope: "openid", verifier: thVerifier}), thVerifier)
+	tr := f.tokens200(w)
+	r := httptest.NewRequest("POST", oauth.PathUserinfo, strings.NewReader(url.Values{"access_token": {tr.AccessToken}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "https://spa.example")
+	uw := httptest.NewRecorder()
+	f.h.ServeHTTP(uw, r)
+	for name, resp := range map[string]*httptest.ResponseRecorder{
+		"token":    w,
+		"userinfo": uw,
+		"revoke":   f.post(oauth.PathRevoke, thSPA, url.Values{"token": {tr.RefreshToken}}),
+		"error":    f.post(oauth.PathToken, thSPA, url.Values{"grant_type": {"nope"}}),
+	} {
+		if resp.Header().Get("Access-Control-Allow-Origin") != "*" || resp.Header().Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: ACAO %q, ACAC %q; want * without credentials", name, resp.Header().Get("Access-Control-Allow-Origin"), resp.Header().Get("Access-Control-Allow-Credentials"))
+		}
+	}
+	if got := f.post(oauth.PathIntrospect, thWeb, url.Values{"token": {"x"}}).Header().Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("introspection ACAO %q, want none", got)
+	}
+}
