@@ -542,6 +542,18 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "The application is no longer registered with Sesame.")
 		return
 	}
+	for _, sc := range req.Scope {
+		if !slices.Contains(client.Scopes, sc) {
+			p.redirectError(w, r, req.RedirectURI, req.State, authError{"invalid_scope", "the client may no longer ask for the scope " + sc})
+			return
+		}
+	}
+	for _, u := range req.Resources {
+		if !slices.Contains(p.cfg.Resources, u) || (len(client.Resources) > 0 && !slices.Contains(client.Resources, u)) {
+			p.redirectError(w, r, req.RedirectURI, req.State, authError{"invalid_target", "the resource is no longer registered for this client"})
+			return
+		}
+	}
 	switch r.PostForm.Get("decision") {
 	case "allow":
 	case "deny":
@@ -549,6 +561,14 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		p.errorPage(w, r, http.StatusBadRequest, "The form has no decision.")
+		return
+	}
+	if err := p.cfg.Accounts.CheckUser(r.Context(), sess.UserID, sess.CreatedAt); err != nil {
+		code := "login_required" // blocked, deleted, or signed in before a block or reset
+		if c := sesame.ErrorCode(err); c != sesame.EUnauthenticated && c != sesame.EForbidden && c != sesame.ENotFound {
+			code = "temporarily_unavailable"
+		}
+		p.redirectError(w, r, req.RedirectURI, req.State, authError{code, "the user cannot be signed in"})
 		return
 	}
 	if !client.FirstParty {

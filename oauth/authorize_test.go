@@ -534,3 +534,25 @@ func TestAuthorizeBlockedUser(t *testing.T) {
 		t.Fatalf("blocked user: %q", got)
 	}
 }
+
+// A consent posted after the user was blocked gets no code.
+func TestConsentAfterBlockGetsNoCode(t *testing.T) {
+	h := newHarness(t, nil)
+	h.client(&oauth.Client{ID: "rp"})
+	b := h.browser()
+	b.login(h.user("alice"))
+	q, _ := hAuthQuery("rp", hRedirect)
+	v := b.authorize(q).consent(t)
+	u := mustUser(t, h, "alice")
+	u.Blocked = true
+	if err := h.store.UpdateUser(h.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	r := b.do("POST", oauth.PathConsent, url.Values{"request": {v.Request}, "decision": {"allow"}})
+	if got := h.errorFrom(r, hRedirect); got != "login_required" {
+		t.Fatalf("blocked user's consent: %q", got)
+	}
+	if _, err := h.store.Consent(h.ctx, u.ID, "rp"); err == nil {
+		t.Fatal("a blocked user's consent was saved")
+	}
+}
