@@ -121,7 +121,7 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 	switch {
 	case errors.Is(err, sesame.ErrNotFound):
 		return nil, invalidGrant("the code is invalid, expired or used")
-	case code != nil && (errors.Is(err, sesame.ErrConflict) || sesame.ErrorCode(err) == sesame.EConflict):
+	case errors.Is(err, sesame.ErrConflict) || sesame.ErrorCode(err) == sesame.EConflict:
 		return nil, p.codeReused(ctx, code)
 	case err != nil:
 		return nil, p.internal(ctx, "redeem code", err)
@@ -179,6 +179,10 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 // the code was issued from, so that the tokens the first redemption issued
 // (bound to it) stop working at once (RFC 6749 §4.1.2, SEC-58).
 func (p *Provider) codeReused(ctx context.Context, code *Code) *Error {
+	if code == nil || code.SessionID == "" {
+		p.cfg.Logger.ErrorContext(ctx, "oauth: the store reported a reused code without the code")
+		return invalidGrant("the code is invalid, expired or used")
+	}
 	if _, err := p.cfg.Sessions.Revoke(ctx, code.SessionID, "code_reuse"); err != nil {
 		return p.internal(ctx, "revoke the session of a reused code", err)
 	}
