@@ -45,6 +45,9 @@ func (s *Server) newCSRF() (*csrf.Protection, error) {
 			return false
 		},
 		Exempt: func(r *http.Request) bool {
+			if s.oauth.csrfExempt(r) {
+				return true // a client-authenticated endpoint, or a navigation (oauth.go)
+			}
 			h := r.Header
 			return len(h.Values("Cookie")) == 0 && h.Get("Origin") == "" && h.Get("Sec-Fetch-Site") == "" && !isForm(r)
 		},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/oauth"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -28,7 +29,7 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "error"} {
+	for _, name := range []string{"login", "signup", "account", "admin", "error", "consent", "logout"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
@@ -56,6 +57,8 @@ type pageData struct {
 	Users    []sesame.PublicUser
 	// RememberMe: the login form offers "remember me" (set by render).
 	RememberMe bool
+	Consent    *oauth.ConsentView // the OAuth consent page
+	Logout     *oauth.LogoutView  // the OAuth logout page
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -106,10 +109,21 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
+// handleLoginPage shows the login form, to signed-in users too (signing in
+// again replaces the session). With prompt=login (an OAuth client asked
+// for a fresh login) it says why; login_hint prefills the username.
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	next := s.returnTarget(r.URL.Query().Get("next"))
+	q := r.URL.Query()
+	next := s.returnTarget(q.Get("next"))
 	s.allowFormRedirect(w, next)
-	s.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Next: next})
+	d := pageData{Title: "Sign in", Next: next}
+	if q.Get("prompt") == "login" {
+		d.Notice = "Sign in again to continue."
+	}
+	if h := q.Get("login_hint"); h != "" && len(h) <= 64 {
+		d.Username = h
+	}
+	s.render(w, r, http.StatusOK, "login", d)
 }
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {

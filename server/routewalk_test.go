@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -27,7 +29,12 @@ import (
 //     (a browser asking for a page is sent to the login page instead);
 //   - admin: auth, and then 403 unless the user is an administrator;
 //   - session: auth, and then 403 unless the credential is a session cookie
-//     (only a cookie session is exchanged for tokens).
+//     (only a cookie session is exchanged for tokens);
+//   - own-auth: the OAuth endpoints that authenticate their caller
+//     themselves (token, revocation, introspection, userinfo): the server
+//     never reads their Authorization header as a Sesame credential, so a
+//     signed-out Bearer token gets the handler's own answer (401, the
+//     endpoint's challenge), like every other caller.
 type walkPolicy int
 
 const (
@@ -35,10 +42,11 @@ const (
 	authed
 	adminOnly
 	sessionOnly
+	ownAuth
 )
 
 func (p walkPolicy) String() string {
-	return [...]string{"public", "auth", "admin", "session"}[p]
+	return [...]string{"public", "auth", "admin", "session", "own-auth"}[p]
 }
 
 // walkRoute is how the walk reaches one route: a concrete path, a body,
@@ -279,6 +287,29 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /api/v1/token/revoke":  {public, "/api/v1/token/revoke", map[string]string{"token": "not-a-token"}, http.StatusOK},
 		"POST /api/v1/token/session": {sessionOnly, "/api/v1/token/session", map[string]string{}, http.StatusOK},
 		"GET /.well-known/jwks.json": {public, "/.well-known/jwks.json", nil, http.StatusOK},
+
+		// The OAuth provider (when mounted). The authorization and logout
+		// requests are navigations: an unknown client is the 400 error page
+		// whoever asks; a logout request without a hint is the signed-out
+		// page, or its confirmation for a cookie session (200 both). The
+		// consent and logout-confirmation forms refuse a request that is
+		// not sealed by Sesame (400) before looking at the caller. The
+		// client-authenticated endpoints refuse a request without client
+		// authentication, and userinfo one without its token: 401 for
+		// every caller (a Sesame Bearer token's audience is not userinfo).
+		"GET /oauth2/authorize":                       {public, "/oauth2/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fevil.test%2F&response_type=code", nil, http.StatusBadRequest},
+		"POST /oauth2/authorize":                      {public, "/oauth2/authorize", url.Values{"client_id": {"nobody"}, "redirect_uri": {"https://evil.test/"}}, http.StatusBadRequest},
+		"POST /oauth2/authorize/consent":              {public, "/oauth2/authorize/consent", url.Values{"request": {"forged.request"}, "decision": {"allow"}}, http.StatusBadRequest},
+		"GET /oauth2/logout":                          {public, "/oauth2/logout", nil, http.StatusOK},
+		"POST /oauth2/logout":                         {public, "/oauth2/logout", url.Values{}, http.StatusOK},
+		"POST /oauth2/logout/confirm":                 {public, "/oauth2/logout/confirm", url.Values{"request": {"forged.request"}, "decision": {"logout"}}, http.StatusBadRequest},
+		"POST /oauth2/token":                          {ownAuth, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, http.StatusUnauthorized},
+		"POST /oauth2/revoke":                         {ownAuth, "/oauth2/revoke", url.Values{"token": {"x"}}, http.StatusUnauthorized},
+		"POST /oauth2/introspect":                     {ownAuth, "/oauth2/introspect", url.Values{"token": {"x"}}, http.StatusUnauthorized},
+		"GET /oauth2/userinfo":                        {ownAuth, "/oauth2/userinfo", nil, http.StatusUnauthorized},
+		"POST /oauth2/userinfo":                       {ownAuth, "/oauth2/userinfo", url.Values{}, http.StatusUnauthorized},
+		"GET /.well-known/openid-configuration":       {public, "/.well-known/openid-configuration", nil, http.StatusOK},
+		"GET /.well-known/oauth-authorization-server": {public, "/.well-known/oauth-authorization-server", nil, http.StatusOK},
 	}
 	if preset == "spa" {
 		// Tokens only in cookies: a refresh token in the body and the
@@ -328,6 +359,13 @@ func walkRouteTable(t *testing.T, e *env, preset string) {
 	w := newWalker(t, e)
 	table := walkTable(pw, preset)
 	routes := e.server.Routes()
+	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.HasPrefix(r.Pattern, "/oauth2/") }) {
+		for k := range table { // no OAuth provider mounted
+			if strings.Contains(k, "/oauth2/") || strings.Contains(k, "openid-configuration") || strings.Contains(k, "oauth-authorization-server") {
+				delete(table, k)
+			}
+		}
+	}
 	if len(routes) != len(table) {
 		t.Errorf("the route table has %d routes, the walk knows %d", len(routes), len(table))
 	}
@@ -430,6 +468,7 @@ func (w *walker) check(method string, spec walkRoute, cred walkCred, user, alice
 	page := !strings.HasPrefix(path, "/api/") && path != "/.well-known/jwks.json"
 	wantStatus, wantCode, wantLocation := spec.ok, "", ""
 	switch {
+	case spec.policy == ownAuth:
 	case cred.revoked && cred.kind == kindBearer:
 		wantStatus, wantCode = http.StatusUnauthorized, "unauthenticated"
 	case !live && spec.policy != public:
@@ -467,7 +506,7 @@ func (w *walker) check(method string, spec walkRoute, cred walkCred, user, alice
 			t.Errorf("%s: error code %q (%.100s), want %q", what, e.Error.Code, r.body, wantCode)
 		}
 	}
-	if cred.revoked && cred.kind == kindBearer {
+	if cred.revoked && cred.kind == kindBearer && spec.policy != ownAuth {
 		if got := r.Header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
 			t.Errorf("%s: WWW-Authenticate %q, want the RFC 6750 invalid_token challenge", what, got)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/csrf"
 	"github.com/sesame-auth/sesame/guard"
+	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -116,6 +117,13 @@ type Config struct {
 	// send a user back to. Default: every forwarded request refused,
 	// local return targets only.
 	Forward ForwardConfig
+	// OAuth is the OAuth 2 authorization server and OpenID Provider whose
+	// endpoints (/oauth2/*, /.well-known/openid-configuration and
+	// /.well-known/oauth-authorization-server) the server mounts; its
+	// consent, error and logout pages are the server's (set with
+	// oauth.Provider.SetPages unless the provider has its own). Default
+	// nil: no OAuth endpoints.
+	OAuth *oauth.Provider
 }
 
 // Server serves Sesame's pages and API. It is safe for concurrent use.
@@ -132,6 +140,7 @@ type Server struct {
 	public   *publicHost // nil without Config.PublicURL
 	streams  streamCount // open revocation streams (revocations.go)
 	fwd      *forwarder  // forward-auth (forward.go)
+	oauth    oauthRoutes // the provider's routes (oauth.go)
 }
 
 // New returns a server for cfg.
@@ -172,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 	if s.fwd, err = newForwarder(cfg.Forward); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.mountOAuth()
 	if s.csrf, err = s.newCSRF(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

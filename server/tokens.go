@@ -36,7 +36,17 @@ func (s *Server) tokenAuth(next http.Handler) http.Handler {
 	m.AcceptCookie(token.AccessCookie)
 	m.OnDeadCookie(func(r *http.Request, err error) { s.auditBadToken(r, err) })
 	m.SetDenyHandler(http.HandlerFunc(s.badToken))
-	return m.Handler(next)
+	withTokens := m.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.oauth.ownAuth(r) {
+			// The OAuth token, revocation, introspection and userinfo
+			// endpoints read the Authorization header themselves (client
+			// credentials, or a token whose audience is not Sesame's API).
+			next.ServeHTTP(w, r)
+			return
+		}
+		withTokens.ServeHTTP(w, r)
+	})
 }
 
 // badToken answers a request whose token was refused (RFC 6750 §3) and
