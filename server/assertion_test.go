@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"encoding/base64"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func jwksKey(t *testing.T, e *env) (*ecdsa.PublicKey, string) {
 	var set struct{ Keys []map[string]string }
 	c := e.client()
 	c.want(c.do("GET", "/.well-known/jwks.json", nil), 200).json(t, &set)
+	// The ES256 key signs (the first of signing_algs); the RS256 key, for
+	// ID tokens, is published beside it.
+	set.Keys = slices.DeleteFunc(set.Keys, func(k map[string]string) bool { return k["alg"] != "ES256" })
 	if len(set.Keys) != 1 || set.Keys[0]["crv"] != "P-256" {
 		t.Fatalf("JWKS: %v", set.Keys)
 	}

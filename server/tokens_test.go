@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,13 +286,21 @@ func TestTokenInteropGolangJWT(t *testing.T) {
 		Keys []map[string]string `json:"keys"`
 	}
 	r.json(t, &set)
-	if len(set.Keys) != 1 || set.Keys[0]["alg"] != "ES256" || set.Keys[0]["kid"] == "" {
-		t.Fatalf("JWKS: got %v", set.Keys)
+	// The default signing_algs: an ES256 key (it signs access tokens) and
+	// an RS256 key (ID tokens).
+	if len(set.Keys) != 2 || set.Keys[0]["alg"] == set.Keys[1]["alg"] {
+		t.Fatalf("JWKS: got %v, want one ES256 and one RS256 key", set.Keys)
 	}
-	for _, private := range []string{"d", "p", "q", "k"} {
-		if _, ok := set.Keys[0][private]; ok {
-			t.Fatalf("the JWKS publishes private member %q", private)
+	for _, k := range set.Keys {
+		for _, private := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+			if _, ok := k[private]; ok {
+				t.Fatalf("the JWKS publishes private member %q", private)
+			}
 		}
+	}
+	set.Keys = slices.DeleteFunc(set.Keys, func(k map[string]string) bool { return k["alg"] != "ES256" })
+	if len(set.Keys) != 1 || set.Keys[0]["kid"] == "" {
+		t.Fatalf("JWKS: got %v", set.Keys)
 	}
 	xb, _ := base64.RawURLEncoding.DecodeString(set.Keys[0]["x"])
 	yb, _ := base64.RawURLEncoding.DecodeString(set.Keys[0]["y"])
