@@ -1,7 +1,6 @@
 package oidctest
 
 import (
-	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -11,15 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-auth/sesame/internal/testlog"
 	"github.com/sesame-auth/sesame/oauth"
@@ -38,39 +32,13 @@ func oauth2ProxyPath(t *testing.T) string {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
-		missingProgram(t, fmt.Sprintf("SESAME_TEST_OAUTH2_PROXY=%s does not exist: %s", p, msg))
+		MissingProgram(t, fmt.Sprintf("SESAME_TEST_OAUTH2_PROXY=%s does not exist: %s", p, msg))
 	}
 	if p, err := exec.LookPath("oauth2-proxy"); err == nil {
 		return p
 	}
-	missingProgram(t, "no oauth2-proxy in PATH: "+msg)
+	MissingProgram(t, "no oauth2-proxy in PATH: "+msg)
 	return ""
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("SESAME_TEST_CHROMIUM"); p != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		missingProgram(t, fmt.Sprintf("SESAME_TEST_CHROMIUM=%s does not exist", p))
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	missingProgram(t, "no chromium at /usr/bin/chromium or in PATH: apt-get install chromium, or set SESAME_TEST_CHROMIUM")
-	return ""
-}
-
-func missingProgram(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing program is a failure)")
-	}
-	t.Skip(msg)
 }
 
 // headerUpstream is the app behind oauth2-proxy: a page showing the
@@ -138,76 +106,100 @@ func oauth2ProxyArgs(issuer, clientID, secret, listen, upstream, cookieSecret st
 // cookie is older than --cookie-refresh it lets requests through.
 func TestOAuth2Proxy(t *testing.T) {
 	t.Parallel()
-	bin := oauth2ProxyPath(t)
-	chromium := chromiumPath(t)
-	s := Start(t)
-	s.User("frank", pw)
-	up := newHeaderUpstream(t)
-	recv := NewLogoutReceiver(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	front := "http://" + listen
-	id, secret := s.AddClient(oauth.Client{Name: "Wiki behind oauth2-proxy", RedirectURIs: []string{front + "/oauth2/callback"},
-		BackchannelLogoutURI: recv.URL})
-	startOAuth2Proxy(t, bin, listen, oauth2ProxyArgs(s.URL, id, secret, listen, up.URL, "0123456789abcdef0123456789abcdef"))
-
-	b := startBrowser(t, chromium)
-	b.navigate(front + "/")
-	if p := b.eval(`location.origin + location.pathname`); p != s.URL+"/login" {
-		t.Fatalf("visiting the app without a session: at %s, want Sesame's login page %s/login", p, s.URL)
+	o := startOAuth2ProxyEnv(t, false)
+	b := o.b
+	b.Navigate(o.front + "/")
+	if p := b.Location(); p != o.s.URL+"/login" {
+		t.Fatalf("visiting the app without a session: at %s, want Sesame's login page %s/login", p, o.s.URL)
 	}
-	b.fill("username", "frank")
-	b.fill("password", pw)
-	b.click("#login-submit")
-	// The client is not first-party: the consent page.
-	if p := b.eval(`location.origin + location.pathname`); p != s.URL+oauth.PathAuthorize && p != s.URL+oauth.PathConsent {
-		t.Fatalf("after login: at %s, want the consent page; page text: %.500s", p, b.eval(`document.body.innerText`))
-	}
-	if !b.markConsent(true) {
-		t.Fatalf("no allow button on the consent page: %.1000s", b.eval(`document.body.innerHTML`))
-	}
-	b.click("#oidctest-consent")
-	if p := b.eval(`location.origin + location.pathname`); p != front+"/" {
-		t.Fatalf("after consent: at %s, want the app at %s/; page: %.500s", p, front, b.eval(`document.body.innerText`))
-	}
-	sub := b.text("#user")
-	if sub == "" || b.text("#hello") != "upstream app" {
-		t.Fatalf("the app's page without a user: %.500s", b.eval(`document.body.innerText`))
-	}
-	if got := b.text("#preferred"); got != "frank" {
-		t.Errorf("X-Forwarded-Preferred-Username %q, want frank", got)
-	}
+	b.Login("frank", pw, o.s.URL+oauth.PathAuthorize) // the client is not first-party: the consent page
+	b.Consent(true, o.front+"/")
+	sub := o.checkUpstream(t)
 
 	// Past --cookie-refresh, oauth2-proxy refreshes with the refresh
 	// token: Sesame's token endpoint rotates it and the app is reached.
 	time.Sleep(1100 * time.Millisecond)
-	before := up.count()
-	if resp := b.navigate(front + "/after-refresh"); resp.Status != 200 || up.count() != before+1 || b.text("#user") != sub {
-		t.Fatalf("after a refresh: %d, upstream reached %d times, user %q", resp.Status, up.count()-before, b.text("#user"))
+	before := o.up.count()
+	if resp := b.Navigate(o.front + "/after-refresh"); resp.Status != 200 || o.up.count() != before+1 || b.Text("#user") != sub {
+		t.Fatalf("after a refresh: %d, upstream reached %d times, user %q", resp.Status, o.up.count()-before, b.Text("#user"))
 	}
 
 	// Sign out at Sesame, with its own page.
-	b.navigate(s.URL + "/account")
-	b.click("#logout")
-	got := recv.Wait(1, 15*time.Second)
+	b.Navigate(o.s.URL + "/account")
+	b.ClickTo("#logout", o.s.URL+"/login")
+	got := o.recv.Wait(1, 15*time.Second)
 	if len(got) != 1 {
 		t.Fatalf("back-channel logout: %d logout tokens, want 1", len(got))
 	}
 	lt, _ := JWTPart(got[0], 1)
-	if lt["aud"] != id && !containsAny(lt["aud"], id) || lt["sub"] != sub || lt["sid"] == nil {
-		t.Errorf("logout token claims %v: want aud %s, sub %s, a sid", lt, id, sub)
+	if lt["aud"] != o.id && !containsAny(lt["aud"], o.id) || lt["sub"] != sub || lt["sid"] == nil {
+		t.Errorf("logout token claims %v: want aud %s, sub %s, a sid", lt, o.id, sub)
 	}
 
 	// oauth2-proxy's next request, past --cookie-refresh: the refresh is
 	// refused, the app is not reached, and the user is back at sign-in.
 	time.Sleep(1100 * time.Millisecond)
-	before = up.count()
-	b.navigate(front + "/after-logout")
-	if up.count() != before {
+	before = o.up.count()
+	b.Navigate(o.front + "/after-logout")
+	if o.up.count() != before {
 		t.Errorf("the app was reached after the session ended at Sesame")
 	}
-	if p := b.eval(`location.origin + location.pathname`); p != s.URL+"/login" {
+	if p := b.Location(); p != o.s.URL+"/login" {
 		t.Errorf("after logout: at %s, want Sesame's login page", p)
 	}
+}
+
+// TestOAuth2ProxyFirstParty: with a first-party client there is no
+// consent page: the login form's answer goes through the authorization
+// endpoint straight back to oauth2-proxy's callback and the app.
+func TestOAuth2ProxyFirstParty(t *testing.T) {
+	t.Parallel()
+	o := startOAuth2ProxyEnv(t, true)
+	o.b.Navigate(o.front + "/")
+	if p := o.b.Location(); p != o.s.URL+"/login" {
+		t.Fatalf("visiting the app without a session: at %s, want Sesame's login page %s/login", p, o.s.URL)
+	}
+	o.b.Login("frank", pw, o.front+"/")
+	o.checkUpstream(t)
+}
+
+type oauth2ProxyEnv struct {
+	s     *Sesame
+	b     *Browser
+	up    *headerUpstream
+	recv  *LogoutReceiver
+	id    string
+	front string
+}
+
+func startOAuth2ProxyEnv(t *testing.T, firstParty bool) *oauth2ProxyEnv {
+	t.Helper()
+	bin := oauth2ProxyPath(t)
+	b := StartBrowser(t)
+	s := Start(t)
+	s.User("frank", pw)
+	o := &oauth2ProxyEnv{s: s, b: b, up: newHeaderUpstream(t), recv: NewLogoutReceiver(t)}
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	o.front = "http://" + listen
+	var secret string
+	o.id, secret = s.AddClient(oauth.Client{Name: "Wiki behind oauth2-proxy", RedirectURIs: []string{o.front + "/oauth2/callback"},
+		BackchannelLogoutURI: o.recv.URL, FirstParty: firstParty})
+	startOAuth2Proxy(t, bin, listen, oauth2ProxyArgs(s.URL, o.id, secret, listen, o.up.URL, "0123456789abcdef0123456789abcdef"))
+	return o
+}
+
+// checkUpstream checks the app's page shows the user oauth2-proxy passed
+// and returns the user (the sub claim).
+func (o *oauth2ProxyEnv) checkUpstream(t *testing.T) string {
+	t.Helper()
+	sub := o.b.Text("#user")
+	if sub == "" || o.b.Text("#hello") != "upstream app" {
+		t.Fatalf("the app's page without a user: %.500s", o.b.Eval(`document.body.innerText`))
+	}
+	if got := o.b.Text("#preferred"); got != "frank" {
+		t.Errorf("X-Forwarded-Preferred-Username %q, want frank", got)
+	}
+	return sub
 }
 
 func containsAny(v any, s string) bool {
@@ -262,111 +254,6 @@ func startOAuth2Proxy(t *testing.T, bin, listen string, args []string) {
 			t.Fatalf("oauth2-proxy does not listen on %s after 20 s:\n%s", listen, out.String())
 		}
 	}
-}
-
-// browserTimeout bounds one test's browser.
-const browserTimeout = 60 * time.Second
-
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func startBrowser(t *testing.T, chromium string) *browser {
-	t.Helper()
-	out := &testlog.Buffer{}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.CombinedOutput(out),
-	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	deadline, cancelDeadline := context.WithTimeout(context.Background(), browserTimeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(deadline, opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelDeadline()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out.String())
-		}
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium %s: %v\n%s", chromium, err, out.String())
-	}
-	return &browser{t: t, ctx: ctx}
-}
-
-func (b *browser) navigate(url string) *network.Response {
-	b.t.Helper()
-	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(url))
-	if err != nil || resp == nil {
-		b.t.Fatalf("open %s: %v (response %v)", url, err, resp)
-	}
-	return resp
-}
-
-func (b *browser) fill(id, v string) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.ID(id)), chromedp.SendKeys(chromedp.ID(id), v)); err != nil {
-		b.t.Fatalf("fill #%s: %v", id, err)
-	}
-}
-
-func (b *browser) click(sel string) *network.Response {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		b.t.Fatalf("wait for %s: %v", sel, err)
-	}
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
-	if err != nil || resp == nil {
-		b.t.Fatalf("click %s: %v (response %v)", sel, err, resp)
-	}
-	return resp
-}
-
-func (b *browser) eval(expr string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	return strings.TrimSpace(b.eval(fmt.Sprintf(`(document.querySelector(%q) || {textContent: ""}).textContent`, sel)))
-}
-
-// markConsent gives the consent form's allow (or deny) button the id
-// oidctest-consent, for a click; false when there is none.
-func (b *browser) markConsent(allow bool) bool {
-	b.t.Helper()
-	re := allowRE.String()
-	if !allow {
-		re = denyRE.String()
-	}
-	re = strings.TrimPrefix(re, "(?i)")
-	js := fmt.Sprintf(`(() => {
-		const f = Array.from(document.forms).find(f => f.getAttribute("action") && f.getAttribute("action").includes(%q));
-		if (!f) return "no";
-		const b = Array.from(f.querySelectorAll("button, input[type=submit]")).find(b => new RegExp(%q, "i").test(b.value));
-		if (!b) return "no";
-		b.id = "oidctest-consent";
-		return "yes";
-	})()`, oauth.PathConsent, re)
-	return b.eval(js) == "yes"
 }
 
 // freePort returns a loopback port that was free a moment ago, for a

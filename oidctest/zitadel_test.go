@@ -34,7 +34,7 @@ type signedIn struct {
 // resource-server package's introspection (RFC 7662) before and after.
 func TestZitadelRP(t *testing.T) {
 	t.Parallel()
-	s := Start(t)
+	s := Start(t, withResources)
 	s.User("erin", pw)
 	ctx := context.Background()
 
@@ -42,7 +42,9 @@ func TestZitadelRP(t *testing.T) {
 	app := httptest.NewServer(mux)
 	t.Cleanup(app.Close)
 	redirect := app.URL + "/callback"
-	id, secret := s.AddClient(oauth.Client{Name: "zitadel RP", RedirectURIs: []string{redirect}, FirstParty: true})
+	// client_secret_post: the RP's AuthStyleInParams below, and its revocation calls.
+	id, secret := s.AddClient(oauth.Client{Name: "zitadel RP", RedirectURIs: []string{redirect}, FirstParty: true,
+		AuthMethod: oauth.AuthClientSecretPost})
 
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -56,7 +58,7 @@ func TestZitadelRP(t *testing.T) {
 	if !party.IsPKCE() {
 		t.Fatal("the RP is not using PKCE")
 	}
-	mux.Handle("/login", rp.AuthURLHandler(rand.Text, party))
+	mux.Handle("/login", rp.AuthURLHandler(rand.Text, party, rp.WithURLParam("resource", apiResource)))
 	mux.Handle("/callback", rp.CodeExchangeHandler(rp.UserinfoCallback(
 		func(w http.ResponseWriter, r *http.Request, tokens *oidc.Tokens[*oidc.IDTokenClaims], state string, _ rp.RelyingParty, info *oidc.UserInfo) {
 			idc := map[string]any{}
@@ -102,8 +104,11 @@ func TestZitadelRP(t *testing.T) {
 		t.Errorf("refreshed tokens without a verified ID token for %s: %+v", got.Subject, fresh.IDTokenClaims)
 	}
 
-	// The resource server's view (RFC 7662), authenticated as the client.
-	rss, err := rs.NewResourceServerClientCredentials(ctx, s.URL, id, secret)
+	// The API's view (RFC 7662): the API is registered as a confidential
+	// client listing its resource, and authenticates with
+	// client_secret_basic.
+	apiID, apiSecret := s.AddClient(oauth.Client{Name: "the API", Resources: []string{apiResource}, GrantTypes: []string{oauth.GrantClientCredentials}})
+	rss, err := rs.NewResourceServerClientCredentials(ctx, s.URL, apiID, apiSecret)
 	if err != nil {
 		t.Fatalf("zitadel resource server discovery: %v", err)
 	}

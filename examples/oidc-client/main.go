@@ -7,9 +7,9 @@
 // app's sessions of a Sesame session that ended anywhere. docs/oidc.md
 // walks through it.
 //
-//	sesame clients add notes --redirect-uri http://127.0.0.1:8400/callback \
-//	    --post-logout-redirect-uri http://127.0.0.1:8400/ \
-//	    --backchannel-logout-uri http://127.0.0.1:8400/backchannel --json
+//	sesame clients add --first-party --redirect-uri http://127.0.0.1:8400/callback \
+//	    --post-logout-uri http://127.0.0.1:8400/ \
+//	    --backchannel-logout-uri http://127.0.0.1:8400/backchannel --json Notes
 //	OIDC_CLIENT_SECRET=... go run ./examples/oidc-client -issuer https://auth.example.com \
 //	    -client-id ID -url http://127.0.0.1:8400
 //
@@ -105,8 +105,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><title>Notes</title>
 {{if .}}<p>Signed in as <b id="user">{{.Username}}</b>.</p>
-<form method="post" action="/logout"><button>Sign out</button></form>
-{{else}}<p id="anonymous">Not signed in. <a href="/login">Sign in with Sesame</a></p>{{end}}`))
+<form method="post" action="/logout"><button id="logout">Sign out</button></form>
+{{else}}<p id="anonymous">Not signed in. <a href="/login" id="login">Sign in with Sesame</a></p>{{end}}`))
 
 // Handler is the app's routes.
 func (a *App) Handler() http.Handler {

@@ -144,3 +144,26 @@ func TestCallbackRefusesForeignState(t *testing.T) {
 		t.Error("a refused callback made a session")
 	}
 }
+
+// TestBrowser signs in and out in real Chromium: the app's sign-in link →
+// Sesame's login page → back to the app, signed in (a first-party client:
+// no consent page); the app's sign-out → Sesame's confirmation page →
+// back to the app, signed out everywhere.
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	b := oidctest.StartBrowser(t)
+	f := start(t)
+	b.Navigate(f.url + "/")
+	b.ClickTo("#login", f.s.URL+"/login")
+	b.Login("alice", pw, f.url+"/")
+	if got := b.Text("#user"); got != "alice" {
+		t.Fatalf("the app after sign-in shows user %q, want alice: %.300s", got, b.Eval(`document.body.innerText`))
+	}
+	if loc := b.ClickTo("#logout", f.s.URL+oauth.PathEndSession, f.url+"/"); strings.HasPrefix(loc, f.s.URL) {
+		b.ClickTo("#logout-confirm", f.url+"/")
+	}
+	if b.Text("#anonymous") == "" || f.sessions() != 0 {
+		t.Errorf("after sign-out the app shows %.300s with %d sessions", b.Eval(`document.body.innerText`), f.sessions())
+	}
+	b.ClickTo("#login", f.s.URL+"/login") // Sesame's session ended too: its login page again
+}
