@@ -65,4 +65,18 @@
 //	_, err = sessions.Revoke(ctx, sesame.PrincipalFrom(r.Context()).SessionID, "logout")
 //
 // examples/api is a complete program on this path.
+//
+// # OAuth 2 clients
+//
+// Package oauth issues through the same service. [Service.IssueWith] starts
+// a family for a client with an RFC 8707 audience (the resources it asked
+// for), kept in [Refresh.Audience]: its access tokens carry it as aud, so
+// that [Service.Authenticate] and [Middleware] (Sesame's own API, whose
+// audience is the issuer) refuse them, and [Service.RefreshWith] may narrow
+// it for one token, never widen it ([ErrInvalidTarget]).
+// [Service.Verify] checks a token for the audiences of an endpoint or
+// resource (typ at+jwt, so never an ID or logout token; a live session
+// for a token with sid). [Service.ClientCredentials] issues a client's own
+// token: sub = client_id, no sid and no refresh token; only Verify (and
+// package verify with AcceptClientTokens) accepts it.
 package token
