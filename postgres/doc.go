@@ -1,8 +1,8 @@
 // Package postgres stores Sesame's data in PostgreSQL, through
 // jackc/pgx/v5 and its pool. [DB] implements [session.Store],
 // [session.Cleaner], [sesame.UserStore], [token.Store], [keyring.Store],
-// [guard.Store] and [guard.Cleaner], and passes storetest.Run, RunKeys and
-// RunGuard against a real server. [DB.Notifier] carries change-feed
+// [guard.Store], [guard.Cleaner] and [oauth.Store], and passes
+// storetest.Run, RunKeys, RunGuard and RunOAuth against a real server. [DB.Notifier] carries change-feed
 // notifications between processes with LISTEN/NOTIFY.
 //
 //	db, err := postgres.Open(ctx, "postgres://sesame@db.internal/sesame")
@@ -46,6 +46,12 @@
 //   - users: primary key id; unique username (collation "C": exact and
 //     bytewise). signing_keys: primary key kid. throttle: primary key key;
 //     expires_at for cleanup.
+//   - The OAuth provider (oauth_*): clients by id (collation "C", listed
+//     in order); codes by hash, expires_at for cleanup; consents by (user,
+//     client), client_id for deleting a client; logout targets by
+//     (session_id, client_id) (collation "C", walked in order by
+//     LogoutTargets), a partial index on due_at for claims, client_id;
+//     used client-assertion keys by key, expires_at for cleanup.
 //
 // Text columns cannot hold NUL or invalid UTF-8: a write of such text is an
 // *sesame.Error with code [sesame.EInvalid], and a lookup by such a key
@@ -68,10 +74,12 @@
 //
 // A DB is safe for concurrent use, and any number of processes may use one
 // database. Every compare-and-swap is one statement (Update on version,
-// RedeemRefresh on used_at, each throttle upsert), so it holds under READ
-// COMMITTED from any number of nodes: exactly one of concurrent callers
-// wins. Expiry cleanup takes its rows with FOR UPDATE SKIP LOCKED, so
-// cleaners on several nodes share the work and never wait for requests.
+// RedeemRefresh and RedeemCode on used_at, UseOnce on its primary key,
+// each throttle upsert), so it holds under READ COMMITTED from any number
+// of nodes: exactly one of concurrent callers wins. Expiry cleanup and
+// ClaimLogouts take their rows with FOR UPDATE SKIP LOCKED, so cleaners and
+// back-channel logout dispatchers on several nodes share the work, never
+// take the same row and never wait for requests.
 //
 // # Durability
 //

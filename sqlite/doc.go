@@ -1,7 +1,8 @@
 // Package sqlite stores Sesame's sessions and users in one SQLite file,
 // through modernc.org/sqlite (pure Go, no cgo). [DB] implements
-// [session.Store], [session.Cleaner] and [sesame.UserStore], and passes
-// storetest.Run.
+// [session.Store], [session.Cleaner], [sesame.UserStore], [token.Store],
+// keyring.Store, guard.Store and [oauth.Store], and passes storetest.Run,
+// RunKeys, RunGuard and RunOAuth.
 //
 //	db, err := sqlite.Open(ctx, "sesame.db")
 //	if err != nil {
@@ -51,6 +52,11 @@
 //
 // Reads see every write that returned before them: each read starts a new
 // WAL snapshot.
+//
+// The compare-and-swaps (RedeemRefresh, RedeemCode, UseOnce) and
+// ClaimLogouts are each one BEGIN IMMEDIATE transaction, so they hold
+// across processes too: of concurrent redemptions exactly one wins, and
+// two back-channel logout dispatchers never claim the same target.
 //
 // # Durability
 //

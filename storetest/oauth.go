@@ -752,7 +752,7 @@ func testLogoutClaimGivenBack(t *testing.T, s oauth.Store) {
 
 // Two dispatchers never claim the same target at once.
 func testLogoutConcurrentClaims(t *testing.T, s oauth.Store) {
-	const targets, workers = 60, 8
+	const targets, workers = 400, 8
 	for i := range targets {
 		must(t, "AddLogoutTarget", s.AddLogoutTarget(ctx(), newTarget(fmt.Sprintf("s%03d", i), "wiki")))
 	}
@@ -768,10 +768,12 @@ func testLogoutConcurrentClaims(t *testing.T, s oauth.Store) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			for {
 				got, err := s.ClaimLogouts(ctx(), base, base.Add(time.Hour), 3)
 				if err != nil {
@@ -789,6 +791,7 @@ func testLogoutConcurrentClaims(t *testing.T, s oauth.Store) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	if len(seen) != targets {
 		t.Fatalf("%d concurrent dispatchers claimed %d distinct targets, want %d", workers, len(seen), targets)
