@@ -239,9 +239,13 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 		if err != nil {
 			return nil, p.internal(ctx, "session of a refresh token", err)
 		}
+		authTime := sess.AuthTime // the original authentication's (OpenID Connect Core §12.2)
+		if authTime.IsZero() {
+			authTime = sess.CreatedAt // as the authorization endpoint wrote it in the code
+		}
 		var e *Error
 		resp.IDToken, e = p.idToken(idTokenParams{
-			client: client, userID: c.Subject, sessionID: c.SessionID, authTime: sess.AuthTime,
+			client: client, userID: c.Subject, sessionID: c.SessionID, authTime: authTime,
 			accessToken: pair.AccessToken,
 		})
 		if e != nil {

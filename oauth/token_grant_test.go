@@ -251,8 +251,8 @@ func TestRefreshGrant(t *testing.T) {
 	if err := (&jose.Verifier{Keys: f.keys.rs, Issuer: thIssuer, Audience: []string{thWeb}, Type: "JWT", Now: f.clock.Now}).Verify(tr.IDToken, &id); err != nil {
 		t.Fatal(err)
 	}
-	if id.Subject != sess.UserID || id.SessionID != sess.ID || id.Nonce != "" || id.AtHash == "" {
-		t.Errorf("refreshed ID token %+v: want sub, sid, at_hash, no nonce", id)
+	if id.Subject != sess.UserID || id.SessionID != sess.ID || id.Nonce != "" || id.AtHash == "" || id.AuthTime.Unix() != sess.AuthTime.Unix() {
+		t.Errorf("refreshed ID token %+v: want sub, sid, at_hash, the original auth_time, no nonce", id)
 	}
 	if _, at := claimsOf(t, tr.AccessToken); !slices.Equal(audOf(at), []string{thAPI, thBilling, thIssuer + oauth.PathUserinfo}) {
 		t.Errorf("refreshed aud %v, want the family's", audOf(at))
