@@ -6,7 +6,7 @@ replace github.com/sesame-auth/sesame => ../
 
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/go-jose/go-jose/v4 v4.1.8
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/jwx/v3 v3.3.0
 	github.com/sesame-auth/sesame v0.0.0-00010101000000-000000000000
