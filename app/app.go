@@ -34,6 +34,7 @@ import (
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
@@ -56,6 +57,8 @@ type App struct {
 	accounts *account.Service
 	tokens   *token.Service
 	limiter  *guard.Limiter
+	clients  *oauth.Registry
+	provider *oauth.Provider
 	server   *server.Server
 
 	closers []func() error
@@ -123,6 +126,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if err := a.openKeyring(ctx); err != nil {
+		return err
+	}
+	if err := a.buildRegistry(); err != nil {
 		return err
 	}
 	if a.opts.command {
@@ -195,19 +201,30 @@ func (a *App) buildServer() error {
 	if issuer == "" {
 		return errors.New("app: no public_url (nor issuer): a server must know the URL users reach")
 	}
-	if c.Tokens {
+	var tokens *token.Service // for the token endpoints and the OAuth provider
+	if c.Tokens || c.OIDC {
 		grace := c.RefreshGrace
 		if grace == 0 {
 			grace = -1 // token: negative means none
 		}
-		tokens, err := token.New(token.Config{Issuer: issuer, AccessTTL: c.AccessTokenTTL,
+		tc := token.Config{Issuer: issuer, AccessTTL: c.AccessTokenTTL,
 			RefreshIdle: c.RefreshIdleTimeout, RefreshLifetime: c.RefreshLifetime, Grace: grace,
 			Keys: a.ring, SuccessorKey: a.master.Derive("refresh successor", 32), Store: a.state, Sessions: a.sessions,
-			Clock: a.opts.clock, Events: a.opts.events, Logger: a.logger})
-		if err != nil {
+			CheckUser: a.accounts.CheckUser, // blocking is final on every token path, OAuth's too (SEC-13)
+			Clock:     a.opts.clock, Events: a.opts.events, Logger: a.logger}
+		if c.GroupsClaim {
+			tc.Groups = a.userGroups
+		}
+		var err error
+		if tokens, err = token.New(tc); err != nil {
 			return err
 		}
-		a.tokens = tokens
+		if c.Tokens {
+			a.tokens = tokens
+		}
+	}
+	if err := a.buildProvider(issuer, tokens); err != nil {
+		return err
 	}
 	proxies, err := guard.ParsePrefixes(joinList(c.TrustedProxies))
 	if err != nil {
@@ -225,6 +242,11 @@ func (a *App) buildServer() error {
 	}
 	if a.tokens != nil {
 		sc.Tokens, sc.JWKS = a.tokens, a.ring.JWKS
+	}
+	if a.provider != nil {
+		// Relying parties verify ID tokens with the JWKS. With tokens off
+		// the first-party token endpoints stay off (sc.Tokens nil).
+		sc.OAuth, sc.JWKS = a.provider, a.ring.JWKS
 	}
 	if sc.Forward, err = a.forwardConfig(issuer); err != nil {
 		return err
@@ -271,6 +293,7 @@ func (a *App) Start(ctx context.Context) {
 	a.ring.Start(ctx)
 	a.followKeys(ctx)
 	runCleanup(ctx, a.state, a.logger)
+	a.startOAuth(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }
 
@@ -328,8 +351,9 @@ func (a *App) Sessions() *session.Manager { return a.sessions }
 // Accounts is the account service.
 func (a *App) Accounts() *account.Service { return a.accounts }
 
-// Tokens is the token service, or nil when tokens are off or for a
-// command.
+// Tokens is the token service of the first-party token endpoints, or nil
+// when tokens are off or for a command. (With tokens off and oidc on, the
+// OAuth provider has a token service of its own: OAuth().Config().Tokens.)
 func (a *App) Tokens() *token.Service { return a.tokens }
 
 // Keyring is the signing keys.

@@ -45,7 +45,8 @@ func WithPasswordParams(p password.Params) Option {
 // server: it never creates the database or the master key file (unless
 // [AllowCreate]), never records the deployment's identity, keeps retired
 // signing keys (it does not know the server's token lifetime), and builds
-// neither the token service nor the HTTP server.
+// neither the token service, the OAuth provider nor the HTTP server (it
+// has the OAuth client registry, without the configured clients' secrets).
 func ForCommand() Option { return func(o *options) { o.command = true } }
 
 // AllowCreate lets a command create a new database (`--create`).

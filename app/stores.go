@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/postgres"
 	"github.com/sesame-auth/sesame/redis"
 	"github.com/sesame-auth/sesame/session"
@@ -24,11 +25,14 @@ import (
 	"github.com/sesame-auth/sesame/token"
 )
 
-// DurableStore keeps what must survive: users, signing keys and the
-// deployment's identity (SQLite or PostgreSQL).
+// DurableStore keeps what must survive: users, signing keys, the
+// deployment's identity and the OAuth provider's state (registered
+// clients, codes, consents, the back-channel logout outbox) (SQLite or
+// PostgreSQL).
 type DurableStore interface {
 	sesame.UserStore
 	keyring.Store
+	oauth.Store
 }
 
 // StateStore keeps session state: sessions and their change feed, refresh

@@ -59,6 +59,7 @@ type pageData struct {
 	RememberMe bool
 	Consent    *oauth.ConsentView // the OAuth consent page
 	Logout     *oauth.LogoutView  // the OAuth logout page
+	Clients    []AdminClient      // the admin page's OAuth clients
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -282,6 +283,10 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Users", User: &pu, Notice: noticeText(r.URL.Query().Get("done"))}
 	for _, x := range users {
 		d.Users = append(d.Users, x.Public())
+	}
+	if d.Clients, err = s.adminClients(r.Context()); err != nil {
+		s.renderError(w, r, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "admin", d)
 }
