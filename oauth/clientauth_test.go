@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/oauth"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // ccForm is a client_credentials request body, which every confidential
@@ -181,4 +184,36 @@ func TestPrivateKeyJWTCodeFlow(t *testing.T) {
 	_, sess := f.user("alice")
 	tr := f.tokens200(f.exchange(thJWT, f.code(sess, codeOpts{client: thJWT, scope: "openid"}), ""))
 	f.tokens200(f.refresh(thJWT, tr.RefreshToken, nil))
+}
+
+// golang.org/x/oauth2 form-urlencodes the client ID and secret before Basic
+// (RFC 6749 §2.3.1), or sends them in the body: both work, with a secret
+// full of characters that the encoding changes.
+func TestClientSecretInteropXOAuth2(t *testing.T) {
+	f := newTHFixture(t)
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+		id, secret := thWeb, f.secrets[thWeb]
+		if style == oauth2.AuthStyleInParams {
+			id, secret = thPost, f.secrets[thPost]
+		}
+		cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: srv.URL + oauth.PathToken,
+			AuthStyle: style, EndpointParams: url.Values{"resource": {thAPI}}}
+		tok, err := cfg.Token(t.Context())
+		if id == thPost {
+			// thPost authenticates but may not use client_credentials.
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) || re.ErrorCode != "unauthorized_client" {
+				t.Errorf("client_secret_post: %v, want unauthorized_client", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("client_secret_basic: %v", err)
+		}
+		if tok.AccessToken == "" || tok.RefreshToken != "" || tok.TokenType != "Bearer" {
+			t.Errorf("token %+v", tok)
+		}
+	}
 }
