@@ -235,3 +235,25 @@ func TestOAuthLogoutConfirmationPage(t *testing.T) {
 		t.Fatal("the session lives after the logout")
 	}
 }
+
+// A Bearer caller (a first-party access token) is no browser single
+// sign-on session: it gets no code, through the whole server (tokenAuth
+// makes it a Bearer Principal), and prompt=none says login_required.
+func TestSEC58_OAuthBearerCallerGetsNoCode(t *testing.T) {
+	e := oauthEnv(t)
+	api := e.client()
+	api.signup("alice", pw)
+	p := api.loginHeader("alice", pw)
+	c := e.client() // no cookies: the token only
+	q := oauthQuery()
+	r := c.do("GET", "/oauth2/authorize?"+q.Encode(), nil, "Authorization", "Bearer "+p.AccessToken)
+	if r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/login?") {
+		t.Fatalf("Bearer caller: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	q.Set("prompt", "none")
+	r = c.do("GET", "/oauth2/authorize?"+q.Encode(), nil, "Authorization", "Bearer "+p.AccessToken)
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	if r.StatusCode != http.StatusFound || loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
+		t.Fatalf("Bearer caller, prompt=none: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
