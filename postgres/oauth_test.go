@@ -3,11 +3,14 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/oauth"
+	"github.com/sesame-auth/sesame/postgres"
 )
 
 // Text PostgreSQL cannot store: a write is EInvalid, a lookup finds
@@ -83,5 +86,89 @@ func TestOAuthDeleteExpired(t *testing.T) {
 	}
 	if err := db.UseOnce(context.Background(), "new", now.Add(time.Minute)); sesame.ErrorCode(err) != sesame.EConflict {
 		t.Fatalf("a live key after DeleteExpired: got %v, want EConflict", err)
+	}
+}
+
+// Dispatchers on two nodes (two pools on one database) never claim the
+// same logout target, and a code redeemed on both is redeemed once.
+func TestOAuthTwoNodes(t *testing.T) {
+	schema := newSchema(t)
+	a, b := openSchema(t, testURL(t), schema), openSchema(t, testURL(t), schema)
+	nodes := []*postgres.DB{a, b}
+	const targets = 300
+	var ids []string
+	for i := range targets {
+		id := fmt.Sprintf("s%03d", i)
+		ids = append(ids, id)
+		must(t, "AddLogoutTarget", nodes[i%2].AddLogoutTarget(ctx, &oauth.LogoutTarget{SessionID: id, ClientID: "wiki", UserID: "u", CreatedAt: base}))
+	}
+	if n, err := b.SessionsEnded(ctx, ids, base); err != nil || n != targets {
+		t.Fatalf("SessionsEnded: got %d, %v; want %d", n, err, targets)
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for {
+				got, err := nodes[w%2].ClaimLogouts(ctx, base, base.Add(time.Hour), 3)
+				if err != nil {
+					t.Errorf("ClaimLogouts: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, x := range got {
+					seen[x.SessionID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(seen) != targets {
+		t.Fatalf("claimed %d distinct targets, want %d", len(seen), targets)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("target %s claimed %d times", id, n)
+		}
+	}
+
+	c := &oauth.Code{Hash: [32]byte{9}, ClientID: "wiki", CreatedAt: base, ExpiresAt: base.Add(time.Minute)}
+	must(t, "CreateCode", a.CreateCode(ctx, c))
+	const n = 16
+	errs := make([]error, n)
+	start = make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = nodes[i%2].RedeemCode(ctx, c.Hash, base.Add(time.Duration(i)*time.Second))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, sesame.ErrConflict):
+			t.Fatalf("RedeemCode: got %v, want nil or ErrConflict", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d redemptions on two nodes: %d succeeded, want 1", n, wins)
 	}
 }
