@@ -509,3 +509,56 @@ func TestGoOIDCConsent(t *testing.T) {
 		t.Errorf("a granted consent is asked again: %s", f.page)
 	}
 }
+
+// TestGoOIDCPrompts: prompt=none without a session comes back to the
+// client as login_required (never a page: SEC-58 list); prompt=login with
+// a session shows the login page; an ES256 client's ID tokens verify with
+// go-oidc too.
+func TestGoOIDCPrompts(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	s.User("heidi", pw)
+	cb := callback("prompts")
+	id, secret := s.AddClient(oauth.Client{RedirectURIs: []string{cb}, FirstParty: true, IDTokenAlg: "ES256"})
+	r := newRP(t, s, id, secret, cb)
+	ag := s.NewAgent()
+
+	f := r.start(ag, oauth2.SetAuthURLParam("prompt", "none"))
+	if f.query == nil || f.query.Get("error") != "login_required" || f.query.Get("state") != f.state || f.query.Get("iss") != s.URL {
+		t.Errorf("prompt=none without a session: callback %v (%s), want error=login_required with state and iss", f.query, f.page)
+	}
+
+	ag.Login("heidi", pw)
+	tok, _, _ := r.exchange(r.authorize(ag, oauth2.SetAuthURLParam("prompt", "none")))
+	if h, _ := JWTPart(tok.Extra("id_token").(string), 0); h["alg"] != "ES256" {
+		t.Errorf("ID token alg %v, want the client's ES256", h["alg"])
+	}
+
+	f = r.start(ag, oauth2.SetAuthURLParam("prompt", "login"))
+	if f.query != nil || f.page.Status != 200 || f.page.URL.Path != "/login" {
+		t.Errorf("prompt=login with a session: want the login page, got callback %v, %s", f.query, f.page)
+	}
+}
+
+// TestGoOIDCCodeReuse: x/oauth2 redeeming a code a second time gets
+// invalid_grant, and the tokens of the first redemption die with the
+// session the code came from (RFC 6749 §4.1.2; SEC-58).
+func TestGoOIDCCodeReuse(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	s.User("ivan", pw)
+	cb := callback("reuse")
+	id, secret := s.AddClient(oauth.Client{RedirectURIs: []string{cb}, FirstParty: true})
+	r := newRP(t, s, id, secret, cb)
+	ag := s.NewAgent()
+	ag.Login("ivan", pw)
+	f := r.authorize(ag)
+	tok, _, _ := r.exchange(f)
+	_, err := r.conf.Exchange(context.Background(), f.query.Get("code"), oauth2.VerifierOption(f.verifier))
+	wantOAuthError(t, err, "invalid_grant")
+	_, err = r.refresh(tok)
+	wantOAuthError(t, err, "invalid_grant")
+	if _, _, err := r.userinfo(tok); err == nil {
+		t.Error("the first redemption's access token still works at userinfo after the code's reuse")
+	}
+}
