@@ -160,7 +160,7 @@ var keys = []*Key{
 	{Name: "cookie_domain", Group: groupSessions, Help: "share the session cookie with every subdomain of this domain (example.com), for forward-auth across apps: the cookie becomes __Secure-sesame with Domain=; every subdomain then receives it (default: __Host-sesame, this host only)",
 		set: str(func(c *Config) *string { return &c.CookieDomain })},
 
-	{Name: "tokens", Default: "true", Group: groupTokens, kind: kindBool, Help: "access and refresh tokens: the token transports, the token endpoints, Bearer authentication and the JWKS (false: session cookies only)",
+	{Name: "tokens", Default: "true", Group: groupTokens, kind: kindBool, Help: "first-party access and refresh tokens: the token transports, the /api/v1/token endpoints, Bearer authentication and the JWKS (false: session cookies only for Sesame's own API; the OAuth provider, key oidc, still signs its tokens and publishes the JWKS)",
 		set: boolean(func(c *Config) *bool { return &c.Tokens })},
 	{Name: "issuer", Group: groupTokens, Help: "iss (and default aud) of access tokens (default: public_url)",
 		set: str(func(c *Config) *string { return &c.Issuer })},
@@ -205,7 +205,7 @@ var keys = []*Key{
 // presets are the built-in sets of defaults. Each changes only what its use
 // case needs; any key set in the file, the environment or a flag wins.
 var presets = map[string]Preset{
-	"web": {Name: "web", UseCase: "server-rendered apps: the session cookie carries everything; the token transports, endpoints and JWKS are off",
+	"web": {Name: "web", UseCase: "server-rendered apps: the session cookie carries everything; the first-party token transports and endpoints are off (the OpenID Provider, oidc, stays on unless set off)",
 		Values: map[string]string{"tokens": "false"}},
 	"spa": {Name: "spa", UseCase: "a single-page app on the same site: the access and refresh tokens travel only in HttpOnly cookies (the cookie transport; the header transport is off), and the app sends the CSRF token on every unsafe request; short access tokens",
 		Values: map[string]string{"tokens": "true", "token_transports": "cookie", "access_token_ttl": "5m", "refresh_idle_timeout": "24h"}},
