@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
@@ -24,6 +25,7 @@ type signedIn struct {
 	Userinfo     map[string]any `json:"userinfo"`
 	AccessToken  string         `json:"access_token"`
 	RefreshToken string         `json:"refresh_token"`
+	IDToken      string         `json:"id_token"`
 }
 
 // TestZitadelRP signs in to a web app built on zitadel/oidc's RP package,
@@ -44,7 +46,7 @@ func TestZitadelRP(t *testing.T) {
 	redirect := app.URL + "/callback"
 	// client_secret_post: the RP's AuthStyleInParams below, and its revocation calls.
 	id, secret := s.AddClient(oauth.Client{Name: "zitadel RP", RedirectURIs: []string{redirect}, FirstParty: true,
-		AuthMethod: oauth.AuthClientSecretPost})
+		AuthMethod: oauth.AuthClientSecretPost, PostLogoutRedirectURIs: []string{app.URL + "/bye"}})
 
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -69,7 +71,7 @@ func TestZitadelRP(t *testing.T) {
 			_ = json.Unmarshal(b, &uic)
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(signedIn{Subject: tokens.IDTokenClaims.GetSubject(), IDClaims: idc, Userinfo: uic,
-				AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken})
+				AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken, IDToken: tokens.IDToken})
 		}), party))
 
 	ag := s.NewAgent()
@@ -136,8 +138,23 @@ func TestZitadelRP(t *testing.T) {
 		t.Error("a revoked refresh token still refreshes")
 	}
 
-	// Once the session ends at Sesame, the access token is inactive.
-	ag.Logout()
+	// zitadel's rp.EndSession POSTs the logout request from the RP's
+	// server, without the browser's cookie: Sesame ends no session on an
+	// id_token_hint alone (a leaked ID token must not sign anyone out) and
+	// just answers with the post-logout redirect.
+	end, err := rp.EndSession(ctx, party, got.IDToken, app.URL+"/bye", "st4te", "", nil)
+	if err != nil || end == nil || end.Query().Get("state") != "st4te" {
+		t.Fatalf("zitadel EndSession: %v, %v", end, err)
+	}
+	if in, err := rs.Introspect[*oidc.IntrospectionResponse](ctx, rss, fresh.AccessToken); err != nil || !in.Active {
+		t.Errorf("after a logout request without the browser's cookie: %+v, %v; want the session (and token) alive", in, err)
+	}
+	// The browser goes to the end_session_endpoint itself: the session
+	// ends, and the access token is inactive.
+	q := url.Values{"id_token_hint": {got.IDToken}, "client_id": {id}, "post_logout_redirect_uri": {app.URL + "/bye"}, "state": {"st4te"}}
+	if back, page := ag.Authorize(party.GetEndSessionEndpoint()+"?"+q.Encode(), app.URL+"/bye"); back == nil || back.Get("state") != "st4te" {
+		t.Fatalf("end session did not come back to the RP with its state: %v, %s", back, page)
+	}
 	in, err = rs.Introspect[*oidc.IntrospectionResponse](ctx, rss, fresh.AccessToken)
 	if err != nil {
 		t.Fatalf("introspect after logout: %v", err)
