@@ -300,3 +300,30 @@ func TestConfigCheckShowsClients(t *testing.T) {
 		t.Errorf("config check of a bad client: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestClientsReachRunningServer: a running server serves a client the
+// command registered, at once (the server reads the database), and stops
+// serving it once removed: the command acts on the whole deployment.
+func TestClientsReachRunningServer(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.addUser("alice", canaryPassword, true)
+	srv := w.serve()
+	c := w.client(srv.url)
+	r := w.clientsMust(0, "add", "--public", "--redirect-uri", "http://127.0.0.1:9/cb", "--json", "Phone")
+	var out secretOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	authorize := "/oauth2/authorize?response_type=code&scope=openid&state=s1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb" +
+		"&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&client_id="
+	resp, body := c.do("GET", authorize+out.ClientID, "", nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || !strings.HasPrefix(loc, "/login?") {
+		t.Fatalf("authorize for the added client: got %d Location %q: %s", resp.StatusCode, loc, body)
+	}
+	w.clientsMust(0, "remove", out.ClientID)
+	resp, _ = c.do("GET", authorize+out.ClientID, "", nil)
+	if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+		t.Errorf("authorize for the removed client: got %d Location %q, want the 400 error page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
