@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -123,6 +125,9 @@ output is {"client_id":"...","client_secret":"..."}.`)
 			lines[i] = clientFlags[p.Field] + ": " + p.Msg
 		}
 		return usageError("clients add: %s", strings.Join(lines, "\n  "))
+	}
+	if alg := cmp.Or(cc.IDTokenAlg, "RS256"); len(cfg.SigningAlgs) > 0 && !slices.Contains(cfg.SigningAlgs, alg) {
+		return usageError("clients add: --id-token-alg: the deployment has no %s signing key (signing_algs is %s)", alg, strings.Join(cfg.SigningAlgs, ","))
 	}
 	jwks, err := cc.ReadJWKS()
 	if err != nil {

@@ -190,6 +190,15 @@ func TestClientsAddRefuses(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--jwks-file: ") || !strings.Contains(r.stderr, "does not exist") {
 		t.Errorf("missing jwks file: got %d %q", r.code, r.stderr)
 	}
+	// An ID-token algorithm the deployment has no key for.
+	algs := filepath.Join(t.TempDir(), "algs.yaml")
+	if err := os.WriteFile(algs, []byte("signing_algs: [RS256]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = w.clientsRun("add", "--config", algs, "--redirect-uri", "https://app.example.com/cb", "--id-token-alg", "ES256", "App")
+	if r.code != 2 || !strings.Contains(r.stderr, "--id-token-alg: the deployment has no ES256 signing key") {
+		t.Errorf("id-token-alg without a key: got %d %q", r.code, r.stderr)
+	}
 	if list := w.clientsMust(0, "list", "--json").stdout; strings.TrimSpace(list) != "[]" {
 		t.Errorf("a refused client was stored:\n%s", list)
 	}
