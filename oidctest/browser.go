@@ -51,7 +51,7 @@ func ChromiumPath(t testing.TB) string {
 
 // browserTimeout bounds one test's browser: every action in it dies with
 // this deadline, so a hang cannot outlive the test.
-const browserTimeout = 60 * time.Second
+const browserTimeout = 120 * time.Second
 
 // Browser is one headless Chromium with a fresh profile.
 type Browser struct {
@@ -139,7 +139,7 @@ func (b *Browser) Fill(id, v string) {
 }
 
 // ClickTo clicks the element and waits until the loaded page's URL starts
-// with one of the prefixes (at most 15 s), and returns that URL.
+// with one of the prefixes (at most 30 s), and returns that URL.
 // Redirects that leave for another origin make the first navigation look
 // aborted to the DevTools protocol, so the page is waited for by its URL.
 func (b *Browser) ClickTo(sel string, prefixes ...string) string {
@@ -151,7 +151,7 @@ func (b *Browser) ClickTo(sel string, prefixes ...string) string {
 	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		b.t.Fatalf("click %s: %v", sel, err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		loc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState == "complete" && !window.oidctestOld ? location.href : ""`))
 		for _, p := range prefixes {

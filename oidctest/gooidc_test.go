@@ -397,7 +397,7 @@ func TestGoOIDCSSOAndEndSession(t *testing.T) {
 		}
 	}
 
-	got := recv.Wait(1, 15*time.Second)
+	got := recv.Wait(1, 30*time.Second)
 	if len(got) != 1 {
 		t.Fatalf("back-channel logout: %d logout tokens, want 1", len(got))
 	}
