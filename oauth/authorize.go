@@ -510,7 +510,7 @@ func (p *Provider) showConsent(w http.ResponseWriter, r *http.Request, client *C
 		ClientID: client.ID, ClientName: name,
 		Scopes: slices.Clone(req.Scope), Resources: slices.Clone(req.Resources),
 		Request:  p.sealRequest(sess.ID, req, p.cfg.Clock.Now()),
-		Username: username,
+		Username: username, RedirectURI: req.RedirectURI,
 	})
 }
 
@@ -627,6 +627,28 @@ func newAuthCode() string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// AuthorizeRedirectURI returns the redirect_uri of the authorization
+// request at next, a local path and query such as the login page's next
+// ("/oauth2/authorize?client_id=...&redirect_uri=..."), when it names a
+// registered client and one of its redirect URIs; "" otherwise. The login
+// page allows its origin in its CSP form-action: the login form's answer
+// leads, through this endpoint, to the client.
+func (p *Provider) AuthorizeRedirectURI(ctx context.Context, next string) string {
+	path, query, ok := strings.Cut(next, "?")
+	if !ok || path != PathAuthorize {
+		return ""
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil || len(q["client_id"]) != 1 || len(q["redirect_uri"]) != 1 {
+		return ""
+	}
+	c, err := p.cfg.Registry.Client(ctx, q.Get("client_id"))
+	if err != nil || !c.HasRedirectURI(q.Get("redirect_uri")) {
+		return ""
+	}
+	return q.Get("redirect_uri")
 }
 
 // CodeHash is the hash under which an authorization code is stored

@@ -105,7 +105,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		username = u.Username
 	}
 	p.renderLogout(w, r, LogoutView{Confirm: true, ClientName: clientName(client), Username: username,
-		Request: p.sealLogout(sess.ID, req, p.cfg.Clock.Now())})
+		Request: p.sealLogout(sess.ID, req, p.cfg.Clock.Now()), RedirectURI: req.RedirectURI})
 }
 
 // handleLogoutConfirm is POST /oauth2/logout/confirm (the server checks its

@@ -40,6 +40,11 @@ type ConsentView struct {
 	Request string
 	// Username is the signed-in user's name.
 	Username string
+	// RedirectURI is where the form's answer sends the browser (the
+	// client's redirect_uri): the page's CSP form-action must allow its
+	// origin, because Chromium applies form-action to the redirects that
+	// follow a form submission.
+	RedirectURI string
 }
 
 // LogoutView is what the RP-initiated logout page shows: a confirmation
@@ -52,6 +57,9 @@ type LogoutView struct {
 	ClientName string // the client that asked, "" when unknown
 	Username   string
 	Request    string // the opaque, signed logout request (Confirm)
+	// RedirectURI is the post_logout_redirect_uri the confirmation's
+	// answer sends the browser to ("" for none); as for ConsentView.
+	RedirectURI string
 }
 
 // Config configures a [Provider]. Issuer, Registry, Store, Sessions,

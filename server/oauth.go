@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/sesame-auth/sesame/oauth"
 )
@@ -66,6 +68,7 @@ func (o *oauthRoutes) ownAuth(r *http.Request) bool {
 // renderConsent is the provider's consent page. The page cannot be framed
 // (frame-ancestors 'none' and X-Frame-Options DENY on every answer).
 func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, v oauth.ConsentView) {
+	allowFormTarget(w, v.RedirectURI)
 	s.render(w, r, http.StatusOK, "consent", pageData{Title: "Allow " + v.ClientName + "?", Consent: &v})
 }
 
@@ -80,6 +83,53 @@ func (s *Server) renderLogout(w http.ResponseWriter, r *http.Request, v oauth.Lo
 	title := "Sign out of Sesame?"
 	if v.Done {
 		title = "You are signed out"
+	} else {
+		allowFormTarget(w, v.RedirectURI)
 	}
 	s.render(w, r, http.StatusOK, "logout", pageData{Title: title, Logout: &v})
+}
+
+// allowOAuthFormRedirect lets the login form's answer lead to an OAuth
+// client: when next is an authorization request of a registered client
+// and redirect URI, the client's origin joins the page's form-action.
+func (s *Server) allowOAuthFormRedirect(w http.ResponseWriter, r *http.Request, next string) {
+	if s.cfg.OAuth == nil || !strings.HasPrefix(next, oauth.PathAuthorize+"?") {
+		return
+	}
+	allowFormTarget(w, s.cfg.OAuth.AuthorizeRedirectURI(r.Context(), next))
+}
+
+// allowFormTarget adds the origin of uri (a client's registered redirect
+// URI) to the page's CSP form-action: Chromium applies form-action to the
+// redirects that follow a form submission, and the consent, logout and
+// login forms' answers redirect to the client. A URI without a host (a
+// native app's private-use scheme, com.example.app:/cb) adds its scheme.
+// Anything else (a character a CSP source cannot hold) adds nothing.
+func allowFormTarget(w http.ResponseWriter, uri string) {
+	if uri == "" {
+		return
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" || !cspSafe(u.Scheme) || !cspSafe(u.Host) {
+		return
+	}
+	src := strings.ToLower(u.Scheme) + ":"
+	if u.Host != "" {
+		src += "//" + u.Host
+	} else if scheme := strings.ToLower(u.Scheme); scheme == "http" || scheme == "https" {
+		return
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+src)
+}
+
+// cspSafe reports whether s holds only characters of a scheme or host
+// source (RFC 3986 letters, digits, "+-.:[]").
+func cspSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+-.:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

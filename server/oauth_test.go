@@ -81,6 +81,11 @@ func TestOAuthConsentPage(t *testing.T) {
 	if r.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("consent page X-Frame-Options %q", r.Header.Get("X-Frame-Options"))
 	}
+	// The form's answer redirects to the client: Chromium applies
+	// form-action to that redirect.
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; form-action 'self' https://rp.example.test") {
+		t.Errorf("consent page CSP %q does not allow the client's origin in form-action", csp)
+	}
 	f := formFields(r.body)
 	if f["request"] == "" || f["csrf_token"] == "" {
 		t.Fatalf("hidden fields %v", f)
@@ -255,5 +260,33 @@ func TestSEC58_OAuthBearerCallerGetsNoCode(t *testing.T) {
 	loc, _ := url.Parse(r.Header.Get("Location"))
 	if r.StatusCode != http.StatusFound || loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
 		t.Fatalf("Bearer caller, prompt=none: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// The login page's form-action allows the origin of the client an
+// authorization request in next leads to, and only for a registered
+// client and redirect URI (else 'self' alone).
+func TestOAuthLoginPageFormAction(t *testing.T) {
+	e := oauthEnv(t)
+	c := e.client()
+	csp := func(q url.Values) string {
+		t.Helper()
+		next := "/oauth2/authorize?" + q.Encode()
+		r := c.want(c.do("GET", "/login?"+url.Values{"next": {next}}.Encode(), nil, "Accept", "text/html"), http.StatusOK)
+		return r.Header.Get("Content-Security-Policy")
+	}
+	if got := csp(oauthQuery()); !strings.HasSuffix(got, "form-action 'self' https://rp.example.test") {
+		t.Errorf("registered client: CSP %q", got)
+	}
+	for name, mod := range map[string]func(url.Values){
+		"unregistered redirect": func(q url.Values) { q.Set("redirect_uri", "https://evil.test/cb") },
+		"unknown client":        func(q url.Values) { q.Set("client_id", "nobody") },
+		"two redirect URIs":     func(q url.Values) { q.Add("redirect_uri", "https://evil.test/cb") },
+	} {
+		q := oauthQuery()
+		mod(q)
+		if got := csp(q); !strings.HasSuffix(got, "form-action 'self'") {
+			t.Errorf("%s: CSP %q", name, got)
+		}
 	}
 }

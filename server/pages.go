@@ -117,6 +117,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	next := s.returnTarget(q.Get("next"))
 	s.allowFormRedirect(w, next)
+	s.allowOAuthFormRedirect(w, r, next)
 	d := pageData{Title: "Sign in", Next: next}
 	if q.Get("prompt") == "login" {
 		d.Notice = "Sign in again to continue."
@@ -137,6 +138,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		setRetryAfter(w, err)
 		next := s.returnTarget(r.PostForm.Get("next"))
 		s.allowFormRedirect(w, next)
+		s.allowOAuthFormRedirect(w, r, next)
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "login", pageData{Title: "Sign in",
 			Error: sesame.ErrorMessage(err), Next: next, Username: truncate(in.Username, 64)})
 		return
