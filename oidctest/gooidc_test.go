@@ -3,6 +3,7 @@ package oidctest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/oauth"
 )
 
@@ -560,5 +562,25 @@ func TestGoOIDCCodeReuse(t *testing.T) {
 	wantOAuthError(t, err, "invalid_grant")
 	if _, _, err := r.userinfo(tok); err == nil {
 		t.Error("the first redemption's access token still works at userinfo after the code's reuse")
+	}
+}
+
+// TestConfiguredClient: a client of the configuration file (key clients,
+// its secret given as a SHA-256) signs in like a stored one.
+func TestConfiguredClient(t *testing.T) {
+	t.Parallel()
+	cb := callback("configured")
+	secret := rand.Text() + rand.Text()
+	s := Start(t, func(cfg *config.Config) {
+		cfg.Clients = []config.Client{{ID: "wiki", Name: "Wiki", SecretSHA256: hex.EncodeToString(oauth.HashSecret(secret)),
+			RedirectURIs: []string{cb}, FirstParty: true}}
+	})
+	s.User("kim", pw)
+	r := newRP(t, s, "wiki", secret, cb)
+	ag := s.NewAgent()
+	ag.Login("kim", pw)
+	tok, _, _ := r.exchange(r.authorize(ag))
+	if _, err := r.refresh(tok); err != nil {
+		t.Errorf("refresh: %v", err)
 	}
 }
