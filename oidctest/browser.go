@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sesame-auth/sesame/internal/testlog"
@@ -96,28 +95,6 @@ func StartBrowser(t testing.TB) *Browser {
 		t.Fatalf("start chromium %s: %v\n%s", chromium, err, out.String())
 	}
 	return &Browser{t: t, ctx: ctx}
-}
-
-// BypassPageCSPUntilFixed makes [Browser.BypassPageCSP] ignore the
-// pages' Content-Security-Policy. Sesame's login and consent pages send
-// "form-action 'self'", and Chromium applies form-action to the redirects
-// that follow a form's submission: the way back to a client's
-// redirect_uri (another origin) is blocked, and the browser stays on
-// Sesame's page. TestChromiumFormRedirectsToClient shows it without any
-// bypass. Until it is fixed, the other browser tests bypass the CSP so as
-// to prove the rest of the flow; set this to false once it is.
-var BypassPageCSPUntilFixed = true
-
-// BypassPageCSP ignores the pages' Content-Security-Policy in this browser
-// while [BypassPageCSPUntilFixed] is true; see there.
-func (b *Browser) BypassPageCSP() {
-	b.t.Helper()
-	if !BypassPageCSPUntilFixed {
-		return
-	}
-	if _, err := chromedp.Call(b.ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
-		b.t.Fatalf("bypass CSP: %v", err)
-	}
 }
 
 // Navigate opens url and returns the main response after any redirects.

@@ -19,14 +19,11 @@ import (
 // client) in real Chromium, without bypassing any Content-Security-Policy:
 // each form's answer redirects, through the authorization endpoint, to the
 // client's redirect_uri on another origin, which the browser must reach.
-// A page CSP of form-action 'self' blocks it (Chromium applies form-action
-// to the redirects after a submission), which is what
-// BypassPageCSPUntilFixed works around in the other browser tests.
+// A page CSP of form-action 'self' alone blocks it (Chromium applies
+// form-action to the redirects after a submission): the pages must allow
+// the client's registered redirect origin.
 func TestChromiumFormRedirectsToClient(t *testing.T) {
 	t.Parallel()
-	if BypassPageCSPUntilFixed {
-		t.Skip("waiting for the server's CSP fix: the login page (with next=/oauth2/authorize...) and the consent page send form-action 'self', which blocks the redirect to the client's redirect_uri in Chromium")
-	}
 	b := StartBrowser(t)
 	s := Start(t)
 	s.User("judy", pw)
@@ -51,10 +48,10 @@ func TestChromiumFormRedirectsToClient(t *testing.T) {
 	if p := b.Location(); p != s.URL+"/login" {
 		t.Fatalf("at %s, want Sesame's login page", p)
 	}
-	b.Login("judy", pw, cb) // fails here while the login page's CSP blocks the redirect to the client
+	b.Login("judy", pw, cb)
 
 	b.Navigate(authURL(other))
-	b.Consent(true, cb) // and here for the consent page's
+	b.Consent(true, cb)
 	if b.Text("#reached") != "callback reached" {
 		t.Errorf("not at the client's callback: %.300s", b.Eval(`document.body.innerText`))
 	}

@@ -162,7 +162,6 @@ func startOAuth2ProxyEnv(t *testing.T, firstParty bool) *oauth2ProxyEnv {
 	t.Helper()
 	bin := oauth2ProxyPath(t)
 	b := StartBrowser(t)
-	b.BypassPageCSP() // see BypassPageCSPUntilFixed
 	s := Start(t)
 	s.User("frank", pw)
 	o := &oauth2ProxyEnv{s: s, b: b, up: newHeaderUpstream(t), recv: NewLogoutReceiver(t)}

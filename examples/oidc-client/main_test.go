@@ -152,7 +152,6 @@ func TestCallbackRefusesForeignState(t *testing.T) {
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	b := oidctest.StartBrowser(t)
-	b.BypassPageCSP() // see oidctest.BypassPageCSPUntilFixed
 	f := start(t)
 	b.Navigate(f.url + "/")
 	b.ClickTo("#login", f.s.URL+"/login")
