@@ -119,6 +119,14 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := p.cfg.Clock.Now()
+	if !signedIn && r.Method == http.MethodPost {
+		// A relying party's auto-submitted cross-site POST carries no
+		// SameSite=Lax session cookie: ask again as a GET (a top-level
+		// navigation, which carries it), so that a signed-in user is not
+		// asked to sign in again.
+		p.authRedirect(w, r, PathAuthorize+"?"+params.Encode())
+		return
+	}
 	if !signedIn {
 		if prompt["none"] {
 			fail("login_required", "the user is not signed in")

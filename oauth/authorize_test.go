@@ -507,12 +507,23 @@ func TestAuthorizePost(t *testing.T) {
 		t.Fatalf("POST authorize: %d", r.StatusCode)
 	}
 	h.codeFrom(r, hRedirect, "st-123")
-	// Anonymous POST: the login page with the request as a GET to come
-	// back to.
-	r = h.browser().do("POST", oauth.PathAuthorize, q)
-	next := r.location(t).Query().Get("next")
-	if r.StatusCode != http.StatusSeeOther || !strings.Contains(next, "client_id=fp") {
-		t.Fatalf("anonymous POST: %d next %q", r.StatusCode, next)
+	// A POST without a session cookie (a cross-site POST carries no
+	// SameSite=Lax cookie) is asked again as a GET, which carries it; a
+	// GET without a session goes to the login page.
+	anon := h.browser()
+	r = anon.do("POST", oauth.PathAuthorize, q)
+	loc := r.location(t)
+	if r.StatusCode != http.StatusSeeOther || loc.Path != oauth.PathAuthorize || loc.Query().Get("code_challenge") != q.Get("code_challenge") {
+		t.Fatalf("anonymous POST: %d %s", r.StatusCode, loc)
+	}
+	r = anon.do("GET", loc.String(), nil)
+	if next := r.location(t).Query().Get("next"); r.StatusCode != http.StatusFound || !strings.Contains(next, "client_id=fp") {
+		t.Fatalf("anonymous GET: %d next %q", r.StatusCode, next)
+	}
+	// A POST of a bad client is still the error page, not a redirect.
+	q.Set("redirect_uri", "https://evil.test/cb")
+	if r = anon.do("POST", oauth.PathAuthorize, q); r.StatusCode != http.StatusBadRequest || r.page() != "error" {
+		t.Fatalf("bad POST: %d %q", r.StatusCode, r.page())
 	}
 }
 

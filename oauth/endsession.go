@@ -96,6 +96,13 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sess, signedIn := browserSession(r.Context())
+	if !signedIn && r.Method == http.MethodPost {
+		// A cross-site POST carries no SameSite=Lax session cookie: ask
+		// again as a GET, a top-level navigation that carries it, so that
+		// the session is really ended.
+		p.authRedirect(w, r, PathEndSession+"?"+params.Encode())
+		return
+	}
 	if !signedIn || hint != nil && hint.SessionID != "" && hint.SessionID == sess.ID && hint.Subject == sess.UserID {
 		p.endSession(w, r, req, signedIn)
 		return

@@ -208,6 +208,27 @@ func TestEndSessionWithoutSession(t *testing.T) {
 	}
 }
 
+// A POST logout request without the session cookie (cross-site: no
+// SameSite=Lax cookie) is asked again as a GET, which carries it, and then
+// ends the session.
+func TestEndSessionPostWithoutCookieBecomesGet(t *testing.T) {
+	h, alice := logoutHarness(t)
+	b := h.browser()
+	b.login(alice)
+	sid := h.lastSession(alice)
+	hint := h.hIDToken(alice, sid, "rp", h.clock.Now().Add(time.Hour), "JWT")
+	q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {hPostLogout}, "state": {"s"}}
+	r := h.browser().do("POST", oauth.PathEndSession, q) // no cookie
+	loc := r.location(t)
+	if r.StatusCode != http.StatusSeeOther || loc.Path != oauth.PathEndSession || loc.Query().Get("id_token_hint") != hint || !h.live(sid) {
+		t.Fatalf("cookie-less POST: %d %s", r.StatusCode, loc)
+	}
+	r = b.do("GET", loc.String(), nil) // the browser follows, with its cookie
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != hPostLogout+"?state=s" || h.live(sid) {
+		t.Fatalf("the GET: %d %q live=%v", r.StatusCode, r.Header.Get("Location"), h.live(sid))
+	}
+}
+
 // The discovery document: both paths, the fields an off-the-shelf client
 // needs.
 func TestDiscovery(t *testing.T) {

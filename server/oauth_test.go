@@ -135,14 +135,20 @@ func TestSEC58_ConsentFormCSRF(t *testing.T) {
 }
 
 // An authorization request is a navigation: an auto-submitted cross-site
-// POST reaches it (no CSRF refusal) and leads to the login page.
+// POST reaches it (no CSRF refusal); without the session cookie (a
+// browser sends no SameSite=Lax cookie with it) it is asked again as a
+// GET, which carries the cookie. The same for a logout request.
 func TestOAuthAuthorizePostIsNavigation(t *testing.T) {
 	e := oauthEnv(t)
 	c := e.client()
 	c.noCSRF = true
 	res := c.do("POST", "/oauth2/authorize", oauthQuery(), "Origin", "https://rp.example.test", "Sec-Fetch-Site", "cross-site")
-	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?") {
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/oauth2/authorize?") {
 		t.Fatalf("cross-site POST authorize: %d %q %s", res.StatusCode, res.Header.Get("Location"), res.body)
+	}
+	res = c.do("POST", "/oauth2/logout", url.Values{"client_id": {"rp"}}, "Origin", "https://rp.example.test", "Sec-Fetch-Site", "cross-site")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/oauth2/logout?client_id=rp" {
+		t.Fatalf("cross-site POST logout: %d %q %s", res.StatusCode, res.Header.Get("Location"), res.body)
 	}
 }
 

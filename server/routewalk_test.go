@@ -290,7 +290,7 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 
 		// The OAuth provider (when mounted). The authorization and logout
 		// requests are navigations: an unknown client is the 400 error page
-		// whoever asks; a logout request without a hint is the signed-out
+		// whoever asks; a GET logout request without a hint is the signed-out
 		// page, or its confirmation for a cookie session (200 both). The
 		// consent and logout-confirmation forms refuse a request that is
 		// not sealed by Sesame (400) before looking at the caller. The
@@ -301,7 +301,7 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /oauth2/authorize":                      {public, "/oauth2/authorize", url.Values{"client_id": {"nobody"}, "redirect_uri": {"https://evil.test/"}}, http.StatusBadRequest},
 		"POST /oauth2/authorize/consent":              {public, "/oauth2/authorize/consent", url.Values{"request": {"forged.request"}, "decision": {"allow"}}, http.StatusBadRequest},
 		"GET /oauth2/logout":                          {public, "/oauth2/logout", nil, http.StatusOK},
-		"POST /oauth2/logout":                         {public, "/oauth2/logout", url.Values{}, http.StatusOK},
+		"POST /oauth2/logout":                         {public, "/oauth2/logout", url.Values{"client_id": {"nobody"}}, http.StatusBadRequest},
 		"POST /oauth2/logout/confirm":                 {public, "/oauth2/logout/confirm", url.Values{"request": {"forged.request"}, "decision": {"logout"}}, http.StatusBadRequest},
 		"POST /oauth2/token":                          {ownAuth, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, http.StatusUnauthorized},
 		"POST /oauth2/revoke":                         {ownAuth, "/oauth2/revoke", url.Values{"token": {"x"}}, http.StatusUnauthorized},
