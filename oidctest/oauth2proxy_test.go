@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -106,7 +108,7 @@ func oauth2ProxyArgs(issuer, clientID, secret, listen, upstream, cookieSecret st
 // cookie is older than --cookie-refresh it lets requests through.
 func TestOAuth2Proxy(t *testing.T) {
 	t.Parallel()
-	o := startOAuth2ProxyEnv(t, false)
+	o := startOAuth2ProxyEnv(t, oauth.Client{})
 	b := o.b
 	b.Navigate(o.front + "/")
 	if p := b.Location(); p != o.s.URL+"/login" {
@@ -149,6 +151,39 @@ func TestOAuth2Proxy(t *testing.T) {
 	}
 }
 
+// TestOAuth2ProxySignOutEverywhere: oauth2-proxy's sign-out link with rd
+// set to Sesame's end_session_endpoint (and Sesame's host in
+// --whitelist-domain) signs the user out of both: oauth2-proxy clears its
+// cookie, Sesame asks for confirmation (the request has no id_token_hint:
+// oauth2-proxy keeps the ID token in its own cookie and does not send it),
+// ends the session, tells the back-channel URI, and sends the browser
+// back to the app, which sends it to sign in again.
+func TestOAuth2ProxySignOutEverywhere(t *testing.T) {
+	t.Parallel()
+	// The Sesame port is known only once it runs: whitelist every port of
+	// localhost (the issuer's host here).
+	o := startOAuth2ProxyEnv(t, oauth.Client{FirstParty: true, PostLogoutRedirectURIs: []string{"FRONT/"}}, "--whitelist-domain=localhost:*")
+	b := o.b
+	b.Navigate(o.front + "/")
+	b.Login("frank", pw, o.front+"/")
+	o.checkUpstream(t)
+
+	q := url.Values{"client_id": {o.id}, "post_logout_redirect_uri": {o.front + "/"}}
+	end := o.s.URL + oauth.PathEndSession + "?" + q.Encode()
+	b.Navigate(o.front + "/oauth2/sign_out?rd=" + url.QueryEscape(end))
+	if p := b.Location(); p != o.s.URL+oauth.PathEndSession {
+		t.Fatalf("after oauth2-proxy's sign-out: at %s, want Sesame's logout confirmation; page: %.300s", p, b.Eval(`document.body.innerText`))
+	}
+	before := o.up.count()
+	b.ClickTo("#logout-confirm", o.s.URL+"/login")
+	if o.up.count() != before {
+		t.Error("the app was reached after signing out everywhere")
+	}
+	if got := o.recv.Wait(1, 30*time.Second); len(got) != 1 {
+		t.Errorf("back-channel logout: %d logout tokens, want 1", len(got))
+	}
+}
+
 type oauth2ProxyEnv struct {
 	s     *Sesame
 	b     *Browser
@@ -158,7 +193,11 @@ type oauth2ProxyEnv struct {
 	front string
 }
 
-func startOAuth2ProxyEnv(t *testing.T, firstParty bool) *oauth2ProxyEnv {
+// startOAuth2ProxyEnv starts Sesame (user frank), the upstream, a
+// back-channel receiver, Chromium, and oauth2-proxy registered as c (its
+// redirect and back-channel URIs filled in; post-logout URIs may say
+// FRONT for the proxy's URL), with the documented flags and extra ones.
+func startOAuth2ProxyEnv(t *testing.T, c oauth.Client, extra ...string) *oauth2ProxyEnv {
 	t.Helper()
 	bin := oauth2ProxyPath(t)
 	b := StartBrowser(t)
@@ -167,10 +206,16 @@ func startOAuth2ProxyEnv(t *testing.T, firstParty bool) *oauth2ProxyEnv {
 	o := &oauth2ProxyEnv{s: s, b: b, up: newHeaderUpstream(t), recv: NewLogoutReceiver(t)}
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	o.front = "http://" + listen
+	c.Name = "Wiki behind oauth2-proxy"
+	c.RedirectURIs = []string{o.front + "/oauth2/callback"}
+	c.BackchannelLogoutURI = o.recv.URL
+	for i, u := range c.PostLogoutRedirectURIs {
+		c.PostLogoutRedirectURIs[i] = strings.ReplaceAll(u, "FRONT", o.front)
+	}
 	var secret string
-	o.id, secret = s.AddClient(oauth.Client{Name: "Wiki behind oauth2-proxy", RedirectURIs: []string{o.front + "/oauth2/callback"},
-		BackchannelLogoutURI: o.recv.URL, FirstParty: firstParty})
-	startOAuth2Proxy(t, bin, listen, oauth2ProxyArgs(s.URL, o.id, secret, listen, o.up.URL, "0123456789abcdef0123456789abcdef"))
+	o.id, secret = s.AddClient(c)
+	args := append(oauth2ProxyArgs(s.URL, o.id, secret, listen, o.up.URL, "0123456789abcdef0123456789abcdef"), extra...)
+	startOAuth2Proxy(t, bin, listen, args)
 	return o
 }
 
