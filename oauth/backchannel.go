@@ -405,7 +405,13 @@ func (d *dispatcher) deliver(ctx context.Context, t *LogoutTarget) {
 		err = d.post(ctx, c.BackchannelLogoutURI, tok)
 	}
 	if ctx.Err() != nil {
-		return // shutting down: the claim lapses and another run delivers it
+		// Shutting down mid-delivery: give the claim back so that the next
+		// run (or another node) need not wait for its lease. Best effort:
+		// failing that, the claim lapses at the end of its lease.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = cfg.Store.RetryLogout(bg, t.SessionID, t.ClientID, cfg.Clock.Now().UTC(), "interrupted by a shutdown")
+		cancel()
+		return
 	}
 	if err == nil {
 		if err := cfg.Store.DeleteLogout(ctx, t.SessionID, t.ClientID); err != nil {

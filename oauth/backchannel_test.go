@@ -921,3 +921,44 @@ func TestTrackSession(t *testing.T) {
 		t.Error("trackSession without a session: got nil error")
 	}
 }
+
+// TestBackchannelShutdownGivesClaimBack: a dispatcher stopped in the middle
+// of a delivery gives its claim back, so that the next run delivers at
+// once instead of after the claim's lease (an hour here).
+func TestBackchannelShutdownGivesClaimBack(t *testing.T) {
+	var calls atomic.Int64
+	inFlight := make(chan struct{}, 1)
+	got := make(chan string, 4)
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm() // the server notices a closed connection only once the body is read
+		if calls.Add(1) == 1 {
+			inFlight <- struct{}{}
+			<-r.Context().Done() // hangs until the dispatcher gives up on it
+			return
+		}
+		got <- r.PostFormValue("logout_token")
+	}))
+	defer rp.Close()
+	c := bcClient("app", rp.URL)
+	w := newBCWorld(t, nil, c)
+	tu := bcFastTuning
+	tu.Lease = time.Hour
+	sid := w.login("user-1", c.WithDefaults())
+	stop := w.start(tu)
+	w.revoke(sid)
+	select {
+	case <-inFlight:
+	case <-time.After(bcWait):
+		t.Fatal("no delivery attempt")
+	}
+	stop()
+	w.start(tu)
+	select {
+	case tok := <-got:
+		if s := bcVerify(t, w, tok, "app")["sid"]; s != sid {
+			t.Errorf("sid: got %v, want %s", s, sid)
+		}
+	case <-time.After(bcWait):
+		t.Fatal("the notice interrupted by the shutdown was not delivered by the next run (its claim was kept)")
+	}
+}
