@@ -45,12 +45,16 @@ import (
 // A forced login (prompt=login, select_account, or max_age) sends the
 // browser to LoginPath?prompt=login&next=<this request> where next no
 // longer asks for the login but carries login_after=<time>.<MAC>: the
-// time of the request, MACed with RequestKey (bound to the client) so that
-// it cannot be moved back. When the request comes back, the login
-// requirement is met if the session's auth_time is not before that time.
-// Nothing stops a user from deleting prompt=login from the URL before it
-// reaches Sesame (it is the user's browser): a relying party that needs a
-// fresh login must check auth_time in the ID token (OIDC Core §3.1.2.1).
+// time of the request, MACed with RequestKey and bound to the client. A
+// request carrying login_after goes on only when the marker is Sesame's
+// for this client, younger than 10 minutes, and the session signed in at
+// or after its time; otherwise (the user came back without signing in,
+// or edited, moved back or reused the marker) the user is sent to sign in
+// again. The marker ends the loop a stripped prompt=login would
+// otherwise not. Nothing stops a user from deleting prompt=login, or the
+// marker, from the URL before it reaches Sesame (it is the user's
+// browser): a relying party that needs a fresh login must check auth_time
+// in the ID token (OIDC Core §3.1.2.1).
 
 // Limits on single request parameters: longer is invalid_request.
 const (
@@ -132,7 +136,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			fail("login_required", "the user is not signed in")
 			return
 		}
-		p.toLogin(w, r, client.ID, params)
+		p.toLogin(w, r, client.ID, params, false)
 		return
 	}
 	authTime := sess.AuthTime
@@ -141,17 +145,20 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	forced := prompt["login"] || prompt["select_account"] ||
 		maxAge >= 0 && now.Sub(authTime) > time.Duration(maxAge)*time.Second
-	if forced {
-		if at, ok := p.loginMarker(client.ID, params.Get(paramLoginAfter), now); ok && authTime.Unix() >= at {
-			forced = false // signed in again since the request asked for it
-		}
+	if params.Has(paramLoginAfter) {
+		// The request was sent to sign in again at time at: it goes on
+		// only once the session's sign-in is that recent, and while the
+		// marker is fresh; an old, forged or other client's marker sends
+		// the user to sign in again, with a new one.
+		at, fresh, ok := p.loginMarker(client.ID, params.Get(paramLoginAfter), now)
+		forced = !ok || !fresh || authTime.Unix() < at
 	}
 	if forced {
 		if prompt["none"] {
 			fail("login_required", "the user must sign in again")
 			return
 		}
-		p.toLogin(w, r, client.ID, params)
+		p.toLogin(w, r, client.ID, params, true)
 		return
 	}
 
@@ -378,10 +385,11 @@ func browserSession(ctx context.Context) (session.Info, bool) {
 	return info, true
 }
 
-// toLogin sends the browser to the login page, to come back to this
-// authorization request (as a GET, whatever its method), no longer asking
-// for a login but carrying the login marker.
-func (p *Provider) toLogin(w http.ResponseWriter, r *http.Request, clientID string, params url.Values) {
+// toLogin sends the browser to the login page (with prompt=login when a
+// signed-in user must sign in again), to come back to this authorization
+// request (as a GET, whatever its method), no longer asking for a login
+// but carrying the login marker.
+func (p *Provider) toLogin(w http.ResponseWriter, r *http.Request, clientID string, params url.Values, again bool) {
 	next := url.Values{}
 	for k, v := range params {
 		switch k {
@@ -403,7 +411,9 @@ func (p *Provider) toLogin(w http.ResponseWriter, r *http.Request, clientID stri
 	next.Set(paramLoginAfter, p.newLoginMarker(clientID, p.cfg.Clock.Now()))
 	q := url.Values{}
 	q.Set("next", PathAuthorize+"?"+next.Encode())
-	q.Set("prompt", "login")
+	if again {
+		q.Set("prompt", "login")
+	}
 	if h := params.Get("login_hint"); h != "" && len(h) <= sesame.MaxUsernameBytes {
 		q.Set("login_hint", h)
 	}
@@ -416,21 +426,23 @@ func (p *Provider) newLoginMarker(clientID string, now time.Time) string {
 	return ts + "." + p.requestMAC("login_after", clientID+"\x00"+ts)[:22]
 }
 
-// loginMarker checks a login_after value and returns its time.
-func (p *Provider) loginMarker(clientID, v string, now time.Time) (int64, bool) {
-	ts, mac, ok := strings.Cut(v, ".")
-	if !ok || len(ts) > 20 {
-		return 0, false
+// loginMarker checks a login_after value: ok when Sesame made it for the
+// client, with its time, and fresh while it is younger than
+// loginMarkerTTL.
+func (p *Provider) loginMarker(clientID, v string, now time.Time) (at int64, fresh, ok bool) {
+	ts, mac, found := strings.Cut(v, ".")
+	if !found || len(ts) > 20 {
+		return 0, false, false
 	}
 	want := p.requestMAC("login_after", clientID+"\x00"+ts)[:22]
 	if !hmac.Equal([]byte(mac), []byte(want)) {
-		return 0, false
+		return 0, false, false
 	}
 	at, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || now.Sub(time.Unix(at, 0)) > loginMarkerTTL {
-		return 0, false
+	if err != nil {
+		return 0, false, false
 	}
-	return at, true
+	return at, now.Sub(time.Unix(at, 0)) <= loginMarkerTTL, true
 }
 
 // mac returns the base64url HMAC-SHA256 of msg under a key derived from
