@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -473,7 +473,7 @@ func (tu *backchannelTuning) nominalBackoff(attempts int) time.Duration {
 func (tu *backchannelTuning) backoff(attempts int) time.Duration {
 	d := tu.nominalBackoff(attempts)
 	if q := int64(d / 4); q > 0 {
-		d -= time.Duration(mathrand.Int64N(q + 1))
+		d -= time.Duration(jitterN(uint64(q) + 1))
 	}
 	return d
 }
@@ -564,4 +564,14 @@ func (p *Provider) logoutToken(c *Client, userID, sid string) (string, error) {
 		Events:    map[string]map[string]struct{}{BackchannelLogoutEvent: {}},
 	}
 	return jose.SignJWT(key, claims, jose.SignOptions{Type: LogoutTokenType})
+}
+
+// jitterN returns a number in [0, n) from crypto/rand (SEC-08: the
+// repository uses no math/rand; the modulo bias is irrelevant for a delay).
+func jitterN(n uint64) int64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint64(b[:]) % n)
 }
