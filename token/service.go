@@ -242,6 +242,10 @@ type RefreshOptions struct {
 	// ErrInvalidTarget). The family keeps its whole audience: the next
 	// refresh may ask for any of it again.
 	Audience []string
+
+	// firstParty, set by [Service.Refresh], refuses a family issued with
+	// an audience of its own (an OAuth client's, from IssueWith).
+	firstParty bool
 }
 
 // Issue starts a refresh-token family for sess and returns its first pair:
@@ -360,8 +364,15 @@ func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, aud 
 // narrows the new access token's scope and may never widen it (SEC-32).
 // The access token has the family's whole audience: [Service.RefreshWith]
 // with clientID and scope.
+//
+// Refresh is the first-party refresh (Sesame's /api/v1/token/refresh): it
+// refuses (ErrInvalidGrant, without using it up) a token of a family
+// issued with an audience (IssueOptions.Audience: an OAuth client's, which
+// package oauth refreshes with RefreshWith after authenticating the
+// client, SEC-58). Else a stolen refresh token of a confidential OAuth
+// client would be redeemed without the client's credentials.
 func (s *Service) Refresh(ctx context.Context, tok, clientID, scope string) (*Pair, error) {
-	return s.RefreshWith(ctx, tok, RefreshOptions{ClientID: clientID, Scope: scope})
+	return s.RefreshWith(ctx, tok, RefreshOptions{ClientID: clientID, Scope: scope, firstParty: true})
 }
 
 // RefreshWith redeems a refresh token for a new pair, checked and narrowed
@@ -386,6 +397,9 @@ func (s *Service) RefreshWith(ctx context.Context, tok string, opts RefreshOptio
 	}
 	if clientID != "" && clientID != r.ClientID {
 		return nil, ErrInvalidGrant
+	}
+	if opts.firstParty && len(r.Audience) > 0 {
+		return nil, ErrInvalidGrant // an OAuth client's family (SEC-58)
 	}
 	scope = normalizeScope(scope)
 	if scope == "" {
