@@ -144,3 +144,92 @@ func TestSEC58_OAuthRefreshTokenNotFirstParty(t *testing.T) {
 	// The refusals did not use the token up: the client still refreshes.
 	f.tokens200(f.refresh(thWeb, tr.RefreshToken, nil))
 }
+
+// SEC-13, SEC-58: a code issued from a session is worthless once the
+// session ends or the user is blocked, and a refresh token dies with a
+// block.
+func TestSEC13_CodeAndRefreshAfterRevocationOrBlock(t *testing.T) {
+	f := newTHFixture(t)
+
+	// Session revoked between the authorization and the exchange.
+	_, sess := f.user("alice")
+	code := f.code(sess, codeOpts{client: thWeb, scope: "openid"})
+	if _, err := f.sessions.Revoke(f.ctx, sess.ID, "logout"); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.exchange(thWeb, code, ""), 400, "invalid_grant")
+
+	// User blocked between the authorization and the exchange.
+	u, sess := f.user("bob")
+	code = f.code(sess, codeOpts{client: thWeb, scope: "openid"})
+	u.Blocked = true
+	if err := f.mem.UpdateUser(f.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	// (u.Blocked set in the store, the session still live: a block whose
+	// session revocation failed, SEC-13; the harness token service has no
+	// CheckUser, so the token endpoint must check by itself.)
+	wantError(t, f.exchange(thWeb, code, ""), 400, "invalid_grant")
+
+	// Refresh (and userinfo) after a block.
+	u, sess = f.user("carol")
+	tr := f.tokens200(f.exchange(thWeb, f.code(sess, codeOpts{client: thWeb, scope: "openid"}), ""))
+	u.Blocked = true
+	if err := f.mem.UpdateUser(f.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.refresh(thWeb, tr.RefreshToken, nil), 400, "invalid_grant")
+	if w := f.userinfo(tr.AccessToken); w.Code == 200 {
+		t.Errorf("userinfo of a blocked user: %d %s", w.Code, w.Body)
+	}
+}
+
+// SEC-59: ID tokens and first-party access tokens are not access tokens
+// of the OAuth endpoints: userinfo refuses them, introspection calls them
+// inactive.
+func TestSEC59_IDAndFirstPartyTokensAtUserinfoAndIntrospection(t *testing.T) {
+	f := newTHFixture(t)
+	_, sess := f.user("alice")
+	tr := f.tokens200(f.exchange(thWeb, f.code(sess, codeOpts{client: thWeb, scope: "openid profile"}), ""))
+	if tr.IDToken == "" {
+		t.Fatal("no ID token")
+	}
+	if w := f.userinfo(tr.AccessToken); w.Code != 200 {
+		t.Fatalf("control: userinfo with the access token: %d", w.Code)
+	}
+	if w := f.userinfo(tr.IDToken); w.Code != 401 {
+		t.Errorf("userinfo with an ID token: %d, want 401", w.Code)
+	}
+	for _, c := range []string{thWeb, thRS, thPost} {
+		if got := f.introspect(c, tr.IDToken); got["active"] != false {
+			t.Errorf("ID token introspected by %s: %v", c, got)
+		}
+	}
+	// A first-party token (aud = issuer) is not for userinfo, and no OAuth
+	// client learns about it.
+	fp, err := f.tokens.Issue(f.ctx, sess, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := f.userinfo(fp.AccessToken); w.Code != 401 {
+		t.Errorf("userinfo with a first-party token: %d, want 401", w.Code)
+	}
+	for _, c := range []string{thWeb, thRS, thPost} {
+		if got := f.introspect(c, fp.AccessToken); got["active"] != false {
+			t.Errorf("first-party token introspected by %s: %v", c, got)
+		}
+		if got := f.introspect(c, fp.RefreshToken); got["active"] != false {
+			t.Errorf("first-party refresh token introspected by %s: %v", c, got)
+		}
+	}
+	// A first-party refresh token is not redeemable at /oauth2/token.
+	wantError(t, f.refresh(thWeb, fp.RefreshToken, nil), 400, "invalid_grant")
+	// A client_credentials token is not a first-party one.
+	cc := f.tokens200(f.post(oauth.PathToken, thService, ccForm()))
+	if _, err := f.tokens.Authenticate(f.ctx, cc.AccessToken); err == nil {
+		t.Error("a client_credentials token passed token.Service.Authenticate")
+	}
+	if w := f.userinfo(cc.AccessToken); w.Code != 401 {
+		t.Errorf("userinfo with a client_credentials token: %d, want 401", w.Code)
+	}
+}

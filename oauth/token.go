@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/session"
@@ -155,6 +156,9 @@ func (p *Provider) codeGrant(ctx context.Context, client *Client, form url.Value
 	if err != nil {
 		return nil, p.internal(ctx, "session of a code", err)
 	}
+	if e := p.checkUser(ctx, sess.UserID, sess.CreatedAt); e != nil {
+		return nil, e
+	}
 	if err := p.trackSession(ctx, client, sess.ID, sess.UserID); err != nil {
 		return nil, p.internal(ctx, "logout target", err)
 	}
@@ -221,6 +225,15 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 			}
 		}
 		aud = uniq(aud)
+	}
+	// A blocked user's refresh token is refused here too, whether or not
+	// the token service was given a CheckUser (SEC-13).
+	if rec, err := p.refreshRecord(ctx, tok); err != nil {
+		return nil, p.internal(ctx, "refresh token", err)
+	} else if rec != nil {
+		if e := p.checkUser(ctx, rec.UserID, rec.CreatedAt); e != nil {
+			return nil, e
+		}
 	}
 	pair, err := p.cfg.Tokens.RefreshWith(ctx, tok, token.RefreshOptions{ClientID: client.ID, Scope: scope, Audience: aud})
 	if err != nil {
@@ -432,4 +445,19 @@ func unverifiedAccessClaims(tok string) (*token.AccessClaims, bool) {
 		return nil, false
 	}
 	return &c, true
+}
+
+// checkUser refuses (invalid_grant) tokens for a user who is blocked, gone,
+// or whose credentials older than issued were ended (SEC-13): blocking is
+// final at the token endpoint even when the block could not end every
+// session, and even when the token service has no CheckUser.
+func (p *Provider) checkUser(ctx context.Context, userID string, issued time.Time) *Error {
+	switch err := p.cfg.Accounts.CheckUser(ctx, userID, issued); sesame.ErrorCode(err) {
+	case "":
+		return nil
+	case sesame.EUnauthenticated, sesame.EForbidden, sesame.ENotFound:
+		return invalidGrant("the user may no longer sign in")
+	default:
+		return p.internal(ctx, "user check", err)
+	}
 }
