@@ -6,6 +6,7 @@ package oauth_test
 
 import (
 	"encoding/base64"
+	"net/url"
 	"testing"
 	"time"
 
@@ -232,4 +233,25 @@ func TestSEC59_IDAndFirstPartyTokensAtUserinfoAndIntrospection(t *testing.T) {
 	if w := f.userinfo(cc.AccessToken); w.Code != 401 {
 		t.Errorf("userinfo with a client_credentials token: %d, want 401", w.Code)
 	}
+}
+
+// SEC-59, design decision 2: no registered resource may be an audience of
+// Sesame's own API, else any client asking resource=<issuer> would get a
+// token that /api/v1/* accepts.
+func TestSEC59_ResourceCannotBeSesamesOwnAudience(t *testing.T) {
+	f := newTHFixture(t)
+	for _, res := range []string{thIssuer, thIssuer + "/", thIssuer + oauth.PathUserinfo, ""} {
+		cfg := f.p.Config()
+		cfg.Resources = []string{thAPI, res}
+		if _, err := oauth.New(cfg); err == nil {
+			t.Errorf("oauth.New accepted resource %q", res)
+		}
+	}
+	cfg := f.p.Config()
+	if _, err := oauth.New(cfg); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	// And a client asking for the issuer as a resource gets invalid_target.
+	w := f.post(oauth.PathToken, thService, url.Values{"grant_type": {"client_credentials"}, "resource": {thIssuer}})
+	wantError(t, w, 400, "invalid_target")
 }

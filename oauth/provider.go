@@ -2,8 +2,10 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +77,9 @@ type Config struct {
 	Accounts *account.Service
 	Keys     Keys
 	// Resources are the RFC 8707 resources (absolute URIs) tokens may be
-	// asked for: a token for one carries it as its only audience.
+	// asked for: a token for one carries it as its only audience. None
+	// may be the Issuer, the userinfo endpoint or one of the token
+	// service's audiences (Sesame's own API): New refuses them.
 	Resources []string
 	// LoginPath is the login page, to which an authorization request
 	// without a signed-in session is sent with ?next=. Default "/login".
@@ -127,6 +131,15 @@ func New(cfg Config) (*Provider, error) {
 		return nil, errors.New("oauth: RequestKey must be at least 32 bytes")
 	}
 	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	for _, res := range cfg.Resources {
+		// A resource that is an audience of Sesame's own API (or the
+		// userinfo endpoint) would let any client obtain a token that
+		// works there: a third-party token become first-party.
+		if res == "" || res == cfg.Issuer || strings.TrimSuffix(res, "/") == cfg.Issuer ||
+			res == cfg.Issuer+PathUserinfo || slices.Contains(cfg.Tokens.Config().Audience, res) {
+			return nil, fmt.Errorf("oauth: resource %q is Sesame's own audience or empty", res)
+		}
+	}
 	if cfg.LoginPath == "" {
 		cfg.LoginPath = "/login"
 	}
