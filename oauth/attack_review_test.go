@@ -255,3 +255,27 @@ func TestSEC59_ResourceCannotBeSesamesOwnAudience(t *testing.T) {
 	w := f.post(oauth.PathToken, thService, url.Values{"grant_type": {"client_credentials"}, "resource": {thIssuer}})
 	wantError(t, w, 400, "invalid_target")
 }
+
+// SEC-58, design decision 2: a first-party refresh token whose client_id
+// happens to be an OAuth client's (POST /api/v1/login takes any client_id)
+// is not redeemable at /oauth2/token: else the client would mint aud =
+// issuer tokens through its own endpoint.
+func TestSEC58_FirstPartyRefreshTokenNamingAClient(t *testing.T) {
+	f := newTHFixture(t)
+	_, sess := f.user("alice")
+	fp, err := f.tokens.Issue(f.ctx, sess, thWeb, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.refresh(thWeb, fp.RefreshToken, nil), 400, "invalid_grant")
+	// Nor does the client learn about it by introspection.
+	for _, tok := range []string{fp.AccessToken, fp.RefreshToken} {
+		if got := f.introspect(thWeb, tok); got["active"] != false {
+			t.Errorf("first-party token naming web introspected by web: %v", got)
+		}
+	}
+	// Not used up: the first-party refresh still works.
+	if _, err := f.tokens.Refresh(f.ctx, fp.RefreshToken, "", ""); err != nil {
+		t.Fatalf("first-party refresh after the refusal: %v", err)
+	}
+}

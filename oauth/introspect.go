@@ -89,7 +89,9 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 // introspectAccess returns the answer for an access token, nil for an
 // inactive one, or an error when a store could not answer.
 func (p *Provider) introspectAccess(ctx context.Context, client *Client, tok string) (*introspection, error) {
-	audiences := append([]string{p.cfg.Issuer, p.userinfoURL()}, p.cfg.Resources...)
+	// Not the issuer: a first-party token (Sesame's own API) is no OAuth
+	// client's business, even when its client_id names one.
+	audiences := append([]string{p.userinfoURL()}, p.cfg.Resources...)
 	c, err := p.cfg.Tokens.Verify(ctx, tok, audiences)
 	if err != nil {
 		if sesame.ErrorCode(err) == sesame.EUnavailable {
@@ -111,7 +113,7 @@ func (p *Provider) introspectAccess(ctx context.Context, client *Client, tok str
 // client, nil for any other token.
 func (p *Provider) introspectRefresh(ctx context.Context, client *Client, tok string) (*introspection, error) {
 	rec, err := p.refreshRecord(ctx, tok)
-	if err != nil || rec == nil || rec.ClientID != client.ID || !refreshUsable(rec, p.cfg.Clock.Now()) {
+	if err != nil || rec == nil || rec.ClientID != client.ID || len(rec.Audience) == 0 || !refreshUsable(rec, p.cfg.Clock.Now()) {
 		return nil, err
 	}
 	switch _, err := p.cfg.Sessions.LiveSession(ctx, rec.SessionID); {

@@ -227,10 +227,16 @@ func (p *Provider) refreshGrant(ctx context.Context, client *Client, form url.Va
 		aud = uniq(aud)
 	}
 	// A blocked user's refresh token is refused here too, whether or not
-	// the token service was given a CheckUser (SEC-13).
+	// the token service was given a CheckUser (SEC-13). A first-party
+	// family (no audience of its own: Sesame's /api/v1 tokens, whose
+	// client_id is whatever the login named) is never an OAuth client's,
+	// even when it names one: refreshing it here would mint aud = issuer.
 	if rec, err := p.refreshRecord(ctx, tok); err != nil {
 		return nil, p.internal(ctx, "refresh token", err)
 	} else if rec != nil {
+		if len(rec.Audience) == 0 {
+			return nil, invalidGrant("the refresh token is invalid, expired or used")
+		}
 		if e := p.checkUser(ctx, rec.UserID, rec.CreatedAt); e != nil {
 			return nil, e
 		}
