@@ -48,4 +48,25 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 			}
 		}
 	})
+	// The first-party refresh beside it: the token service's Refresh,
+	// which POST /api/v1/token/refresh calls, on the same fixture (no HTTP
+	// handler, no ID token, no client authentication).
+	b.Run("first_party_refresh_service", func(b *testing.B) {
+		f := newTHFixture(b)
+		_, sess := f.user("alice")
+		p, err := f.tokens.Issue(f.ctx, sess, "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt := p.RefreshToken
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			p, err := f.tokens.Refresh(f.ctx, rt, "", "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt = p.RefreshToken
+		}
+	})
 }
