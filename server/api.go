@@ -341,8 +341,14 @@ func (s *Server) apiAdminRevokeSessions(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, revokedCount{Revoked: len(ids)})
 }
 
-// handleHealth is GET /healthz: 200 when the stores answer, else 503.
+// handleHealth is GET /healthz (readiness): 200 when the stores answer,
+// else 503; 503 {"status":"draining"} at once, without touching a store,
+// once the server is draining (Drain: the node is shutting down).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if s.Draining() {
+		drainingHealth(w)
+		return
+	}
 	if err := s.sessions.Health(r.Context()); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -377,7 +383,7 @@ func (s *Server) checkBlock(r *http.Request, block bool) error {
 }
 
 // handleLive is GET /livez: 200 while the process serves HTTP, without
-// touching any store (liveness; /healthz is readiness).
+// touching any store (liveness; /healthz is readiness), draining or not.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -128,6 +128,11 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = defaultRevocationSubscribers
 	}
+	if s.drain.streamsEnded() {
+		w.Header().Set("Retry-After", streamRetryAfter)
+		s.writeError(w, r, errStreamsEnded)
+		return
+	}
 	if !s.streams.acquire(limit) {
 		w.Header().Set("Retry-After", streamRetryAfter)
 		s.writeError(w, r, sesame.Errorf(sesame.EUnavailable, "too many revocation streams: retry later, or poll /api/v1/revocations"))
@@ -166,6 +171,8 @@ func (s *Server) apiRevocationStream(w http.ResponseWriter, r *http.Request) {
 		beat := false
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.streamsDone(): // the node is shutting down (EndStreams)
 			return
 		case <-advanced:
 		case <-tick.C:

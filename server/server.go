@@ -139,6 +139,7 @@ type Server struct {
 	users    userCache
 	public   *publicHost // nil without Config.PublicURL
 	streams  streamCount // open revocation streams (revocations.go)
+	drain    drainState  // Drain, EndStreams (drain.go)
 	fwd      *forwarder  // forward-auth (forward.go)
 	oauth    oauthRoutes // the provider's routes (oauth.go)
 }
