@@ -41,6 +41,9 @@ type Store struct {
 
 	oauthOnce sync.Once
 	oauthTab  *oauthTable // OAuth provider state (oauth.go), under its own mutex
+
+	webhookOnce sync.Once
+	webhookTab  *webhookTable // webhook outbox (webhooks.go), under its own mutex
 }
 
 // New returns an empty store.

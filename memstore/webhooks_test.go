@@ -1,0 +1,13 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/sesame-auth/sesame/memstore"
+	"github.com/sesame-auth/sesame/storetest"
+	"github.com/sesame-auth/sesame/webhook"
+)
+
+func TestWebhookConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) webhook.Store { return memstore.New() })
+}
