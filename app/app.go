@@ -292,13 +292,16 @@ func (a *App) Start(ctx context.Context) {
 	a.sessions.Start(ctx)
 	a.ring.Start(ctx)
 	a.followKeys(ctx)
-	runCleanup(ctx, a.state, a.logger)
+	runCleanup(ctx, a.state, a.logger, a.spawn)
 	a.startOAuth(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }
 
-// Close stops the background work and closes the stores, the last opened
-// first. It is safe to call more than once.
+// Close stops the background work, waits for it to return (a
+// back-channel delivery in flight gives its claim back; at most
+// closeWait), then closes the stores, the last opened first. A server
+// calls it after its HTTP server has drained (see Drain). It is safe to
+// call more than once.
 func (a *App) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -310,6 +313,7 @@ func (a *App) Close() error {
 		a.cancel()
 	}
 	a.mu.Unlock()
+	a.waitWorkers()
 	return a.closeStores()
 }
 

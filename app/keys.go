@@ -39,15 +39,17 @@ func (a *App) followKeys(ctx context.Context) {
 		return
 	}
 	kick := make(chan struct{}, 1)
-	go n.Subscribe(ctx, func(p string) {
-		if p == keysPayload {
-			select {
-			case kick <- struct{}{}:
-			default:
+	a.spawn(func() {
+		n.Subscribe(ctx, func(p string) {
+			if p == keysPayload {
+				select {
+				case kick <- struct{}{}:
+				default:
+				}
 			}
-		}
-	}, func(bool) {})
-	go func() {
+		}, func(bool) {})
+	})
+	a.spawn(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -63,5 +65,5 @@ func (a *App) followKeys(ctx context.Context) {
 			case <-time.After(time.Second):
 			}
 		}
-	}()
+	})
 }

@@ -113,9 +113,9 @@ func (a *App) startOAuth(ctx context.Context) {
 	if a.provider == nil {
 		return
 	}
-	go a.provider.Start(ctx)
+	a.spawn(func() { a.provider.Start(ctx) }) // returns once its deliveries in flight are done
 	store, clock := a.OAuthStore(), a.Clock()
-	go func() {
+	a.spawn(func() {
 		t := time.NewTicker(oauthCleanupEvery)
 		defer t.Stop()
 		for {
@@ -128,7 +128,7 @@ func (a *App) startOAuth(ctx context.Context) {
 			case <-t.C:
 			}
 		}
-	}()
+	})
 }
 
 // userGroups reads a user's groups for the groups claim (groups_claim).

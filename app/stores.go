@@ -218,13 +218,13 @@ func (a *App) openMasterKey(ctx context.Context) error {
 }
 
 // runCleanup starts the state store's cleanup loops until ctx ends.
-func runCleanup(ctx context.Context, state StateStore, logger *slog.Logger) {
+func runCleanup(ctx context.Context, state StateStore, logger *slog.Logger, spawn func(func())) {
 	if c, ok := state.(interface {
 		RunCleanup(ctx context.Context, every time.Duration, batch int, keepChanges time.Duration, logger *slog.Logger)
 	}); ok {
-		go c.RunCleanup(ctx, time.Minute, 1000, time.Hour, logger)
+		spawn(func() { c.RunCleanup(ctx, time.Minute, 1000, time.Hour, logger) })
 	}
 	if c, ok := state.(guard.Cleaner); ok {
-		go guard.RunCleanup(ctx, c, time.Minute, logger)
+		spawn(func() { guard.RunCleanup(ctx, c, time.Minute, logger) })
 	}
 }
