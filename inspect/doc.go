@@ -49,8 +49,10 @@
 //     access token living more than an hour, a signature no key verifies;
 //     a cookie without Secure, a session cookie without HttpOnly, no or an
 //     invalid SameSite, SameSite=None without Secure, a broken
-//     __Host-/__Secure- prefix, over 4096 bytes, a Domain that is a public
-//     suffix or a TLD; private or secret material in a JWKS, RSA under 2048
+//     __Host-/__Secure- prefix, over 4096 bytes, a Domain that is a TLD or
+//     a public suffix (a built-in list of registry and shared-hosting
+//     suffixes such as co.uk and github.io, not the whole Public Suffix
+//     List, so as not to depend on it); private or secret material in a JWKS, RSA under 2048
 //     bits, an alg that does not fit the key type, duplicate kids.
 //   - warning: a weakness: HMAC algorithms, a missing kid or typ, an
 //     expired or not-yet-valid token, a long lifetime (access tokens over
