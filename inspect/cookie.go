@@ -82,6 +82,17 @@ func sessionReason(name, value string) string {
 	return ""
 }
 
+// isRefreshName reports whether a cookie name suggests a refresh token.
+func isRefreshName(name string) bool {
+	n := strings.ToLower(name)
+	for _, part := range strings.FieldsFunc(n, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		if part == "rt" || strings.Contains(part, "refresh") {
+			return true
+		}
+	}
+	return false
+}
+
 func looksLikeJWT(v string) bool {
 	return strings.Count(v, ".") == 2 && strings.HasPrefix(v, "eyJ") && isCompactish(v)
 }
@@ -96,7 +107,7 @@ func inspectSetCookie(line string, now time.Time, l *linter) (*SetCookie, error)
 		Secure: hc.Secure, HttpOnly: hc.HttpOnly, Partitioned: hc.Partitioned, Expires: hc.RawExpires,
 	}
 	for _, u := range hc.Unparsed {
-		c.Unknown = append(c.Unknown, u)
+		c.Unknown = append(c.Unknown, clean(u))
 	}
 	c.SessionReason = sessionReason(hc.Name, hc.Value)
 	c.Session = c.SessionReason != ""
@@ -219,6 +230,10 @@ func lintSetCookie(c *SetCookie, hc *http.Cookie, l *linter) {
 			sev = Warning
 		}
 		l.add(sev, "SEC-03", "cookie.samesite-none", "SameSite=None: the cookie goes with every cross-site request, so CSRF protection rests on tokens and Origin checks alone")
+	}
+
+	if isRefreshName(name) && (c.SameSite == "Lax" || c.SameSite == "None") {
+		l.add(Warning, "SEC-34", "cookie.refresh-samesite", "a refresh-token cookie with SameSite=%s: make it Strict, as no cross-site navigation needs it", c.SameSite)
 	}
 
 	if size := len(hc.Name) + len(hc.Value); size > cookie.MaxCookieBytes {

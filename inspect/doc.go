@@ -35,8 +35,9 @@
 // is decoded like a token, signature withheld. JWKs are described by their
 // public facts; private members are named (d, p, q...), never shown.
 // Messages never hold a credential either. Every string from the input is
-// escaped for the terminal (control characters, C1 controls, invalid
-// UTF-8).
+// escaped for the terminal (control characters, C1 controls such as CSI,
+// bidirectional overrides, invalid UTF-8), in the JSON output as well as
+// the text.
 //
 // # Findings
 //
@@ -57,8 +58,9 @@
 //   - warning: a weakness: HMAC algorithms, a missing kid or typ, an
 //     expired or not-yet-valid token, a long lifetime (access tokens over
 //     15 minutes, others over a day), a session cookie without a prefix or
-//     with a Domain, a session cookie persisting over 30 days, a key
-//     without alg.
+//     with a Domain, a session cookie persisting over 30 days, a
+//     refresh-token cookie (rt, refresh) not SameSite=Strict (SEC-34), a
+//     key without alg.
 //   - info: context, such as RS256 (accepted for interoperability), a
 //     cookie that deletes itself, or a JWK without use.
 //

@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesame-auth/sesame/cookie"
 	"github.com/sesame-auth/sesame/jose"
+	"github.com/sesame-auth/sesame/token"
 )
 
 func inspectAt(t *testing.T, input string, opts Options) *Report {
@@ -274,6 +276,7 @@ func TestCookieLint(t *testing.T) {
 		{"Expires not a date", "__Host-sid=abc; Secure; Path=/; Expires=tomorrow; HttpOnly; SameSite=Lax", "cookie.expires-invalid", Warning},
 		{"over 400 days", "__Host-theme=dark; Secure; Path=/; Max-Age=40000000; HttpOnly; SameSite=Lax", "cookie.lifetime-cap", Warning},
 		{"session cookie for a year", "__Host-sid=abc; Secure; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax", "cookie.session-persistent", Warning},
+		{"refresh cookie with Lax (SEC-34)", "__Secure-sesame-rt=abc; Secure; Path=/api/v1/token; HttpOnly; SameSite=Lax", "cookie.refresh-samesite", Warning},
 		{"unknown attribute", "__Host-sid=abc; Secure; Path=/; HttpOnly; SameSite=Lax; Priority=High", "cookie.unknown-attribute", Info},
 		{"JWT value with alg none", "__Host-at=" + jwtOf(`{"alg":"none"}`, `{"exp":1}`, nil) + "; Secure; Path=/; HttpOnly; SameSite=Lax", "value.jwt.alg-none", Error},
 	}
@@ -315,6 +318,27 @@ func TestTerminalEscapes(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `\u009b`) {
 		t.Errorf("want the C1 control escaped as \\u009b:\n%s", out.String())
+	}
+	js, err := jsonOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\u009b", "\u202e"} {
+		if strings.Contains(js, bad) {
+			t.Errorf("the JSON output holds %q raw:\n%s", bad, js)
+		}
+	}
+	for _, in := range []string{
+		"Set-Cookie: __Host-a=b; Secure; Path=/; HttpOnly; SameSite=Lax; X\u009b=1",
+		`{"keys":[{"kty":"EC","crv":"P-256","kid":"\u009b","x":"AA","y":"AA"}]}`,
+	} {
+		r := inspectAt(t, in, Options{})
+		var text bytes.Buffer
+		r.WriteText(&text)
+		js, _ := jsonOf(r)
+		if strings.Contains(text.String()+js, "\u009b") {
+			t.Errorf("%q: the output holds a raw C1 control:\n%s\n%s", in, text.String(), js)
+		}
 	}
 }
 
@@ -461,3 +485,22 @@ func jsonOf(r *Report) (string, error) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestSesameTokenCookies: the token cookies as the server writes them
+// (server/tokens.go) pass the lint without a warning.
+func TestSesameTokenCookies(t *testing.T) {
+	tok := jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, fmt.Sprintf(`{"iss":"https://a","sub":"u","aud":"https://a","exp":%d,"iat":%d,"jti":"j","client_id":"c","sid":"s"}`, goldenNow.Unix()+600, goldenNow.Unix()-300), make([]byte, 64))
+	for _, c := range []cookie.Cookie{
+		{Name: token.AccessCookie, Value: tok, SameSite: http.SameSiteLaxMode},
+		{Name: token.RefreshCookie, Value: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdl", Path: "/api/v1/token", SameSite: http.SameSiteStrictMode},
+	} {
+		line, err := c.Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := inspectAt(t, "Set-Cookie: "+line, Options{})
+		if !r.SetCookie.Session || r.Summary.Errors+r.Summary.Warnings != 0 {
+			t.Errorf("%s: got session %v, findings %+v; want a session cookie without errors or warnings", c.Name, r.SetCookie.Session, r.Findings)
+		}
+	}
+}

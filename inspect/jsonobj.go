@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Member is one member of a decoded JSON object, in the order of the
@@ -47,7 +51,7 @@ func decodeObject(data []byte) (object, error) {
 		if err := json.Compact(&buf, raw); err != nil {
 			return nil, err
 		}
-		obj = append(obj, Member{Name: name, Value: buf.Bytes()})
+		obj = append(obj, Member{Name: name, Value: escapeJSON(buf.Bytes())})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, err
@@ -106,10 +110,45 @@ func (o object) raw() json.RawMessage {
 			b.WriteByte(',')
 		}
 		name, _ := json.Marshal(m.Name)
-		b.Write(name)
+		b.Write(escapeJSON(name))
 		b.WriteByte(':')
 		b.Write(m.Value)
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// escapeJSON rewrites compact JSON so that it holds printable characters
+// only: DEL, C1 controls (such as CSI, U+009B), bidirectional overrides and
+// other non-printable runes become \u escapes, invalid UTF-8 becomes
+// U+FFFD. Outside strings JSON has only ASCII, so this never changes the
+// value. The report's JSON can then go to a terminal as safely as its text.
+func escapeJSON(b []byte) []byte {
+	clean := true
+	for _, c := range b {
+		if c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			out = append(out, `\ufffd`...)
+		case r < 0x7f || r != 0x7f && unicode.IsPrint(r):
+			out = append(out, b[i:i+size]...)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		default:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+	}
+	return out
 }

@@ -118,6 +118,8 @@ func describeKey(o object) JWKKey {
 	k.Algorithm, _ = o.str("alg")
 	k.Use, _ = o.str("use")
 	k.Curve, _ = o.str("crv")
+	// Escaped once here, for the text and the JSON alike.
+	k.KeyID, k.KeyType, k.Algorithm, k.Use, k.Curve = clean(k.KeyID), clean(k.KeyType), clean(k.Algorithm), clean(k.Use), clean(k.Curve)
 	for _, m := range privateMembers {
 		if o.has(m) {
 			k.Private = append(k.Private, m)
