@@ -303,7 +303,8 @@ func TestCookieHeaderTooLarge(t *testing.T) {
 }
 
 // TestTerminalEscapes: claims and names cannot move the cursor, change
-// colours or rewrite the terminal's title.
+// colours or rewrite the terminal's title (the terminal's form of SEC-55's
+// log injection).
 func TestTerminalEscapes(t *testing.T) {
 	tok := jwtOf(`{"alg":"ES256","kid":"k\u009b2J","typ":"at+jwt"}`, `{"sub":"\u001b]0;pwned\u0007","exp":1,"x\u009b":"\u202e"}`, make([]byte, 64))
 	r := inspectAt(t, tok, Options{})
@@ -342,6 +343,9 @@ func TestTerminalEscapes(t *testing.T) {
 	}
 }
 
+// TestNeverPrintsCredentials: no signature and no cookie value, nor 12
+// characters of one, reach the text or JSON output (SEC-54: tokens are
+// never logged, and terminal scrollback is a log).
 func TestNeverPrintsCredentials(t *testing.T) {
 	key, err := jose.GenerateKey(jose.ES256, "k1")
 	if err != nil {
@@ -368,6 +372,8 @@ func TestNeverPrintsCredentials(t *testing.T) {
 	}
 }
 
+// TestVerify: with keys, a token verifies only as Sesame's verifier would
+// verify it (SEC-16, attack 1: an altered payload does not verify).
 func TestVerify(t *testing.T) {
 	key, err := jose.GenerateKey(jose.ES256, "k1")
 	if err != nil {
