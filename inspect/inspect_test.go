@@ -417,6 +417,10 @@ func TestVerify(t *testing.T) {
 	wantFinding(t, r, "jwt.not-verified", Error)
 	r = inspectAt(t, jwtOf(`{"alg":"none","kid":"k1"}`, `{"exp":9999999999}`, nil), Options{Keys: set})
 	wantFinding(t, r, "jwt.not-verified", Error)
+	// alg/kty confusion: an RS256 header naming an EC key.
+	r = inspectAt(t, jwtOf(`{"alg":"RS256","kid":"k1","typ":"at+jwt"}`, `{"exp":9999999999}`, make([]byte, 256)), Options{Keys: set})
+	wantFinding(t, r, "jwt.alg-key-mismatch", Error)
+	wantFinding(t, r, "jwt.not-verified", Error)
 }
 
 // keyMaterial returns the private key of k through its JWK.

@@ -203,6 +203,12 @@ func lintHeader(j *JWT, opts Options, l *linter) jose.Algorithm {
 	default:
 		alg = jose.Algorithm(algText)
 	}
+	kid, kidStr := h.str("kid")
+	if alg != "" && opts.Keys != nil && kidStr {
+		if k, ok := opts.Keys.Lookup(kid); ok && k.Algorithm() != alg && !alg.Symmetric() {
+			l.add(Error, "SEC-17", "jwt.alg-key-mismatch", "alg %s, but the key the kid names is a %s key: the algorithm comes from the key, never from the header", alg, k.Algorithm())
+		}
+	}
 	switch {
 	case alg == "":
 	case alg.Symmetric() && opts.Keys != nil && !keySetSymmetric(opts.Keys):
@@ -213,7 +219,6 @@ func lintHeader(j *JWT, opts Options, l *linter) jose.Algorithm {
 		l.add(Info, "SEC-23", "jwt.alg-rs", "alg %s (RSA PKCS#1 v1.5) is accepted for interoperability; EdDSA, ES256 or PS256 are preferred", alg)
 	}
 
-	kid, kidStr := h.str("kid")
 	switch {
 	case !h.has("kid"):
 		l.add(Warning, "SEC-18", "jwt.kid-missing", "no kid: a verifier holding several keys (during a rotation) cannot pick the key")
