@@ -175,6 +175,9 @@ func TestJWTLint(t *testing.T) {
 		{"exp before iat", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, strings.Replace(access(""), fmt.Sprint(now-60), fmt.Sprint(now+6000), 1), sig64), "jwt.exp-before-start", Error, ""},
 		{"access token of 30 min", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, strings.Replace(access(""), fmt.Sprint(now+600), fmt.Sprint(now+1740), 1), sig64), "jwt.lifetime", Warning, ""},
 		{"access token of a day", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, strings.Replace(access(""), fmt.Sprint(now+600), fmt.Sprint(now+86400), 1), sig64), "jwt.lifetime", Error, ""},
+		{"typ not a string: Sesame's verifier refuses it", jwtOf(`{"alg":"ES256","kid":"k","typ":1}`, access(""), sig64), "jwt.strict", Error, ""},
+		{"nested duplicate claim", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, access(`,"x":[{"a":1,"b":{"a":1},"a":2}]`), sig64), "jwt.claim-nested-duplicate", Error, ""},
+		{"no nested duplicate in siblings", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, access(`,"x":[{"a":1},{"a":2}],"y":{"a":{"a":1}}`), sig64), "", "", "jwt.claim-nested-duplicate"},
 		{"payload not JSON", jwtOf(`{"alg":"ES256","kid":"k"}`, "hello", sig64), "jwt.payload-not-json", Warning, ""},
 		{"good access token", jwtOf(`{"alg":"ES256","kid":"k","typ":"at+jwt"}`, access(""), sig64), "", "", "jwt.typ-access"},
 	}

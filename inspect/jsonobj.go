@@ -152,3 +152,53 @@ func escapeJSON(b []byte) []byte {
 	}
 	return out
 }
+
+// nestedDuplicate reports whether any object below the top level of the
+// JSON text repeats a member name (the top level is checked by
+// [object.duplicates]). Strict verifiers refuse such claims (SEC-24): two
+// parsers may keep different values.
+func nestedDuplicate(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		names  map[string]bool
+		object bool
+		key    bool // the next string token is a member name
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &frame{names: map[string]bool{}, object: true, key: true})
+				continue
+			case '[':
+				stack = append(stack, &frame{})
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.object && top.key {
+				if top.names[v] && len(stack) > 1 {
+					return true
+				}
+				top.names[v] = true
+				top.key = false
+				continue
+			}
+		}
+		// A value ended: the next token of an enclosing object is a name.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
+	}
+}

@@ -354,6 +354,9 @@ func lintClaims(j *JWT, now time.Time, l *linter) {
 	for _, name := range c.duplicates() {
 		l.add(Error, "SEC-24", "jwt.claim-duplicate", "claim %q appears more than once", name)
 	}
+	if nestedDuplicate(j.Claims) {
+		l.add(Error, "SEC-24", "jwt.claim-nested-duplicate", "an object inside the claims repeats a member name: two parsers may read different values, and strict verifiers refuse the token")
+	}
 	dates := map[string]time.Time{}
 	for _, name := range []string{"exp", "iat", "nbf", "auth_time"} {
 		t, present, ok := numericDate(c, name)
