@@ -181,14 +181,14 @@ func (c *Config) checkDurations(ps *Problems) {
 		"idle_timeout": c.IdleTimeout, "lifetime": c.Lifetime,
 		"remember_idle_timeout": c.RememberIdleTimeout, "remember_lifetime": c.RememberLifetime,
 		"access_token_ttl": c.AccessTokenTTL, "refresh_idle_timeout": c.RefreshIdleTimeout,
-		"refresh_lifetime": c.RefreshLifetime,
+		"refresh_lifetime": c.RefreshLifetime, "shutdown_timeout": c.ShutdownTimeout,
 	}
 	for _, k := range keys {
 		if d, ok := positive[k.Name]; ok && d <= 0 {
 			c.problem(ps, k.Name, "must be positive, got %s", formatDuration(d))
 		}
 	}
-	for key, d := range map[string]time.Duration{"renew_grace": c.RenewGrace, "refresh_grace": c.RefreshGrace} {
+	for key, d := range map[string]time.Duration{"renew_grace": c.RenewGrace, "refresh_grace": c.RefreshGrace, "shutdown_delay": c.ShutdownDelay} {
 		if d < 0 {
 			c.problem(ps, key, "must not be negative, got %s", formatDuration(d))
 		}

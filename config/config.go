@@ -89,6 +89,14 @@ type Config struct {
 	LogFormat string
 	LogLevel  string
 
+	// ShutdownTimeout bounds the wait for requests in flight when serve
+	// stops on a signal (key shutdown_timeout). Default 10s.
+	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long serve keeps serving, draining (GET
+	// /healthz 503), before it closes its listener (key shutdown_delay).
+	// Default 0s.
+	ShutdownDelay time.Duration
+
 	// File is the configuration file that was read, or "".
 	File string
 
@@ -239,6 +247,10 @@ func (c *Config) text(k *Key) string {
 		return c.Preset
 	case "addr":
 		return c.Addr
+	case "shutdown_timeout":
+		return formatDuration(c.ShutdownTimeout)
+	case "shutdown_delay":
+		return formatDuration(c.ShutdownDelay)
 	case "public_url":
 		return c.PublicURL
 	case "allowed_hosts":
