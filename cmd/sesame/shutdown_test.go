@@ -147,15 +147,19 @@ type slowUpload struct {
 // and returns once the server has answered 100 Continue, which it does
 // when the handler starts reading the body: from then on the request is
 // in flight on the server. Then it sends half of the body.
-func startSlowUpload(t *testing.T, p *proc, user, pw string) *slowUpload {
+func startSlowUpload(t *testing.T, base, user, pw string) *slowUpload {
 	t.Helper()
 	body := fmt.Sprintf(`{"username":%q,"password":%q}`, user, pw)
-	conn, err := net.Dial("tcp", p.host)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", "127.0.0.1:"+u.Port())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	head := "POST /api/v1/login HTTP/1.1\r\nHost: " + strings.TrimPrefix(p.url, "http://") + "\r\nOrigin: " + p.url +
+	head := "POST /api/v1/login HTTP/1.1\r\nHost: " + u.Host + "\r\nOrigin: " + base +
 		"\r\nContent-Type: application/json\r\nUser-Agent: sesame-shutdown-test/1.0\r\nExpect: 100-continue\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
 	if _, err := conn.Write([]byte(head)); err != nil {
@@ -182,18 +186,28 @@ func startSlowUpload(t *testing.T, p *proc, user, pw string) *slowUpload {
 
 // finish sends the rest of the body and returns the response's status.
 func (u *slowUpload) finish() (int, error) {
-	if _, err := u.conn.Write([]byte(u.rest)); err != nil {
-		return 0, err
-	}
-	resp, err := http.ReadResponse(u.br, nil)
+	resp, err := u.finishResponse()
 	if err != nil {
 		return 0, err
 	}
+	return resp.StatusCode, nil
+}
+
+// finishResponse sends the rest of the body and returns the response,
+// its body read.
+func (u *slowUpload) finishResponse() (*http.Response, error) {
+	if _, err := u.conn.Write([]byte(u.rest)); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(u.br, nil)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	if _, err := io.ReadAll(resp.Body); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return resp.StatusCode, nil
+	return resp, nil
 }
 
 // isRefused reports whether err is a refused connection.
@@ -227,7 +241,7 @@ func testShutdownUnderLoad(t *testing.T, bin string) {
 	}
 	// The slow upload is in flight from before the signal until after the
 	// listener has closed.
-	upload := startSlowUpload(t, p, "load0", canaryPassword)
+	upload := startSlowUpload(t, p.url, "load0", canaryPassword)
 
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -416,7 +430,7 @@ func testShutdownCuts(t *testing.T, bin string) {
 	if _, err := br.ReadString('\n'); err != nil { // the stream is open on the server
 		t.Fatal(err)
 	}
-	upload := startSlowUpload(t, p, "alice", canaryPassword) // never finished
+	upload := startSlowUpload(t, p.url, "alice", canaryPassword) // never finished
 
 	signalled := time.Now()
 	p.signal(t, syscall.SIGTERM)
@@ -460,7 +474,7 @@ func testShutdownSecondSignal(t *testing.T, bin string) {
 	p := startProc(w, bin, "--shutdown-timeout", "30s")
 	c := w.client(p.url)
 	c.signup("alice", canaryPassword)
-	startSlowUpload(t, p, "alice", canaryPassword) // never finished: holds the shutdown
+	startSlowUpload(t, p.url, "alice", canaryPassword) // never finished: holds the shutdown
 
 	p.signal(t, os.Interrupt)
 	p.waitLog(t, "sesame stopping") // the listener is closed; the shutdown waits
@@ -484,5 +498,65 @@ func testShutdownSecondSignal(t *testing.T, bin string) {
 	}
 	if strings.Contains(logs, "sesame stopped") {
 		t.Errorf("stderr says stopped after an immediate exit:\n%s", logs)
+	}
+}
+
+// TestServeDrainClosesConnections: while serve drains (during
+// shutdown_delay), every response closes its connection, also that of a
+// request which began before the drain, so that keep-alive clients come
+// back through the load balancer and no idle keep-alive connection is
+// left for the listener's close to cut under a client's next request.
+// Before the drain, connections are kept alive.
+func TestServeDrainClosesConnections(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	s := w.serve("--shutdown-delay", "3s")
+	c := w.client(s.url)
+	c.signup("alice", canaryPassword)
+	resp, err := httpClient.Get(s.url + "/livez")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Close {
+		t.Fatal("GET /livez before the drain: got Connection: close, want keep-alive")
+	}
+	upload := startSlowUpload(t, s.url, "alice", canaryPassword) // begun before the drain
+
+	s.cancel() // as the first signal does
+	for {
+		resp, err := httpClient.Get(s.url + "/healthz")
+		if err != nil {
+			t.Fatalf("GET /healthz during shutdown_delay: %v; stderr:\n%s", err, s.stderr)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			if !resp.Close {
+				t.Error("GET /healthz while draining: want Connection: close")
+			}
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not a timing assertion
+	}
+	if strings.Contains(s.stderr.String(), "sesame stopping") {
+		t.Fatalf("shutdown_delay (3s) passed before the checks ran; stderr:\n%s", s.stderr)
+	}
+	resp, err = httpClient.Get(s.url + "/livez")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("GET /livez while draining: got %d, Close %v, want 200 with Connection: close", resp.StatusCode, resp.Close)
+	}
+	r, err := upload.finishResponse()
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("the login begun before the drain: got %v, %v, want 200", r, err)
+	}
+	if !r.Close {
+		t.Error("the login begun before the drain and answered during it: want Connection: close")
+	}
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("serve: got exit %d, want 0; stderr:\n%s", code, s.stderr)
 	}
 }
