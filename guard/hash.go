@@ -44,6 +44,8 @@ type HashLimiter struct {
 	queue   int64
 	waiting atomic.Int64
 	maxWait time.Duration
+
+	rejected atomic.Uint64 // ErrBusy answers (Stats)
 }
 
 // NewHashLimiter returns a HashLimiter configured by c.
@@ -83,6 +85,7 @@ func (h *HashLimiter) acquire(ctx context.Context) error {
 	}
 	if h.waiting.Add(1) > h.queue {
 		h.waiting.Add(-1)
+		h.rejected.Add(1)
 		return ErrBusy
 	}
 	defer h.waiting.Add(-1)
@@ -92,8 +95,22 @@ func (h *HashLimiter) acquire(ctx context.Context) error {
 	case h.slots <- struct{}{}:
 		return nil
 	case <-t.C:
+		h.rejected.Add(1)
 		return ErrBusy
 	case <-ctx.Done():
 		return sesame.Wrap(sesame.EUnavailable, ctx.Err(), "the request ended while waiting to check the password")
 	}
+}
+
+// HashStats is a snapshot of a [HashLimiter], for metrics.
+type HashStats struct {
+	Slots    int    // how many hashes may run at once (Concurrency)
+	InUse    int    // slots taken now
+	Queued   int    // callers waiting for a slot now
+	Rejected uint64 // ErrBusy answers since the limiter was built (queue full, or MaxWait passed)
+}
+
+// Stats returns a snapshot of the limiter. It allocates nothing.
+func (h *HashLimiter) Stats() HashStats {
+	return HashStats{Slots: cap(h.slots), InUse: len(h.slots), Queued: int(min(max(h.waiting.Load(), 0), h.queue)), Rejected: h.rejected.Load()}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -59,11 +60,14 @@ type view struct {
 	kick      chan struct{} // a notification arrived: sync now
 
 	feed feedSignal // fired when the feed may have advanced (feed.go)
+
+	born         time.Time     // when the view was built (monotonic): the lag before a first sync
+	hits, misses atomic.Uint64 // lookups answered from the view, and not (stats.go)
 }
 
 func newView(store Store, logger *slog.Logger, max int, interval, denyTTL time.Duration) *view {
 	return &view{
-		store: store, logger: logger, max: max, denyTTL: denyTTL,
+		store: store, logger: logger, max: max, denyTTL: denyTTL, born: time.Now(),
 		interval: interval, staleAfter: 3 * interval,
 		deny:   make(map[string]time.Time),
 		kick:   make(chan struct{}, 1),
@@ -145,9 +149,12 @@ func (v *view) get(h [32]byte) (s *sesame.Session, gen int64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if !v.trustedLocked() {
+		v.misses.Add(1)
 		return nil, -1
 	}
-	return v.byHash[h], v.cursor
+	s = v.byHash[h]
+	v.count(s != nil)
+	return s, v.cursor
 }
 
 // getID returns the cached session with id, like get.
@@ -155,9 +162,12 @@ func (v *view) getID(id string) (s *sesame.Session, gen int64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if !v.trustedLocked() {
+		v.misses.Add(1)
 		return nil, -1
 	}
-	return v.byID[id], v.cursor
+	s = v.byID[id]
+	v.count(s != nil)
+	return s, v.cursor
 }
 
 // generation returns the feed position to pass to put for a store read
