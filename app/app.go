@@ -34,6 +34,7 @@ import (
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/metrics"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/server"
@@ -60,6 +61,9 @@ type App struct {
 	clients  *oauth.Registry
 	provider *oauth.Provider
 	server   *server.Server
+	metrics  *metrics.Metrics // nil without metrics_addr (metrics.go)
+
+	meteredState *meteredState // a.state, instrumented (metrics.go)
 
 	closers []func() error
 	created []func() // undo the files New created, if New fails
@@ -110,6 +114,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*App, error) 
 }
 
 func (a *App) build(ctx context.Context) error {
+	a.setupMetrics()
 	if err := a.openState(ctx); err != nil {
 		return err
 	}
@@ -151,7 +156,7 @@ func (a *App) buildSessions() error {
 	if !c.RememberMe {
 		remIdle, remLife = c.IdleTimeout, c.Lifetime
 	}
-	mgr, err := session.New(a.state, session.Config{
+	mgr, err := session.New(a.stateStore(), session.Config{
 		InsecureCookie: c.InsecureCookies && !a.useTLS(),
 		CookieDomain:   strings.ToLower(strings.TrimPrefix(c.CookieDomain, ".")),
 		SameSite:       sameSite,
@@ -165,8 +170,8 @@ func (a *App) buildSessions() error {
 		return err
 	}
 	a.sessions = mgr
-	a.accounts = &account.Service{Users: a.durable, Sessions: mgr, Hasher: a.opts.hasher, Clock: a.opts.clock, Events: a.opts.events}
-	a.limiter = guard.NewLimiter(a.state, guard.Config{Clock: a.opts.clock})
+	a.accounts = &account.Service{Users: a.userStore(), Sessions: mgr, Hasher: a.opts.hasher, Clock: a.opts.clock, Events: a.opts.events}
+	a.limiter = guard.NewLimiter(a.stateStore(), guard.Config{Clock: a.opts.clock})
 	return nil
 }
 
@@ -209,7 +214,7 @@ func (a *App) buildServer() error {
 		}
 		tc := token.Config{Issuer: issuer, AccessTTL: c.AccessTokenTTL,
 			RefreshIdle: c.RefreshIdleTimeout, RefreshLifetime: c.RefreshLifetime, Grace: grace,
-			Keys: a.ring, SuccessorKey: a.master.Derive("refresh successor", 32), Store: a.state, Sessions: a.sessions,
+			Keys: a.ring, SuccessorKey: a.master.Derive("refresh successor", 32), Store: a.stateStore(), Sessions: a.sessions,
 			CheckUser: a.accounts.CheckUser, // blocking is final on every token path, OAuth's too (SEC-13)
 			Clock:     a.opts.clock, Events: a.opts.events, Logger: a.logger}
 		if c.GroupsClaim {
@@ -254,6 +259,7 @@ func (a *App) buildServer() error {
 	if c.ForwardAssertion || slices.ContainsFunc(c.AccessRules, func(r authz.Rule) bool { return r.Assertion }) {
 		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
+	a.meterServer(&sc)
 	srv, err := server.New(sc)
 	if err != nil {
 		return err

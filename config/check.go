@@ -88,6 +88,13 @@ func (c *Config) check(role Role, ps *Problems) {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		c.problem(ps, "addr", "%q: want host:port (for example 127.0.0.1:8080)", c.Addr)
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			c.problem(ps, "metrics_addr", "%q: want host:port (for example 127.0.0.1:9090)", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+			c.problem(ps, "metrics_addr", "%q is addr: metrics need a listener of their own, never the public one", c.MetricsAddr)
+		}
+	}
 	c.PublicURL = c.checkOrigin(ps, "public_url", c.PublicURL)
 	c.Issuer = c.checkOrigin(ps, "issuer", c.Issuer)
 	for i, o := range c.AllowedOrigins {

@@ -24,6 +24,10 @@ type Config struct {
 	InsecureCookies bool
 	TrustedProxies  []string
 	AllowedOrigins  []string
+	// MetricsAddr is the listen address (host:port) of a separate
+	// listener serving Prometheus metrics at GET /metrics (key
+	// metrics_addr; see package metrics). Default "": no metrics.
+	MetricsAddr string
 
 	DB            string // may carry a password: print it through Redact
 	Sessions      string // may carry a password: print it through Redact
@@ -265,6 +269,8 @@ func (c *Config) text(k *Key) string {
 		return strings.Join(c.TrustedProxies, ",")
 	case "allowed_origins":
 		return strings.Join(c.AllowedOrigins, ",")
+	case "metrics_addr":
+		return c.MetricsAddr
 	case "db":
 		return c.DB
 	case "sessions":

@@ -137,6 +137,8 @@ var keys = []*Key{
 		set: list(func(c *Config) *[]string { return &c.TrustedProxies })},
 	{Name: "allowed_origins", Group: groupServer, kind: kindList, Help: "extra origins (scheme://host[:port]) allowed to send cross-origin unsafe requests",
 		set: list(func(c *Config) *[]string { return &c.AllowedOrigins })},
+	{Name: "metrics_addr", Group: groupServer, Help: "listen address host:port of a separate listener serving Prometheus metrics at GET /metrics; off by default, and the public listener never serves them",
+		set: str(func(c *Config) *string { return &c.MetricsAddr })},
 
 	{Name: "db", Default: "./sesame.db", Group: groupStores, secret: true, fileVariant: true, Help: "durable database (users, signing keys, deployment identity; and session state unless sessions is set): a file path, sqlite:PATH or postgres://URL",
 		set: str(func(c *Config) *string { return &c.DB })},

@@ -80,10 +80,20 @@ func (s *Server) Routes() []Route {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	needAuth := sesame.WithDenyHandler(http.HandlerFunc(s.denyUnauthenticated))
+	metrics := s.cfg.Metrics
+	s.forward = http.HandlerFunc(s.handleForward)
+	if metrics != nil {
+		s.forward = metrics.Route("", ForwardPath, s.forward) // every method: see forwardAnyMethod
+	}
 	for _, rt := range s.Routes() {
 		var h http.Handler = rt.handler
 		if rt.Auth {
 			h = sesame.RequireAuth(h, needAuth)
+		}
+		if rt.Pattern == ForwardPath {
+			h = s.forward
+		} else if metrics != nil {
+			h = metrics.Route(rt.Method, rt.Pattern, h)
 		}
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
@@ -100,6 +110,9 @@ func (s *Server) routes() http.Handler {
 	h = s.hostCheck(h)
 	h = s.securityHeaders(h)
 	h = s.recoverer(h)
+	if metrics != nil {
+		h = metrics.Middleware(h) // outermost: answers given before routing count too
+	}
 	return h
 }
 
@@ -150,7 +163,7 @@ func (s *Server) apiFallback(mux *http.ServeMux) http.Handler {
 func (s *Server) forwardAnyMethod(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == ForwardPath {
-			s.handleForward(w, r)
+			s.forward.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

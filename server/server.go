@@ -124,6 +124,22 @@ type Config struct {
 	// oauth.Provider.SetPages unless the provider has its own). Default
 	// nil: no OAuth endpoints.
 	OAuth *oauth.Provider
+	// Metrics observes every request (package metrics implements it).
+	// Default nil: no metrics, and nothing added to the request path.
+	Metrics RequestMetrics
+}
+
+// RequestMetrics observes the server's requests: count, status class and
+// latency by route pattern and method. The server calls Route once per
+// route at startup and Middleware once, around its whole handler.
+type RequestMetrics interface {
+	// Route returns h labelled with its route: the pattern of the route
+	// table (never the request's path) and its method ("" for a route
+	// that answers any method).
+	Route(method, pattern string, h http.Handler) http.Handler
+	// Middleware returns next wrapped to observe every request, routed or
+	// not; it is the outermost handler.
+	Middleware(next http.Handler) http.Handler
 }
 
 // Server serves Sesame's pages and API. It is safe for concurrent use.
@@ -137,11 +153,12 @@ type Server struct {
 	handler  http.Handler
 	csrf     *csrf.Protection
 	users    userCache
-	public   *publicHost // nil without Config.PublicURL
-	streams  streamCount // open revocation streams (revocations.go)
-	drain    drainState  // Drain, EndStreams (drain.go)
-	fwd      *forwarder  // forward-auth (forward.go)
-	oauth    oauthRoutes // the provider's routes (oauth.go)
+	public   *publicHost  // nil without Config.PublicURL
+	streams  streamCount  // open revocation streams (revocations.go)
+	drain    drainState   // Drain, EndStreams (drain.go)
+	fwd      *forwarder   // forward-auth (forward.go)
+	oauth    oauthRoutes  // the provider's routes (oauth.go)
+	forward  http.Handler // the forward-auth handler, as routed (with its metrics label)
 }
 
 // New returns a server for cfg.
