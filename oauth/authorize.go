@@ -162,7 +162,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	granted, err := p.consentCovers(ctx, client, sess.UserID, req.Scope)
+	granted, err := p.consentCovers(ctx, client, sess.UserID, req)
 	if err != nil {
 		fail("temporarily_unavailable", "consents cannot be read now")
 		return
@@ -455,9 +455,10 @@ func (p *Provider) requestMAC(purpose, msg string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// consentCovers reports whether the client needs no consent for scope:
-// it is first-party, or the user granted it every scope asked.
-func (p *Provider) consentCovers(ctx context.Context, client *Client, userID string, scope []string) (bool, error) {
+// consentCovers reports whether the client needs no consent for req: it
+// is first-party, or the user granted it every scope and every resource
+// asked (the consent page shows both).
+func (p *Provider) consentCovers(ctx context.Context, client *Client, userID string, req *authRequest) (bool, error) {
 	if client.FirstParty {
 		return true, nil
 	}
@@ -468,13 +469,27 @@ func (p *Provider) consentCovers(ctx context.Context, client *Client, userID str
 	if err != nil {
 		return false, err
 	}
-	for _, s := range scope {
+	for _, s := range consentItems(req) {
 		if !slices.Contains(c.Scopes, s) {
 			return false, nil
 		}
 	}
 	return true, nil
 }
+
+// consentItems are what a consent to req grants, as stored in
+// [Consent.Scopes]: its scopes, and its resources as "resource <URI>".
+func consentItems(req *authRequest) []string {
+	items := slices.Clone(req.Scope)
+	for _, res := range req.Resources {
+		items = append(items, consentResourcePrefix+res)
+	}
+	return items
+}
+
+// consentResourcePrefix marks a resource in [Consent.Scopes]: no scope
+// token holds a space.
+const consentResourcePrefix = "resource "
 
 // sealedRequest is the consent form's hidden "request": the request bound
 // to the session that saw the page, until Exp.
@@ -592,7 +607,7 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !client.FirstParty {
-		scopes := slices.Clone(req.Scope)
+		scopes := consentItems(req)
 		if old, err := p.cfg.Store.Consent(r.Context(), sess.UserID, client.ID); err == nil {
 			for _, s := range old.Scopes {
 				if !slices.Contains(scopes, s) {

@@ -123,8 +123,11 @@ type Code struct {
 
 // Consent is what a user granted a client.
 type Consent struct {
-	UserID    string
-	ClientID  string
+	UserID   string
+	ClientID string
+	// Scopes are the scopes granted and, as "resource <URI>", the
+	// resources (RFC 8707) granted: a scope never holds a space (RFC 6749
+	// §3.3), so the two cannot be confused.
 	Scopes    []string
 	GrantedAt time.Time
 }
