@@ -111,6 +111,7 @@ func (c *Config) check(role Role, ps *Problems) {
 	c.checkStores(role, ps)
 	c.checkAccessRules(ps)
 	c.checkOAuth(role, ps)
+	c.checkWebhooks(role, ps)
 	c.checkSigningAlgs(ps)
 	c.checkForward(ps)
 	c.checkDurations(ps)

@@ -90,6 +90,11 @@ type Config struct {
 	// secrets are read with [Client.ReadSecretHash].
 	Clients []Client
 
+	// Webhooks are the webhook endpoints (key webhooks, from the file
+	// only), checked by Validate; read their keys with
+	// [Webhook.ReadKeys].
+	Webhooks []Webhook
+
 	LogFormat string
 	LogLevel  string
 
@@ -109,6 +114,8 @@ type Config struct {
 	ruleLines []ruleLines // where each access rule was written, when from a file
 	// clientLines: where each client was written, when from a file
 	clientLines []ruleLines
+	// webhookLines: where each webhook endpoint was written, when from a file
+	webhookLines []ruleLines
 }
 
 // Secret is a secret string. It never prints itself: String, GoString,
@@ -237,6 +244,9 @@ func (c *Config) Settings() []Setting {
 		if k.kind == kindClients {
 			out = append(out, c.clientSettings()...)
 		}
+		if k.kind == kindWebhooks {
+			out = append(out, c.webhookSettings()...)
+		}
 	}
 	return out
 }
@@ -325,6 +335,8 @@ func (c *Config) text(k *Key) string {
 		return strings.Join(c.Resources, ",")
 	case "clients":
 		return clientsText(c.Clients)
+	case "webhooks":
+		return webhooksText(c.Webhooks)
 	case "log_format":
 		return c.LogFormat
 	case "log_level":
@@ -435,6 +447,13 @@ func (c *Config) Clone() *Config {
 		}
 	}
 	d.clientLines = slices.Clone(c.clientLines)
+	if c.Webhooks != nil {
+		d.Webhooks = make([]Webhook, len(c.Webhooks))
+		for i, w := range c.Webhooks {
+			d.Webhooks[i] = w.clone()
+		}
+	}
+	d.webhookLines = slices.Clone(c.webhookLines)
 	d.sources = make(map[string]Source, len(c.sources))
 	for k, v := range c.sources {
 		d.sources[k] = v

@@ -59,6 +59,10 @@ func Starter(preset string) ([]byte, error) {
 			fmt.Fprintf(&b, "\n## %s\n%s", wrap(k.Help, "## "), clientsExample)
 			continue
 		}
+		if k.kind == kindWebhooks {
+			fmt.Fprintf(&b, "\n## %s\n%s", wrap(k.Help, "## "), webhooksExample)
+			continue
+		}
 		def := k.Default
 		if v, ok := p.Values[k.Name]; ok {
 			def = v

@@ -15,6 +15,7 @@ const (
 	kindList                 // a YAML sequence, or comma-separated text
 	kindRules                // access_rules: a YAML list of maps (file only)
 	kindClients              // clients: a YAML list of maps (file only)
+	kindWebhooks             // webhooks: a YAML list of maps (file only)
 )
 
 // Key describes one configuration key.
@@ -111,6 +112,7 @@ const (
 	groupTokens   = "Tokens"
 	groupAccess   = "Access rules"
 	groupOAuth    = "OAuth 2 and OpenID Connect"
+	groupWebhooks = "Webhooks"
 	groupLogs     = "Logs"
 )
 
@@ -201,6 +203,8 @@ var keys = []*Key{
 		set: list(func(c *Config) *[]string { return &c.Resources })},
 	{Name: "clients", Group: groupOAuth, kind: kindClients, fileOnly: true, Help: "OAuth 2 / OpenID Connect clients: a list of {id, name, public, secret_file or secret_sha256, auth_method, jwks_file, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, grant_types, scopes, resources, first_party, id_token_alg} (see README, OpenID Connect); in the file only (or sesame clients add, in the database)",
 		set: func(c *Config, _ string) error { c.Clients, c.clientLines = nil, nil; return nil }},
+	{Name: "webhooks", Group: groupWebhooks, kind: kindWebhooks, fileOnly: true, secret: true, Help: "webhook endpoints for lifecycle events, signed per Standard Webhooks: a list of {url, events (exact types or \"*\"), secrets (whsec_..., one or two) or secret_files}; delivered at least once from the database's outbox (see docs/webhooks.md); in the file only",
+		set: func(c *Config, _ string) error { c.Webhooks, c.webhookLines = nil, nil; return nil }},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},

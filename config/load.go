@@ -58,6 +58,8 @@ type value struct {
 	lines []ruleLines
 	// clients, from a file: the clients and their lines.
 	clients []Client
+	// webhooks, from a file: the endpoints (their lines in lines).
+	webhooks []Webhook
 }
 
 // layer is the values one source gives.
@@ -171,6 +173,16 @@ func (c *Config) apply(l layer, ps *Problems) {
 		if k.kind == kindRules {
 			c.AccessRules, c.ruleLines = v.rules, v.lines
 			c.sources[name] = v.src
+			continue
+		}
+		if k.kind == kindWebhooks {
+			c.Webhooks, c.webhookLines = v.webhooks, v.lines
+			c.sources[name] = v.src
+			for _, w := range c.Webhooks {
+				for _, s := range w.Secrets {
+					c.extra = append(c.extra, s.Reveal()) // never printed, redacted anyway
+				}
+			}
 			continue
 		}
 		if k.kind == kindClients {
@@ -336,6 +348,11 @@ func fileLayer(path string, lookup func(string) (string, bool), ps *Problems) la
 		}
 		if k.noFile {
 			ps.add(Problem{Where: at, Msg: "not allowed in a file: put the master key in master_key_file, or set SESAME_MASTER_KEY"})
+			continue
+		}
+		if k.kind == kindWebhooks {
+			hooks, lines := webhooksFromYAML(path, dir, vn, lookup, ps)
+			l[name] = value{src: Source{Kind: FromFile, Where: fmt.Sprintf("%s:%d", path, kn.Line)}, at: at, dir: dir, webhooks: hooks, lines: lines}
 			continue
 		}
 		if k.kind == kindClients {
