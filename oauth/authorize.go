@@ -39,8 +39,9 @@ import (
 //     session's password proof is older; login_hint prefills the login
 //     form; acr_values, claims, display and ui_locales are ignored;
 //   - only a browser's cookie session is a single sign-on session: a
-//     caller authenticated by a Bearer token or an access-token cookie is
-//     sent to the login page like an anonymous one.
+//     caller authenticated by a Bearer token or an access-token cookie
+//     alone is sent to the login page like an anonymous one (with the
+//     session cookie too, the cookie session is used).
 //
 // A forced login (prompt=login, select_account, or max_age) sends the
 // browser to LoginPath?prompt=login&next=<this request> where next no
@@ -370,19 +371,14 @@ func validChallenge(s string) bool {
 	return true
 }
 
-// browserSession returns the request's signed-in cookie session, if the
-// request's Principal is that session's (not a Bearer token, not an
-// access-token cookie).
+// browserSession returns the request's signed-in cookie session, whatever
+// else the request carries: a Bearer token or an access-token cookie is
+// no single sign-on session, but it does not hide the browser's session
+// cookie either (a browser with both, a same-site app's access cookie
+// beside the Sesame session, was sent to sign in again for ever, and its
+// RP-initiated logout redirected as if done while the session lived on).
 func browserSession(ctx context.Context) (session.Info, bool) {
-	pr := sesame.PrincipalFrom(ctx)
-	if pr == nil || pr.Method != sesame.MethodSession {
-		return session.Info{}, false
-	}
-	info, ok := session.Current(ctx)
-	if !ok || info.ID != pr.SessionID || info.UserID != pr.UserID {
-		return session.Info{}, false
-	}
-	return info, true
+	return session.Current(ctx)
 }
 
 // toLogin sends the browser to the login page (with prompt=login when a

@@ -178,7 +178,9 @@ func (h *harness) handler() http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	withTokens := token.NewMiddleware(h.tokens).Handler(mux)
+	tm := token.NewMiddleware(h.tokens)
+	tm.AcceptCookie(token.AccessCookie) // as package server does (the cookie transport)
+	withTokens := tm.Handler(mux)
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if own[r.URL.Path] {
 			mux.ServeHTTP(w, r)
