@@ -40,6 +40,7 @@ import (
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 // App is one built deployment node (or command). Its methods are safe for
@@ -64,6 +65,8 @@ type App struct {
 	metrics  *metrics.Metrics // nil without metrics_addr (metrics.go)
 
 	meteredState *meteredState // a.state, instrumented (metrics.go)
+
+	webhooks *webhook.Dispatcher // nil without webhooks, or for a command (webhooks.go)
 
 	closers []func() error
 	created []func() // undo the files New created, if New fails
@@ -119,6 +122,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if err := a.openDurable(ctx); err != nil {
+		return err
+	}
+	if err := a.setupWebhooks(); err != nil {
 		return err
 	}
 	if err := a.openMasterKey(ctx); err != nil {
@@ -300,6 +306,7 @@ func (a *App) Start(ctx context.Context) {
 	a.followKeys(ctx)
 	runCleanup(ctx, a.state, a.logger, a.spawn)
 	a.startOAuth(ctx)
+	a.startWebhooks(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/password"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 // Option changes how [New] builds an App.
@@ -22,6 +23,7 @@ type options struct {
 	keyRefresh     time.Duration
 	recordIdentity bool
 	skipIdentity   bool
+	webhookTuning  webhook.Tuning // app/webhooks.go
 }
 
 // WithClock sets the clock of every component (sessions, tokens, keys,
