@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,7 +50,12 @@ balancer's health checks notice, then closes its listener and lets the
 requests in flight finish within shutdown_timeout (default 10s).
 Connections still open then are cut, and serve exits 1; otherwise it stops
 its background work, closes the stores and exits 0. A second signal exits
-at once (exit 1).`
+at once (exit 1).
+
+With --metrics-addr, Prometheus metrics are served at GET /metrics on that
+address only, in plain HTTP (keep it on an internal network), never on
+the public listener; it keeps answering during a shutdown and closes
+last.`
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "serve", "sesame serve [flags]", serveHelp)
@@ -89,6 +95,13 @@ func serve(ctx context.Context, env *Env, cfg *config.Config) error {
 		return failure("listen on %s: %v", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var mln net.Listener // metrics_addr: Prometheus metrics, on a listener of their own
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return failure("listen on %s (metrics_addr): %v", cfg.MetricsAddr, err)
+		}
+		defer mln.Close()
+	}
 	url := printedURL(ln.Addr().(*net.TCPAddr), useTLS)
 	if cfg.PublicURL == "" {
 		deriveLoopbackURL(cfg, ln.Addr().(*net.TCPAddr), url)
@@ -118,11 +131,30 @@ func serve(ctx context.Context, env *Env, cfg *config.Config) error {
 		ConnState:         conns.track,
 	}
 	hs.RegisterOnShutdown(a.Server().EndStreams) // revocation streams never end on their own
+	var ms *http.Server
+	if mln != nil {
+		if h := a.MetricsHandler(); h != nil {
+			ms = &http.Server{
+				Handler:           h,
+				ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout:       30 * time.Second,
+				WriteTimeout:      30 * time.Second,
+				IdleTimeout:       2 * time.Minute,
+				ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			}
+		} else {
+			mln.Close()
+			mln = nil
+		}
+	}
+	if ms != nil { // logged before "listening", so that it is there once that is
+		logger.Info("sesame metrics listening", "addr", mln.Addr().String(), "path", "/metrics")
+	}
 	fmt.Fprintf(env.Stdout, "sesame listening on %s\n", url)
 	logger.Info("sesame started", "addr", ln.Addr().String(), "url", url, "public_url", a.Config().PublicURL,
 		"db", cfg.Redact(cfg.DB), "sessions", cfg.Redact(cfg.Sessions), "issuer", a.Config().EffectiveIssuer())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if useTLS {
 			errc <- hs.ServeTLS(ln, "", "")
@@ -130,10 +162,20 @@ func serve(ctx context.Context, env *Env, cfg *config.Config) error {
 			errc <- hs.Serve(ln)
 		}
 	}()
+	if ms != nil {
+		go func() {
+			if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics_addr %s: %w", mln.Addr(), err)
+			}
+		}()
+	}
 	var cause string
 	select {
-	case err := <-errc: // the listener failed: no graceful shutdown to make
+	case err := <-errc: // a listener failed: no graceful shutdown to make
 		hs.Close()
+		if ms != nil {
+			ms.Close()
+		}
 		a.Close()
 		return failure("serve: %v", err)
 	case <-ctx.Done():
@@ -145,7 +187,7 @@ func serve(ctx context.Context, env *Env, cfg *config.Config) error {
 	case s := <-sigs:
 		cause = s.String() + " signal received"
 	}
-	sd := &shutdown{cfg: cfg, logger: logger, app: a, hs: hs, conns: conns}
+	sd := &shutdown{cfg: cfg, logger: logger, app: a, hs: hs, ms: ms, conns: conns}
 	done := make(chan error, 1)
 	go func() { done <- sd.run(cause) }()
 	select {
@@ -164,6 +206,7 @@ type shutdown struct {
 	logger *slog.Logger
 	app    *app.App
 	hs     *http.Server
+	ms     *http.Server // the metrics listener's, or nil: shut down last
 	conns  *connTracker
 }
 
@@ -171,7 +214,8 @@ type shutdown struct {
 // shutdown_delay, closes the listener and waits up to shutdown_timeout for
 // the requests in flight (revocation streams end at once), cuts the
 // connections still open then, and finally stops the background work and
-// closes the stores. It fails (exit 1) when it had to cut connections or
+// closes the stores; the metrics listener, which answers throughout, is
+// shut down last. It fails (exit 1) when it had to cut connections or
 // a store did not close cleanly.
 func (sd *shutdown) run(cause string) error {
 	log, cfg := sd.logger, sd.cfg
@@ -196,6 +240,13 @@ func (sd *shutdown) run(cause string) error {
 	closeErr := sd.app.Close() // after HTTP: requests in flight could still use the stores
 	if closeErr != nil {
 		log.Error("sesame: closing the stores failed", "err", closeErr)
+	}
+	if sd.ms != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second) // a scrape takes milliseconds
+		if sd.ms.Shutdown(ctx) != nil {
+			sd.ms.Close()
+		}
+		cancel()
 	}
 	switch {
 	case cut > 0 || err != nil:

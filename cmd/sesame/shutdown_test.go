@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,7 +231,9 @@ type call struct {
 // is 0, well before the 10 s bound.
 func testShutdownUnderLoad(t *testing.T, bin string) {
 	w := newWorld(t)
-	p := startProc(w, bin, "--shutdown-delay", "1s")
+	p := startProc(w, bin, "--shutdown-delay", "2s", "--metrics-addr", "127.0.0.1:0")
+	p.waitLog(t, "sesame metrics listening") // the child's stderr may trail its stdout
+	metrics := metricsAddr(t, p.stderr.String())
 	c := w.client(p.url)
 	const users = 5
 	cookies := make([]string, users)
@@ -291,7 +294,10 @@ func testShutdownUnderLoad(t *testing.T, bin string) {
 		}()
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
-	for done.Load() < 2*clients { // the load is on: every client got answers
+	for loadOn := time.Now().Add(30 * time.Second); done.Load() < 2*clients; { // the load is on
+		if time.Now().After(loadOn) {
+			t.Fatalf("the load got %d answers in 30 s; stderr:\n%s", done.Load(), p.stderr)
+		}
 		time.Sleep(5 * time.Millisecond) // polling, not a timing assertion
 	}
 
@@ -346,6 +352,12 @@ func testShutdownUnderLoad(t *testing.T, bin string) {
 		t.Fatalf("serve exited while a request was in flight; stderr:\n%s", p.stderr)
 	default:
 	}
+	// The metrics listener answers until the end (it closes last).
+	if resp, err := probe.Get("http://" + metrics + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /metrics on metrics_addr while HTTP drains: got %v, %v, want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if status, err := upload.finish(); err != nil || status != http.StatusOK && status != http.StatusServiceUnavailable {
 		t.Errorf("the slow upload in flight across the shutdown: got %d, %v, want a normal answer (200, or 503 from the busy hashing gate)", status, err)
 	}
@@ -353,8 +365,8 @@ func testShutdownUnderLoad(t *testing.T, bin string) {
 	if code := p.wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("serve after SIGTERM: got exit %d, want 0; stderr:\n%s", code, p.stderr)
 	}
-	if took := time.Since(signalled); took > 9*time.Second {
-		t.Errorf("serve took %v to exit; want it to finish well within shutdown_delay + shutdown_timeout (11 s)", took)
+	if took := time.Since(signalled); took > 10*time.Second {
+		t.Errorf("serve took %v to exit; want it to finish well within shutdown_delay + shutdown_timeout (12 s)", took)
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -498,6 +510,64 @@ func testShutdownSecondSignal(t *testing.T, bin string) {
 	}
 	if strings.Contains(logs, "sesame stopped") {
 		t.Errorf("stderr says stopped after an immediate exit:\n%s", logs)
+	}
+}
+
+// metricsAddr is the metrics listener's address, from serve's log.
+func metricsAddr(t *testing.T, stderr string) string {
+	t.Helper()
+	m := regexp.MustCompile(`msg="sesame metrics listening" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no \"sesame metrics listening\" log line with its address; stderr:\n%s", stderr)
+	}
+	return m[1]
+}
+
+// TestServeMetricsListener: with --metrics-addr, serve answers GET
+// /metrics on that listener only (the public one does not serve it) and
+// closes it on shutdown (testShutdownUnderLoad checks that it answers
+// until HTTP has drained). A metrics address that cannot be bound fails
+// the start before anything is created.
+func TestServeMetricsListener(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	s := w.serve("--metrics-addr", "127.0.0.1:0")
+	addr := metricsAddr(t, s.stderr.String())
+	resp, err := httpClient.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || len(body) == 0 {
+		t.Errorf("GET /metrics on metrics_addr: got %d %q (%d bytes), want 200 text/plain", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	if resp, err := httpClient.Get(s.url + "/metrics"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("GET /metrics on the public listener: got %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("serve after cancellation: got exit %d, want 0; stderr:\n%s", code, s.stderr)
+	}
+	if conn, err := net.Dial("tcp", addr); err == nil {
+		conn.Close()
+		t.Error("the metrics listener accepts connections after serve returned")
+	}
+
+	// A busy metrics address: exit 1, nothing created.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	w2 := newWorld(t)
+	r := w2.run("", "serve", "--addr", "127.0.0.1:0", "--db", w2.db, "--metrics-addr", busy.Addr().String())
+	if r.code != 1 || !strings.Contains(r.stderr, "metrics_addr") || strings.Contains(r.stdout, "listening") {
+		t.Errorf("serve with a busy metrics_addr: got exit %d, stdout %q, stderr %q; want 1 naming metrics_addr, before listening", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(w2.db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("database file after a refused start: got stat error %v, want it not to exist", err)
 	}
 }
 
