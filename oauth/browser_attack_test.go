@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +144,69 @@ func TestAuthorizeUsesCookieSessionBesideAccessCookie(t *testing.T) {
 	b.accessCookie(alice)
 	q, _ := hAuthQuery("fp", hRedirect)
 	h.codeFrom(b.authorize(q), hRedirect, "st-123")
+}
+
+// A relying party that POSTs its logout request keeps the ID token out of
+// URLs (browser history, Sesame's and its proxies' access logs). The
+// cookie-less POST's re-ask as a GET must not put it there: it carries a
+// short-lived MACed stand-in for the verified hint instead, which ends
+// only the session the hint named, in the browser that holds it, and
+// nothing once edited, moved to another session or expired. Before, the
+// 303 Location held the id_token_hint itself.
+func TestSEC54_LogoutPostReaskKeepsIDTokenOutOfURL(t *testing.T) {
+	h, alice := logoutHarness(t)
+	b := h.browser()
+	b.login(alice)
+	sid := h.lastSession(alice)
+	hint := h.hIDToken(alice, sid, "rp", h.clock.Now().Add(time.Hour), "JWT")
+	q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {hPostLogout}, "state": {"s"}}
+	r := h.browser().do("POST", oauth.PathEndSession, q) // cross-site: no cookie
+	loc := r.location(t)
+	if r.StatusCode != http.StatusSeeOther || loc.Path != oauth.PathEndSession {
+		t.Fatalf("cookie-less POST: %d %s", r.StatusCode, loc)
+	}
+	payload := strings.Split(hint, ".")[1]
+	if strings.Contains(loc.String(), payload) || loc.Query().Has("id_token_hint") {
+		t.Fatalf("the re-ask puts the ID token in the URL: %s", loc)
+	}
+	if !h.live(sid) {
+		t.Fatal("the cookie-less POST ended the session")
+	}
+
+	// Another session (another browser of alice) following the same URL:
+	// asked to confirm, nothing ended.
+	b2 := h.browser()
+	b2.login(alice)
+	if r := b2.do("GET", loc.String(), nil); r.page() != "logout" || r.Header.Get("Location") != "" {
+		t.Fatalf("another session: %d %q %q", r.StatusCode, r.page(), r.Header.Get("Location"))
+	}
+	// An edited stand-in counts for nothing.
+	for _, p := range []string{"logout_hint"} {
+		if loc.Query().Get(p) == "" {
+			t.Fatalf("no %s in %s", p, loc)
+		}
+		edited := loc.Query()
+		edited.Set(p, edited.Get(p)+"x")
+		if r := b.do("GET", oauth.PathEndSession+"?"+edited.Encode(), nil); r.page() != "logout" || !h.live(sid) {
+			t.Fatalf("edited %s: %d %q live=%v", p, r.StatusCode, r.page(), h.live(sid))
+		}
+	}
+	// The browser that holds the session follows: ended at once, back to
+	// the client with state, as with the hint itself.
+	r = b.do("GET", loc.String(), nil)
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != hPostLogout+"?state=s" || h.live(sid) {
+		t.Fatalf("the GET: %d %q live=%v", r.StatusCode, r.Header.Get("Location"), h.live(sid))
+	}
+
+	// Expired (the re-ask is followed at once; 10 minutes is plenty):
+	// confirmation.
+	b.login(alice)
+	sid = h.lastSession(alice)
+	hint = h.hIDToken(alice, sid, "rp", h.clock.Now().Add(time.Hour), "JWT")
+	q.Set("id_token_hint", hint)
+	loc = h.browser().do("POST", oauth.PathEndSession, q).location(t)
+	h.clock.Add(11 * time.Minute)
+	if r := b.do("GET", loc.String(), nil); r.page() != "logout" || !h.live(sid) {
+		t.Fatalf("expired stand-in: %d %q live=%v", r.StatusCode, r.page(), h.live(sid))
+	}
 }

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/jose"
+	"github.com/sesame-auth/sesame/session"
 )
 
 // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), GET or
@@ -32,7 +34,13 @@ import (
 //     cookie cleared); otherwise the user is asked to confirm, on a page
 //     whose form posts to /oauth2/logout/confirm (CSRF-checked). A logout
 //     request never ends a session the browser does not hold: the hint
-//     alone, without the session cookie, ends nothing.
+//     alone, without the session cookie, ends nothing;
+//   - a POST without the session cookie (a cross-site POST carries no
+//     SameSite=Lax cookie) is asked again as a GET with the same
+//     parameters, except that a verified id_token_hint becomes its
+//     client_id and a logout_hint (a MAC of the client and the hint's sid
+//     and sub, valid 10 minutes) standing for it: the ID token, which the
+//     relying party POSTed to keep it out of URLs, does not reach one.
 //
 // The session's end reaches the relying parties registered for
 // back-channel logout through the revocation feed, like any other.
@@ -95,15 +103,33 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		req.RedirectURI = uri
 	}
 
+	now := p.cfg.Clock.Now()
 	sess, signedIn := browserSession(r.Context())
 	if !signedIn && r.Method == http.MethodPost {
 		// A cross-site POST carries no SameSite=Lax session cookie: ask
 		// again as a GET, a top-level navigation that carries it, so that
-		// the session is really ended.
-		p.authRedirect(w, r, PathEndSession+"?"+params.Encode())
+		// the session is really ended. The ID token stays out of the URL:
+		// a verified hint becomes its client_id and a logout_hint.
+		again := url.Values{}
+		for k, v := range params {
+			if k != "id_token_hint" && k != paramLogoutHint {
+				again[k] = v
+			}
+		}
+		if hint != nil {
+			if req.ClientID != "" {
+				again.Set("client_id", req.ClientID)
+			}
+			if hint.SessionID != "" {
+				again.Set(paramLogoutHint, p.newLogoutHint(req.ClientID, hint.SessionID, hint.Subject, now))
+			}
+		}
+		p.authRedirect(w, r, PathEndSession+"?"+again.Encode())
 		return
 	}
-	if !signedIn || hint != nil && hint.SessionID != "" && hint.SessionID == sess.ID && hint.Subject == sess.UserID {
+	current := hint != nil && hint.SessionID != "" && hint.SessionID == sess.ID && hint.Subject == sess.UserID ||
+		hint == nil && params.Has(paramLogoutHint) && p.logoutHintNames(params.Get(paramLogoutHint), req.ClientID, sess, now)
+	if !signedIn || current {
 		p.endSession(w, r, req, signedIn)
 		return
 	}
@@ -112,7 +138,34 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		username = u.Username
 	}
 	p.renderLogout(w, r, LogoutView{Confirm: true, ClientName: clientName(client), Username: username,
-		Request: p.sealLogout(sess.ID, req, p.cfg.Clock.Now()), RedirectURI: req.RedirectURI})
+		Request: p.sealLogout(sess.ID, req, now), RedirectURI: req.RedirectURI})
+}
+
+// paramLogoutHint stands for a verified id_token_hint in the GET that
+// re-asks a cookie-less POST logout request: "<unix time>.<MAC>" of the
+// time, the client, and the hint's sid and sub, valid loginMarkerTTL. It
+// says no more than the hint did (this session may end without
+// confirmation) and reveals neither the token nor its claims.
+const paramLogoutHint = "logout_hint"
+
+func (p *Provider) newLogoutHint(clientID, sid, sub string, now time.Time) string {
+	ts := strconv.FormatInt(now.Unix(), 10)
+	return ts + "." + p.requestMAC("logout_hint", ts+"\x00"+clientID+"\x00"+sid+"\x00"+sub)
+}
+
+// logoutHintNames reports whether v is a fresh logout_hint for the client
+// naming the session sess.
+func (p *Provider) logoutHintNames(v, clientID string, sess session.Info, now time.Time) bool {
+	ts, mac, ok := strings.Cut(v, ".")
+	if !ok || len(ts) > 20 || sess.ID == "" {
+		return false
+	}
+	want := p.requestMAC("logout_hint", ts+"\x00"+clientID+"\x00"+sess.ID+"\x00"+sess.UserID)
+	if !hmac.Equal([]byte(mac), []byte(want)) {
+		return false
+	}
+	at, err := strconv.ParseInt(ts, 10, 64)
+	return err == nil && now.Sub(time.Unix(at, 0)) <= loginMarkerTTL
 }
 
 // handleLogoutConfirm is POST /oauth2/logout/confirm (the server checks its
