@@ -210,3 +210,26 @@ func TestSEC54_LogoutPostReaskKeepsIDTokenOutOfURL(t *testing.T) {
 		t.Fatalf("expired stand-in: %d %q live=%v", r.StatusCode, r.page(), h.live(sid))
 	}
 }
+
+// The user is switched between showing the consent page and submitting
+// it (bob signs in in the same browser, replacing alice's session): alice's
+// form gives bob no code and records no consent for either.
+func TestSEC58_ConsentFormAfterUserSwitch(t *testing.T) {
+	h := newHarness(t, nil)
+	h.client(&oauth.Client{ID: "rp"})
+	alice, bob := h.user("alice"), h.user("bob")
+	b := h.browser()
+	b.login(alice)
+	q, _ := hAuthQuery("rp", hRedirect)
+	v := b.authorize(q).consent(t)
+	b.login(bob)
+	r := b.do("POST", oauth.PathConsent, url.Values{"request": {v.Request}, "decision": {"allow"}})
+	if r.StatusCode != http.StatusBadRequest || r.Header.Get("Location") != "" {
+		t.Fatalf("alice's form in bob's session: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	for _, u := range []*sesame.User{alice, bob} {
+		if _, err := h.store.Consent(h.ctx, u.ID, "rp"); err == nil {
+			t.Fatalf("a consent was saved for %s", u.Username)
+		}
+	}
+}
