@@ -181,7 +181,7 @@ func TestSEC54_LogoutPostReaskKeepsIDTokenOutOfURL(t *testing.T) {
 		t.Fatalf("another session: %d %q %q", r.StatusCode, r.page(), r.Header.Get("Location"))
 	}
 	// An edited stand-in counts for nothing.
-	for _, p := range []string{"logout_hint"} {
+	for _, p := range []string{"hint_mac"} {
 		if loc.Query().Get(p) == "" {
 			t.Fatalf("no %s in %s", p, loc)
 		}
@@ -190,6 +190,11 @@ func TestSEC54_LogoutPostReaskKeepsIDTokenOutOfURL(t *testing.T) {
 		if r := b.do("GET", oauth.PathEndSession+"?"+edited.Encode(), nil); r.page() != "logout" || !h.live(sid) {
 			t.Fatalf("edited %s: %d %q live=%v", p, r.StatusCode, r.page(), h.live(sid))
 		}
+	}
+	// The spec's free-form logout_hint (an RP's) is no stand-in.
+	free := url.Values{"client_id": {"rp"}, "logout_hint": {"alice"}, "post_logout_redirect_uri": {hPostLogout}}
+	if r := b.do("GET", oauth.PathEndSession+"?"+free.Encode(), nil); r.page() != "logout" || !h.live(sid) {
+		t.Fatalf("logout_hint: %d %q live=%v", r.StatusCode, r.page(), h.live(sid))
 	}
 	// The browser that holds the session follows: ended at once, back to
 	// the client with state, as with the hint itself.

@@ -38,7 +38,7 @@ import (
 //   - a POST without the session cookie (a cross-site POST carries no
 //     SameSite=Lax cookie) is asked again as a GET with the same
 //     parameters, except that a verified id_token_hint becomes its
-//     client_id and a logout_hint (a MAC of the client and the hint's sid
+//     client_id and a hint_mac (a MAC of the client and the hint's sid
 //     and sub, valid 10 minutes) standing for it: the ID token, which the
 //     relying party POSTed to keep it out of URLs, does not reach one.
 //
@@ -109,7 +109,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		// A cross-site POST carries no SameSite=Lax session cookie: ask
 		// again as a GET, a top-level navigation that carries it, so that
 		// the session is really ended. The ID token stays out of the URL:
-		// a verified hint becomes its client_id and a logout_hint.
+		// a verified hint becomes its client_id and a hint_mac.
 		again := url.Values{}
 		for k, v := range params {
 			if k != "id_token_hint" && k != paramLogoutHint {
@@ -142,25 +142,27 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // paramLogoutHint stands for a verified id_token_hint in the GET that
-// re-asks a cookie-less POST logout request: "<unix time>.<MAC>" of the
-// time, the client, and the hint's sid and sub, valid loginMarkerTTL. It
+// re-asks a cookie-less POST logout request (it is not the spec's
+// logout_hint, a free-form hint an RP may send, which Sesame ignores):
+// "<unix time>.<MAC>" of the time, the client, and the hint's sid and
+// sub, valid loginMarkerTTL. It
 // says no more than the hint did (this session may end without
 // confirmation) and reveals neither the token nor its claims.
-const paramLogoutHint = "logout_hint"
+const paramLogoutHint = "hint_mac"
 
 func (p *Provider) newLogoutHint(clientID, sid, sub string, now time.Time) string {
 	ts := strconv.FormatInt(now.Unix(), 10)
-	return ts + "." + p.requestMAC("logout_hint", ts+"\x00"+clientID+"\x00"+sid+"\x00"+sub)
+	return ts + "." + p.requestMAC("hint_mac", ts+"\x00"+clientID+"\x00"+sid+"\x00"+sub)
 }
 
-// logoutHintNames reports whether v is a fresh logout_hint for the client
+// logoutHintNames reports whether v is a fresh hint_mac for the client
 // naming the session sess.
 func (p *Provider) logoutHintNames(v, clientID string, sess session.Info, now time.Time) bool {
 	ts, mac, ok := strings.Cut(v, ".")
 	if !ok || len(ts) > 20 || sess.ID == "" {
 		return false
 	}
-	want := p.requestMAC("logout_hint", ts+"\x00"+clientID+"\x00"+sess.ID+"\x00"+sess.UserID)
+	want := p.requestMAC("hint_mac", ts+"\x00"+clientID+"\x00"+sess.ID+"\x00"+sess.UserID)
 	if !hmac.Equal([]byte(mac), []byte(want)) {
 		return false
 	}

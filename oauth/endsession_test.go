@@ -220,7 +220,7 @@ func TestEndSessionPostWithoutCookieBecomesGet(t *testing.T) {
 	q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {hPostLogout}, "state": {"s"}}
 	r := h.browser().do("POST", oauth.PathEndSession, q) // no cookie
 	loc := r.location(t)
-	if r.StatusCode != http.StatusSeeOther || loc.Path != oauth.PathEndSession || loc.Query().Get("logout_hint") == "" || loc.Query().Has("id_token_hint") || !h.live(sid) {
+	if r.StatusCode != http.StatusSeeOther || loc.Path != oauth.PathEndSession || loc.Query().Get("hint_mac") == "" || loc.Query().Has("id_token_hint") || !h.live(sid) {
 		t.Fatalf("cookie-less POST: %d %s", r.StatusCode, loc)
 	}
 	r = b.do("GET", loc.String(), nil) // the browser follows, with its cookie
