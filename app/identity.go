@@ -67,6 +67,19 @@ func SessionsIdentity(sessions string) string {
 	hosts, path, _ := strings.Cut(rest, "/")
 	hosts, _, _ = strings.Cut(hosts, "?")
 	path, _, _ = strings.Cut(path, "?")
+	if strings.HasPrefix(scheme, "mongodb") {
+		list := strings.Split(hosts, ",")
+		for i, h := range list {
+			if u, err := url.Parse("mongodb://" + h); err == nil && u.Port() == "" && scheme == "mongodb" {
+				list[i] = h + ":27017"
+			}
+		}
+		slices.Sort(list)
+		if path == "" {
+			path = "sesame"
+		}
+		return scheme + " " + strings.Join(list, ",") + "/" + path
+	}
 	if strings.Contains(scheme, "cluster") {
 		list := strings.Split(hosts, ",")
 		slices.Sort(list)

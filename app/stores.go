@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/mongo"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/postgres"
 	"github.com/sesame-auth/sesame/redis"
@@ -36,7 +37,8 @@ type DurableStore interface {
 }
 
 // StateStore keeps session state: sessions and their change feed, refresh
-// tokens and login throttle counters (the durable database, or Redis).
+// tokens and login throttle counters (the durable database, Redis or
+// MongoDB).
 type StateStore interface {
 	session.Store
 	token.Store
@@ -73,9 +75,18 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-// openState opens the sessions store when it is Redis.
+// openState opens the sessions store when it is Redis or MongoDB.
 func (a *App) openState(ctx context.Context) error {
 	if a.cfg.Sessions == "" {
+		return nil
+	}
+	if config.IsMongo(a.cfg.Sessions) {
+		m, err := mongo.Open(ctx, a.cfg.Sessions, mongo.Options{})
+		if err != nil {
+			return &StoreError{What: "sessions store " + config.RedactURL(a.cfg.Sessions), Err: errors.New(a.cfg.Redact(oneLine(err)))}
+		}
+		a.state, a.notifier = m, m.Notifier()
+		a.closers = append(a.closers, m.Close)
 		return nil
 	}
 	r, err := redis.Open(ctx, a.cfg.Sessions, redis.Options{})

@@ -303,7 +303,8 @@ func SQLitePath(db string) (string, error) {
 	return db, nil
 }
 
-// checkSessionsURL refuses a sessions value that names no Redis.
+// checkSessionsURL refuses a sessions value that names no Redis or
+// MongoDB.
 func checkSessionsURL(s string) error {
 	if s == "" {
 		return nil
@@ -316,11 +317,22 @@ func checkSessionsURL(s string) error {
 			return nil
 		}
 	}
+	// MongoDB URLs may list several hosts (h1:27017,h2:27017), which
+	// net/url refuses; the driver parses them when the store opens.
+	if IsMongo(s) {
+		return nil
+	}
 	scheme, _, ok := strings.Cut(s, "://")
 	if !ok {
 		scheme = "no scheme"
 	}
-	return fmt.Errorf("unsupported scheme %q: want redis://, rediss:// or redis+cluster://", scheme)
+	return fmt.Errorf("unsupported scheme %q: want redis://, rediss://, redis+cluster://, mongodb:// or mongodb+srv://", scheme)
+}
+
+// IsMongo reports whether a sessions value names MongoDB (or a server
+// speaking its protocol, such as FerretDB).
+func IsMongo(s string) bool {
+	return strings.HasPrefix(s, "mongodb://") || strings.HasPrefix(s, "mongodb+srv://")
 }
 
 // checkMasterKey checks that s is base64 of 32 bytes.

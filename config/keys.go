@@ -144,7 +144,7 @@ var keys = []*Key{
 
 	{Name: "db", Default: "./sesame.db", Group: groupStores, secret: true, fileVariant: true, Help: "durable database (users, signing keys, deployment identity; and session state unless sessions is set): a file path, sqlite:PATH or postgres://URL",
 		set: str(func(c *Config) *string { return &c.DB })},
-	{Name: "sessions", Group: groupStores, secret: true, fileVariant: true, Help: "session state (sessions, refresh tokens, throttle counters) in Redis: redis://HOST:PORT/DB, rediss://..., or redis+cluster://H1:P1,H2:P2 (default: the db database)",
+	{Name: "sessions", Group: groupStores, secret: true, fileVariant: true, Help: "session state (sessions, refresh tokens, throttle counters) in Redis: redis://HOST:PORT/DB, rediss://..., or redis+cluster://H1:P1,H2:P2; or in MongoDB (or FerretDB): mongodb://HOST:PORT/DB or mongodb+srv://... (default: the db database)",
 		set: str(func(c *Config) *string { return &c.Sessions })},
 	{Name: "master_key_file", Group: groupStores, Help: "file holding the master key that seals the signing keys, used when SESAME_MASTER_KEY is not set; created (mode 0600) on first start (default: next to a SQLite database, sesame.key for sesame.db; sesame.key with PostgreSQL)",
 		set: str(func(c *Config) *string { return &c.MasterKeyFile })},

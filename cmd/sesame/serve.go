@@ -225,8 +225,10 @@ func (sd *shutdown) run(cause string) error {
 	if cfg.ShutdownDelay > 0 {
 		time.Sleep(cfg.ShutdownDelay)
 	}
-	log.Info("sesame stopping: listener closed; waiting for the requests in flight", "open_connections", sd.conns.open(),
-		"shutdown_timeout", cfg.ShutdownTimeout.String())
+	sd.hs.RegisterOnShutdown(func() { // Shutdown runs it once the listener is closed
+		log.Info("sesame stopping: listener closed; waiting for the requests in flight", "open_connections", sd.conns.open(),
+			"shutdown_timeout", cfg.ShutdownTimeout.String())
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	err := sd.hs.Shutdown(ctx)
 	cancel()
