@@ -208,20 +208,24 @@ func (d *Dispatcher) deliver(ctx context.Context, m *Message) {
 	} else {
 		err = d.post(ctx, ep, m)
 	}
+	if err == nil {
+		// Delivered: remove it even when shutting down meanwhile, so that
+		// it is not sent again.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := d.cfg.Store.DeleteWebhook(dctx, m.ID); err != nil {
+			log.Warn("webhook: delivered, but cannot remove it from the outbox: it will be sent again", "err", err)
+			return
+		}
+		log.Debug("webhook: delivered", "attempts", m.Attempts)
+		return
+	}
 	if ctx.Err() != nil {
 		// Shutting down mid-attempt: give the claim back, due now, so that
 		// the next run or another node need not wait for the lease.
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		_ = d.cfg.Store.RetryWebhook(bg, m.ID, d.cfg.Clock.Now().UTC(), "interrupted by a shutdown")
 		cancel()
-		return
-	}
-	if err == nil {
-		if err := d.cfg.Store.DeleteWebhook(ctx, m.ID); err != nil {
-			log.Warn("webhook: delivered, but cannot remove it from the outbox: it will be sent again", "err", err)
-			return
-		}
-		log.Debug("webhook: delivered", "attempts", m.Attempts)
 		return
 	}
 	reason := err.Error()

@@ -408,3 +408,31 @@ func (s *settleCounter) KillWebhook(ctx context.Context, id string, at time.Time
 	defer s.settled.Add(1)
 	return s.Store.KillWebhook(ctx, id, at, lastError)
 }
+
+// A dispatcher stopped while an attempt hangs gives the claim back, due
+// at once (not at the end of its 30 s lease), and returns.
+func TestShutdownGivesClaimBack(t *testing.T) {
+	store := memstore.New()
+	blocked := make(chan struct{}, 1)
+	rc := newReceiver(t, sesame.SystemClock{}, func(n int64, r *http.Request) int {
+		blocked <- struct{}{}
+		<-r.Context().Done()
+		return http.StatusOK
+	})
+	d, err := webhook.NewDispatcher(webhook.Config{Store: store, Endpoints: []webhook.Endpoint{rc.endpoint()}, Tuning: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	sink := &webhook.Sink{Store: store, Endpoints: []webhook.Endpoint{rc.endpoint()}, Notify: d.Kick}
+	sink.Emit(context.Background(), sesame.Event{Type: sesame.EventLogout, UserID: "u1"})
+	<-blocked
+	cancel()
+	<-done
+	ms := pending(t, store, false)
+	if len(ms) != 1 || ms[0].DueAt.After(time.Now()) || ms[0].LastError != "interrupted by a shutdown" {
+		t.Fatalf("after a shutdown mid-attempt: %+v, want the message due now", ms)
+	}
+}
