@@ -22,6 +22,7 @@ var deployments = []struct {
 	{"redis-cluster", redisClusterDeployment},
 	{"postgres", postgresDeployment},
 	{"postgres+redis", postgresRedisDeployment},
+	{"mongo", mongoDeployment},
 }
 
 func sqliteDeployment(t *testing.T) deployment {
