@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,13 +63,19 @@ type httpMetrics struct {
 	other  *routeMetrics
 }
 
-// routeMetrics holds one route's label children, resolved once, so that
-// a request only indexes arrays. A nil entry (a method the route was not
-// registered for: HEAD of a GET route) is resolved when used.
+// routeMetrics holds one route's label children, resolved once per
+// method, so that a request only loads a pointer and indexes an array.
+// The route's registered method is resolved at startup; another (HEAD of a
+// GET route, any method of the forward-auth route or of "other") when first
+// seen.
 type routeMetrics struct {
-	pattern  string
-	requests [len(methods)][len(classes)]prometheus.Counter
-	duration [len(methods)]prometheus.Observer
+	pattern string
+	methods [len(methods)]atomic.Pointer[methodMetrics]
+}
+
+type methodMetrics struct {
+	requests [len(classes)]prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -85,7 +92,7 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		routes: map[string]*routeMetrics{},
 	}
 	reg.MustRegister(h.requests, h.duration)
-	h.other = h.route(RouteOther, "GET", "POST") // other methods: resolved when first seen
+	h.other = h.route(RouteOther, "GET", "POST")
 	return h
 }
 
@@ -93,34 +100,42 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 // given methods.
 func (h *httpMetrics) route(pattern string, ms ...string) *routeMetrics {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	rm := h.routes[pattern]
 	if rm == nil {
 		rm = &routeMetrics{pattern: pattern}
 		h.routes[pattern] = rm
 	}
+	h.mu.Unlock()
 	for _, m := range ms {
-		i := methodIndex(m)
-		if rm.duration[i] != nil {
-			continue
-		}
-		for c := range classes {
-			rm.requests[i][c] = h.requests.WithLabelValues(pattern, methods[i], classes[c])
-		}
-		rm.duration[i] = h.duration.WithLabelValues(pattern, methods[i])
+		h.resolve(rm, methodIndex(m))
 	}
 	return rm
 }
 
-func (h *httpMetrics) observe(rm *routeMetrics, method string, code int, d time.Duration) {
-	mi, ci := methodIndex(method), classIndex(code)
-	c, o := rm.requests[mi][ci], rm.duration[mi]
-	if c == nil {
-		c = h.requests.WithLabelValues(rm.pattern, methods[mi], classes[ci])
-		o = h.duration.WithLabelValues(rm.pattern, methods[mi])
+// resolve returns the children of rm for method index mi, creating them
+// once.
+func (h *httpMetrics) resolve(rm *routeMetrics, mi int) *methodMetrics {
+	if mm := rm.methods[mi].Load(); mm != nil {
+		return mm
 	}
-	c.Inc()
-	o.Observe(d.Seconds())
+	mm := &methodMetrics{duration: h.duration.WithLabelValues(rm.pattern, methods[mi])}
+	for c := range classes {
+		mm.requests[c] = h.requests.WithLabelValues(rm.pattern, methods[mi], classes[c])
+	}
+	if !rm.methods[mi].CompareAndSwap(nil, mm) {
+		return rm.methods[mi].Load() // another request resolved them first: the same children
+	}
+	return mm
+}
+
+func (h *httpMetrics) observe(rm *routeMetrics, method string, code int, d time.Duration) {
+	mi := methodIndex(method)
+	mm := rm.methods[mi].Load()
+	if mm == nil {
+		mm = h.resolve(rm, mi)
+	}
+	mm.requests[classIndex(code)].Inc()
+	mm.duration.Observe(d.Seconds())
 }
 
 // Route returns h wrapped to label its requests with pattern, the route's

@@ -301,3 +301,26 @@ func TestHandlerServesOnlyMetrics(t *testing.T) {
 		t.Errorf("POST /metrics: %d, want 405", rec.Code)
 	}
 }
+
+// TestLazyChildrenConcurrent: children resolved on first use (HEAD of a
+// GET route) by many requests at once count every request once (run with
+// -race).
+func TestLazyChildrenConcurrent(t *testing.T) {
+	m := New()
+	h := m.Middleware(m.Route("GET", "/r", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				serve(h, "HEAD", "/r")
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if got := sample(t, m, "sesame_http_requests_total", "route", "/r", "method", "HEAD", "status_class", "2xx"); got != 400 {
+		t.Errorf("HEAD count = %v, want 400", got)
+	}
+}
