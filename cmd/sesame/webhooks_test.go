@@ -165,6 +165,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	bin := buildBinary(t, t.TempDir())
 	rp := newHookRP(t)
 	cfg := hookConfig(t, rp)
+	w.secret(rp.secret, strings.TrimPrefix(rp.secret, "whsec_"))
 
 	first := w.startChildArgs(bin, "--config", cfg)
 	c := w.client(first.url)
@@ -246,8 +247,11 @@ func TestWebhooksListAndRetry(t *testing.T) {
 	rp := newHookRP(t)
 	rp.healthy.Store(true)
 	cfg := hookConfig(t, rp)
+	w.secret(rp.secret, strings.TrimPrefix(rp.secret, "whsec_")) // never in any output
 	srv := w.serve("--config", cfg)
-	_ = srv
+	if r := w.run("", "config", "check", "--config", cfg, "--db", w.db); r.code != 0 || !strings.Contains(r.stdout, "webhooks[0]") {
+		t.Errorf("config check with a webhook: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 
 	if r := w.run("", "webhooks", "list", "--config", cfg, "--db", w.db); r.code != 0 || !strings.Contains(r.stdout, "no pending webhooks") {
 		t.Fatalf("webhooks list on an empty outbox: exit %d, %q %q", r.code, r.stdout, r.stderr)
