@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -296,5 +297,50 @@ func TestMetricsOffByDefault(t *testing.T) {
 	}
 	if got := get(t, a.Handler(), "/metrics"); got != 404 {
 		t.Errorf("GET /metrics on the public handler: %d, want 404", got)
+	}
+}
+
+// TestMetricsStreamingThroughRecorder: with metrics on, the revocation
+// stream (Server-Sent Events: flushes and write deadlines through
+// http.ResponseController) still streams over a real connection, and is
+// counted under its route once it ends.
+func TestMetricsStreamingThroughRecorder(t *testing.T) {
+	cfg := testConfig(t, filepath.Join(t.TempDir(), "sesame.db"))
+	cfg.MetricsAddr = "127.0.0.1:0"
+	a, err := newApp(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	reqCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	req, _ := http.NewRequestWithContext(reqCtx, "GET", srv.URL+"/api/v1/revocations/stream", nil)
+	req.Host = "auth.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := resp.Body.Read(buf) // the first event arrives only if it was flushed
+	if resp.StatusCode != 200 || n == 0 {
+		t.Fatalf("stream: %d, read %q, %v", resp.StatusCode, buf[:n], err)
+	}
+	if !strings.Contains(string(buf[:n]), "event: position") {
+		t.Errorf("first event %q", buf[:n])
+	}
+	stop() // the client leaves; the handler ends
+	resp.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, fams := scrape(t, a.MetricsHandler())
+		if value(fams, "sesame_http_requests_total", map[string]string{"route": "/api/v1/revocations/stream", "status_class": "2xx"}) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ended stream was not counted under its route")
+		}
 	}
 }
