@@ -55,7 +55,7 @@ func (s *Store) deleteExpired(ctx context.Context, now time.Time, keepChanges ti
 		return 0, 0, err
 	}
 	var rdocs []struct {
-		ID []byte `bson:"_id"`
+		ID string `bson:"_id"`
 	}
 	if err := cur.All(ctx, &rdocs); err != nil {
 		return 0, 0, err
@@ -80,7 +80,8 @@ func (s *Store) deleteExpired(ctx context.Context, now time.Time, keepChanges ti
 	for round := 0; sessions < limit && round < 10; round++ {
 		cur, err := s.sessions.Find(ctx, bson.D{{Key: "dl", Value: bson.D{{Key: "$lte", Value: n}}}},
 			options.Find().SetSort(bson.D{{Key: "dl", Value: 1}}).SetLimit(int64(limit-sessions)).
-				SetProjection(bson.D{{Key: "uid", Value: 1}, {Key: "ls", Value: 1}, {Key: "idle", Value: 1}, {Key: "exp", Value: 1}, {Key: "v", Value: 1}}))
+				SetProjection(bson.D{{Key: "uid", Value: 1}, {Key: "ls", Value: 1}, {Key: "idle", Value: 1}, {Key: "exp", Value: 1}, {Key: "v", Value: 1},
+					{Key: "tok", Value: 1}, {Key: "prev", Value: 1}}))
 		if err != nil {
 			return sessions, refresh, err
 		}
@@ -129,6 +130,9 @@ func (s *Store) deleteExpired(ctx context.Context, now time.Time, keepChanges ti
 			}
 			if res.DeletedCount > 0 {
 				sessions++
+				if err := s.dropTokens(ctx, d.Tok, d.Prev); err != nil {
+					return sessions, refresh, err
+				}
 				if err := s.deleteSessionRest(ctx, d.ID); err != nil {
 					return sessions, refresh, err
 				}

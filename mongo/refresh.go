@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // refreshDoc is a refresh token as the refresh_tokens collection holds
 // it, keyed by its hash. It is never updated: a redemption is a usedDoc.
 type refreshDoc struct {
-	Hash  []byte   `bson:"_id"`
+	Hash  string   `bson:"_id"`
 	Fam   string   `bson:"fam"`
 	SID   string   `bson:"sid"`
 	UID   string   `bson:"uid"`
@@ -40,7 +41,7 @@ type refreshDoc struct {
 // the successor can be finished. Fam, SID and Exp are the token's, for
 // DeleteFamily, session deletion and the cleaner.
 type usedDoc struct {
-	Hash []byte      `bson:"_id"`
+	Hash string      `bson:"_id"`
 	Fam  string      `bson:"fam"`
 	SID  string      `bson:"sid"`
 	Exp  int64       `bson:"exp"`
@@ -51,7 +52,7 @@ type usedDoc struct {
 
 func (s *Store) encodeRefresh(r *token.Refresh, family string) *refreshDoc {
 	d := &refreshDoc{
-		Hash: slices.Clone(r.Hash[:]), Fam: family, SID: r.SessionID, UID: r.UserID, CID: r.ClientID,
+		Hash: hex.EncodeToString(r.Hash[:]), Fam: family, SID: r.SessionID, UID: r.UserID, CID: r.ClientID,
 		Scope: r.Scope, Aud: slices.Clone(r.Audience), JTI: r.AccessJTI,
 		CA: codec.Nanos(r.CreatedAt), Exp: codec.Nanos(r.ExpiresAt), FExp: codec.Nanos(r.FamilyExpiresAt),
 		TTL: s.ttlDate(r.ExpiresAt),
@@ -60,8 +61,9 @@ func (s *Store) encodeRefresh(r *token.Refresh, family string) *refreshDoc {
 }
 
 func (d *refreshDoc) decode() (*token.Refresh, error) {
-	if len(d.Hash) != 32 {
-		return nil, errors.New("stored refresh token hash has the wrong length")
+	h, err := hex.DecodeString(d.Hash)
+	if err != nil || len(h) != 32 {
+		return nil, errors.New("stored refresh token hash is not 32 bytes of hex")
 	}
 	r := &token.Refresh{
 		FamilyID: d.Fam, SessionID: d.SID, UserID: d.UID, ClientID: d.CID, Scope: d.Scope,
@@ -71,7 +73,7 @@ func (d *refreshDoc) decode() (*token.Refresh, error) {
 	if len(d.Aud) > 0 {
 		r.Audience = d.Aud
 	}
-	copy(r.Hash[:], d.Hash)
+	copy(r.Hash[:], h)
 	return r, nil
 }
 
@@ -116,7 +118,7 @@ func (s *Store) CreateRefresh(ctx context.Context, r *token.Refresh) error {
 // finds the successor (SEC-66).
 func (s *Store) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, error) {
 	var d refreshDoc
-	err := s.refresh.FindOne(ctx, bson.D{{Key: "_id", Value: h[:]}}).Decode(&d)
+	err := s.refresh.FindOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(h[:])}}).Decode(&d)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return nil, sesame.ErrNotFound
 	}
@@ -135,7 +137,7 @@ func (s *Store) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, 
 		return nil, fmt.Errorf("mongo: refresh token by hash: %w", err)
 	}
 	var u usedDoc
-	err = s.used.FindOne(ctx, bson.D{{Key: "_id", Value: h[:]}}).Decode(&u)
+	err = s.used.FindOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(h[:])}}).Decode(&u)
 	switch {
 	case errors.Is(err, mdb.ErrNoDocuments):
 		return r, nil
@@ -163,7 +165,7 @@ func (s *Store) RefreshByHash(ctx context.Context, h [32]byte) (*token.Refresh, 
 // successor and no other (SEC-66). next.FamilyID is ignored.
 func (s *Store) RedeemRefresh(ctx context.Context, h [32]byte, at time.Time, next *token.Refresh) error {
 	var old refreshDoc
-	err := s.refresh.FindOne(ctx, bson.D{{Key: "_id", Value: h[:]}}).Decode(&old)
+	err := s.refresh.FindOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(h[:])}}).Decode(&old)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return sesame.ErrNotFound
 	}
@@ -171,7 +173,7 @@ func (s *Store) RedeemRefresh(ctx context.Context, h [32]byte, at time.Time, nex
 		return fmt.Errorf("mongo: redeem refresh token: %w", err)
 	}
 	succ := s.encodeRefresh(next, old.Fam)
-	_, err = s.used.InsertOne(ctx, usedDoc{Hash: h[:], Fam: old.Fam, SID: old.SID, Exp: old.Exp,
+	_, err = s.used.InsertOne(ctx, usedDoc{Hash: hex.EncodeToString(h[:]), Fam: old.Fam, SID: old.SID, Exp: old.Exp,
 		At: codec.Nanos(at), Next: succ, TTL: old.TTL})
 	if mdb.IsDuplicateKeyError(err) {
 		return sesame.ErrConflict

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -104,12 +105,27 @@ func (s *Store) seenOf(ctx context.Context, id string) (int64, error) {
 // versionID is the _id of the claim on a session's version v.
 func versionID(id string, v int64) string { return fmt.Sprintf("%s|%020d", id, v) }
 
-// Create implements [session.Store]: one insert. A duplicate ID or token
-// hash (the unique _id and tok indexes) is an *sesame.Error with code
-// [sesame.EConflict].
+// Create implements [session.Store]. The token's entry in session_tokens
+// (keyed by the hash's hex, the only kind of lookup FerretDB serves from
+// an index) is inserted first: its unique _id refuses a duplicate token
+// hash. Then the record, whose unique _id refuses a duplicate ID (the
+// token entry is then removed again). A crash between the two leaves an
+// entry that names no record: ByToken reads it as not found. Both
+// duplicates are *sesame.Error with code [sesame.EConflict].
 func (s *Store) Create(ctx context.Context, x *sesame.Session) error {
-	_, err := s.sessions.InsertOne(ctx, s.encodeSession(x))
+	_, err := s.tokens.InsertOne(ctx, tokenDoc{Hash: hex.EncodeToString(x.TokenHash[:]), SID: x.ID})
 	if mdb.IsDuplicateKeyError(err) {
+		return sesame.Wrap(sesame.EConflict, err, "session token exists")
+	}
+	if err != nil {
+		return fmt.Errorf("mongo: create session: %w", err)
+	}
+	if err := s.step("create:token"); err != nil {
+		return err
+	}
+	_, err = s.sessions.InsertOne(ctx, s.encodeSession(x))
+	if mdb.IsDuplicateKeyError(err) {
+		s.tokens.DeleteOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(x.TokenHash[:])}})
 		return sesame.Wrap(sesame.EConflict, err, "session id or token exists")
 	}
 	if err != nil {
@@ -118,14 +134,50 @@ func (s *Store) Create(ctx context.Context, x *sesame.Session) error {
 	return nil
 }
 
-// ByToken implements [session.Store]: one query on the tok and prev
-// indexes. The zero hash matches nothing.
+// tokenDoc maps a session token hash (current or previous) to its session.
+type tokenDoc struct {
+	Hash string `bson:"_id"`
+	SID  string `bson:"sid"`
+}
+
+// dropTokens deletes the token entries of hashes (zero hashes skipped).
+func (s *Store) dropTokens(ctx context.Context, hashes ...[]byte) error {
+	for _, h := range hashes {
+		if len(h) != 32 || [32]byte(h) == ([32]byte{}) {
+			continue
+		}
+		if _, err := s.tokens.DeleteOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(h)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ByToken implements [session.Store]: the token's entry names the
+// session, whose record must carry the hash (as its token, or as its
+// previous one): an entry left behind by a crash or a renewal never makes
+// a session reachable by a token it no longer has. The zero hash matches
+// nothing.
 func (s *Store) ByToken(ctx context.Context, h [32]byte) (*sesame.Session, error) {
 	if h == ([32]byte{}) {
 		return nil, sesame.ErrNotFound
 	}
-	f := bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "tok", Value: h[:]}}, bson.D{{Key: "prev", Value: h[:]}}}}}
-	return s.readOne(ctx, s.sessions.FindOne(ctx, f), "session by token")
+	var t tokenDoc
+	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(h[:])}}).Decode(&t)
+	if errors.Is(err, mdb.ErrNoDocuments) {
+		return nil, sesame.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mongo: session by token: %w", err)
+	}
+	x, err := s.ByID(ctx, t.SID)
+	if err != nil {
+		return nil, err
+	}
+	if x.TokenHash != h && x.PrevTokenHash != h {
+		return nil, sesame.ErrNotFound
+	}
+	return x, nil
 }
 
 // ByID implements [session.Store].
@@ -164,6 +216,15 @@ func (s *Store) Update(ctx context.Context, x *sesame.Session) error {
 	if err := s.step("update:claim"); err != nil {
 		return err
 	}
+	_, err = s.tokens.InsertOne(ctx, tokenDoc{Hash: hex.EncodeToString(x.TokenHash[:]), SID: x.ID})
+	if mdb.IsDuplicateKeyError(err) {
+		var t tokenDoc
+		if err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hex.EncodeToString(x.TokenHash[:])}}).Decode(&t); err != nil || t.SID != x.ID {
+			return sesame.Errorf(sesame.EConflict, "session token exists")
+		}
+	} else if err != nil {
+		return fmt.Errorf("mongo: update session: %w", err)
+	}
 	set := bson.D{
 		{Key: "tok", Value: x.TokenHash[:]}, {Key: "pvu", Value: codec.Nanos(x.PrevValidUntil)},
 		{Key: "idle", Value: int64(x.IdleTimeout)}, {Key: "exp", Value: codec.Nanos(x.ExpiresAt)},
@@ -190,10 +251,10 @@ func (s *Store) Update(ctx context.Context, x *sesame.Session) error {
 	if len(unset) > 0 {
 		upd = append(upd, bson.E{Key: "$unset", Value: unset})
 	}
-	var got struct {
-		UID string `bson:"uid"`
-	}
-	err = s.sessions.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: x.ID}, {Key: "v", Value: x.Version}}, upd).Decode(&got)
+	// The filter is the _id alone (the claim already decided the race):
+	// FerretDB serves only that from an index.
+	var got sessionDoc
+	err = s.sessions.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: x.ID}}, upd).Decode(&got)
 	switch {
 	case errors.Is(err, mdb.ErrNoDocuments):
 		// Deleted meanwhile, or a version never written (the claim is on a
@@ -215,6 +276,16 @@ func (s *Store) Update(ctx context.Context, x *sesame.Session) error {
 	if err := s.step("update:record"); err != nil {
 		return err
 	}
+	// Entries of hashes the record no longer carries.
+	var stale [][]byte
+	for _, h := range [][]byte{got.Tok, got.Prev} {
+		if len(h) == 32 && [32]byte(h) != x.TokenHash && [32]byte(h) != x.PrevTokenHash {
+			stale = append(stale, h)
+		}
+	}
+	if err := s.dropTokens(ctx, stale...); err != nil {
+		return fmt.Errorf("mongo: update session: %w", err)
+	}
 	if err := s.appendChange(ctx, session.ChangeUpdated, x.ID, got.UID); err != nil {
 		return fmt.Errorf("mongo: update session: record the change: %w", err)
 	}
@@ -224,14 +295,14 @@ func (s *Store) Update(ctx context.Context, x *sesame.Session) error {
 // Touch implements [session.Store]. LastSeen goes to the session_seen
 // collection, not to the record: FerretDB 1.x writes a whole document
 // back on every update, so a Touch racing an Update of the record could
-// undo it. Reads take the later of the two. The write is conditional on
-// the stored value being earlier (an upsert whose insert a later value
-// refuses); two concurrent Touches of one session may keep the earlier of
-// their times, never an earlier one than was stored before both.
+// undo it. Reads take the later of the two. The write is a $max by _id
+// (the one filter FerretDB serves from an index); since FerretDB applies
+// it as a read and a write-back, two concurrent Touches of one session
+// may keep the earlier of their times, never one earlier than was stored
+// before both.
 func (s *Store) Touch(ctx context.Context, id string, t time.Time) error {
-	n := codec.Nanos(t)
-	_, err := s.seen.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "ls", Value: bson.D{{Key: "$lt", Value: n}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "ls", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+	_, err := s.seen.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$max", Value: bson.D{{Key: "ls", Value: codec.Nanos(t)}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !mdb.IsDuplicateKeyError(err) {
 		return fmt.Errorf("mongo: touch session: %w", err)
 	}
@@ -246,10 +317,8 @@ func (s *Store) Touch(ctx context.Context, id string, t time.Time) error {
 // session is gone, which read as not found (RefreshByHash checks the
 // session) until the cleaner or the TTL index removes them.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
-	var got struct {
-		UID string `bson:"uid"`
-	}
-	err := s.sessions.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "uid", Value: 1}})).Decode(&got)
+	var got sessionDoc
+	err := s.sessions.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&got)
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		// A retry after a crash that deleted the record but not its tokens
 		// finishes the work.
@@ -273,6 +342,9 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	}
 	if err := s.step("delete:record"); err != nil {
 		return false, err
+	}
+	if err := s.dropTokens(ctx, got.Tok, got.Prev); err != nil {
+		return false, fmt.Errorf("mongo: delete session: %w", err)
 	}
 	if err := s.deleteSessionRest(ctx, id); err != nil {
 		return false, fmt.Errorf("mongo: delete session's refresh tokens: %w", err)
@@ -321,13 +393,11 @@ func (s *Store) DeleteByUser(ctx context.Context, userID, except string) ([]stri
 		return nil, nil
 	}
 	cur, err := s.sessions.Find(ctx, bson.D{{Key: "uid", Value: userID}, {Key: "_id", Value: bson.D{{Key: "$ne", Value: except}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "tok", Value: 1}, {Key: "prev", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("mongo: delete sessions of user: %w", err)
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
+	var docs []sessionDoc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("mongo: delete sessions of user: %w", err)
 	}
@@ -347,6 +417,11 @@ func (s *Store) DeleteByUser(ctx context.Context, userID, except string) ([]stri
 	in := bson.D{{Key: "$in", Value: ids}}
 	if _, err := s.sessions.DeleteMany(ctx, bson.D{{Key: "_id", Value: in}}); err != nil {
 		return nil, fmt.Errorf("mongo: delete sessions of user: %w", err)
+	}
+	for _, d := range docs {
+		if err := s.dropTokens(ctx, d.Tok, d.Prev); err != nil {
+			return nil, fmt.Errorf("mongo: delete sessions of user: %w", err)
+		}
 	}
 	if err := s.deleteSessionRest(ctx, in); err != nil {
 		return nil, fmt.Errorf("mongo: delete sessions of user: refresh tokens: %w", err)

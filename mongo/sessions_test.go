@@ -122,8 +122,7 @@ func TestCrashInsideRedeem(t *testing.T) {
 	dying, clean := openDB(t, db, mongo.Options{}), openDB(t, db, mongo.Options{})
 	sess := newSession("u")
 	must(t, "Create", clean.Create(ctx, sess))
-	r := &token.Refresh{Hash: randHash(), FamilyID: randHex(8), SessionID: sess.ID, UserID: "u", ClientID: "app",
-		CreatedAt: base, ExpiresAt: base.Add(time.Hour), FamilyExpiresAt: base.Add(24 * time.Hour)}
+	r := newRefresh(sess)
 	must(t, "CreateRefresh", clean.CreateRefresh(ctx, r))
 	next := *r
 	next.Hash = randHash()
@@ -192,4 +191,9 @@ func TestTouchDoesNotUndoUpdate(t *testing.T) {
 			t.Fatalf("round %d: the record lost an Update (version %d, want %d)", i, got.Version, sess.Version)
 		}
 	}
+}
+
+func newRefresh(sess *sesame.Session) *token.Refresh {
+	return &token.Refresh{Hash: randHash(), FamilyID: randHex(8), SessionID: sess.ID, UserID: sess.UserID, ClientID: "app",
+		CreatedAt: base, ExpiresAt: base.Add(time.Hour), FamilyExpiresAt: base.Add(24 * time.Hour)}
 }

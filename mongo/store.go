@@ -74,7 +74,7 @@ type Store struct {
 	db     *mdb.Database
 	opt    Options
 
-	sessions, seen, versions, refresh, used, changes, meta, throttle *mdb.Collection
+	sessions, tokens, seen, versions, refresh, used, changes, meta, throttle *mdb.Collection
 
 	// crashAfter, set only by tests, is called after each step of a
 	// multi-step write with the step's name; an error ends the write
@@ -189,6 +189,7 @@ func New(ctx context.Context, c *mdb.Client, opt Options) (*Store, error) {
 	s := &Store{
 		client: c, db: db, opt: opt,
 		sessions: db.Collection("sessions"),
+		tokens:   db.Collection("session_tokens"),
 		seen:     db.Collection("session_seen"),
 		versions: db.Collection("session_versions"),
 		refresh:  db.Collection("refresh_tokens"),
