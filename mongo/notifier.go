@@ -110,11 +110,7 @@ func (n *notifier) poll(ctx context.Context, changed func(string), connected fun
 		err := func() error {
 			if cursor < 0 {
 				head, err := n.s.lastSeq(ctx)
-				if err == nil {
-					var floor int64
-					floor, err = n.s.feedFloor(ctx)
-					cursor = max(head, floor)
-				}
+				cursor = head
 				return err
 			}
 			changes, oldest, err := n.s.Changes(ctx, cursor, 1000)
