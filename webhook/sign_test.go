@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -148,5 +149,16 @@ func TestMessageIDHasNoDot(t *testing.T) {
 			t.Fatalf("NewMessageID: got %q (or a repeat)", id)
 		}
 		seen[id] = true
+	}
+}
+
+// An endpoint printed with any verb, or logged, never shows its keys.
+func TestEndpointRedactsKeys(t *testing.T) {
+	key, _ := webhook.ParseSecret(specSecret)
+	ep := webhook.Endpoint{URL: "https://h.example/in", Events: webhook.Filter{"*"}, Keys: [][]byte{key}}
+	for _, s := range []string{fmt.Sprint(ep), fmt.Sprintf("%v %+v %#v %s", ep, ep, ep, ep), fmt.Sprint([]webhook.Endpoint{ep})} {
+		if strings.Contains(s, string(key)) || strings.Contains(s, fmt.Sprint(key)) || strings.Contains(s, "MfKQ9r8") {
+			t.Errorf("an endpoint prints its key: %s", s)
+		}
 	}
 }

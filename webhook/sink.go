@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -20,6 +22,17 @@ type Endpoint struct {
 	// needs none; a [Dispatcher] needs at least one.
 	Keys [][]byte
 }
+
+// String describes the endpoint without its keys.
+func (e Endpoint) String() string {
+	return fmt.Sprintf("webhook endpoint %s events=%s keys=%d (redacted)", e.URL, strings.Join(e.Events, ","), len(e.Keys))
+}
+
+// GoString is String: %#v does not print the keys either.
+func (e Endpoint) GoString() string { return e.String() }
+
+// LogValue is String, for slog.
+func (e Endpoint) LogValue() slog.Value { return slog.StringValue(e.String()) }
 
 // Sink is an [sesame.EventSink] that passes every event to Next (the
 // audit log) and queues a webhook for each endpoint whose filter takes
