@@ -41,18 +41,52 @@ func (d *throttleDoc) state() guard.State {
 
 func linkID(key string, n int64) string { return fmt.Sprintf("%s|%020d", key, n) }
 
-// head reads the last link of key's chain, nil when it has none.
+func hintKey(key string) string { return key + "|h" }
+
+// head reads the last link of key's chain, nil when it has none, by _id
+// only (the one filter FerretDB serves from an index): from the hint (a
+// link that was written, kept in "<key>|h"; it may lag) forward to the
+// first missing link.
 func (s *Store) head(ctx context.Context, key string) (*throttleDoc, error) {
-	var d throttleDoc
-	err := s.throttle.FindOne(ctx, bson.D{{Key: "k", Value: key}},
-		options.FindOne().SetSort(bson.D{{Key: "n", Value: -1}})).Decode(&d)
-	if errors.Is(err, mdb.ErrNoDocuments) {
-		return nil, nil
+	var h struct {
+		N int64 `bson:"n"`
 	}
+	err := s.throttle.FindOne(ctx, bson.D{{Key: "_id", Value: hintKey(key)}}).Decode(&h)
+	if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
+		return nil, err
+	}
+	link := func(n int64) (*throttleDoc, error) {
+		var d throttleDoc
+		err := s.throttle.FindOne(ctx, bson.D{{Key: "_id", Value: linkID(key, n)}}).Decode(&d)
+		if errors.Is(err, mdb.ErrNoDocuments) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &d, nil
+	}
+	n := max(h.N, 1)
+	cur, err := link(n)
 	if err != nil {
 		return nil, err
 	}
-	return &d, nil
+	if cur == nil && n > 1 { // the cleaner removed the chain; a new one starts at 1
+		if cur, err = link(1); err != nil {
+			return nil, err
+		}
+	}
+	for cur != nil {
+		next, err := link(cur.N + 1)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			return cur, nil
+		}
+		cur = next
+	}
+	return nil, nil
 }
 
 // appendLink inserts the link after the chain's head, computed by next
@@ -72,6 +106,9 @@ func (s *Store) appendLink(ctx context.Context, key string, next func(prev *thro
 		d.ID = linkID(key, d.N)
 		_, err = s.throttle.InsertOne(ctx, d)
 		if err == nil {
+			// Best effort: a lagging hint only lengthens the walk.
+			s.throttle.UpdateOne(ctx, bson.D{{Key: "_id", Value: hintKey(key)}},
+				bson.D{{Key: "$max", Value: bson.D{{Key: "n", Value: d.N}}}}, options.UpdateOne().SetUpsert(true))
 			return d, nil
 		}
 		if !mdb.IsDuplicateKeyError(err) {
@@ -170,11 +207,18 @@ func (s *Store) DeleteStaleThrottles(ctx context.Context, now time.Time) (int, e
 		if head == nil || head.Exp > codec.Nanos(now) {
 			continue
 		}
-		res, err := s.throttle.DeleteMany(ctx, bson.D{{Key: "k", Value: d.Key}, {Key: "n", Value: bson.D{{Key: "$lte", Value: head.N}}}})
-		if err != nil {
+		removed := false
+		for n := head.N; n >= 1; n-- {
+			res, err := s.throttle.DeleteOne(ctx, bson.D{{Key: "_id", Value: linkID(d.Key, n)}})
+			if err != nil {
+				return deleted, fmt.Errorf("mongo: delete stale throttle counters: %w", err)
+			}
+			removed = removed || res.DeletedCount > 0
+		}
+		if _, err := s.throttle.DeleteOne(ctx, bson.D{{Key: "_id", Value: hintKey(d.Key)}}); err != nil {
 			return deleted, fmt.Errorf("mongo: delete stale throttle counters: %w", err)
 		}
-		if res.DeletedCount > 0 && head.C > 0 {
+		if removed && head.C > 0 {
 			deleted++
 		}
 	}

@@ -235,7 +235,6 @@ func (s *Store) setup(ctx context.Context) error {
 			plain(bson.D{{Key: "sid", Value: 1}}),
 		}},
 		{s.throttle, []mdb.IndexModel{
-			unique(bson.D{{Key: "k", Value: 1}, {Key: "n", Value: 1}}),
 			plain(bson.D{{Key: "exp", Value: 1}}),
 		}},
 	} {
