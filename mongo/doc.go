@@ -39,9 +39,16 @@
 //   - A throttle counter is a chain of documents "<key>|<n>", each
 //     computed from the one before it: exactly one writer inserts link
 //     n+1, and each Fail gets its own Count.
-//   - The change feed is a collection keyed by Seq; a writer takes the
-//     Seq after the newest entry (or after the trimmed floor) and inserts
-//     under it, trying the next on a duplicate.
+//   - The change feed is a collection keyed by Seq; a writer walks to the
+//     first missing Seq after the newest entry it knows of (or after the
+//     trimmed floor) and inserts under it, walking on after a duplicate.
+//
+// FerretDB's SQLite backend also serves only one filter from an index:
+// _id equal to a string. Any other filter is a scan of the collection. So
+// every lookup on a request's path is by string _id: session_tokens maps
+// a token hash (hex) to its session, refresh tokens and redemptions are
+// keyed by the hash's hex, feed entries by their Seq as 20 digits, and a
+// throttle counter's links by "<key>|<n>" from a hint document.
 //
 // On MongoDB itself the same code is correct (these are stronger
 // guarantees than it needs) but does more round trips than one built on
@@ -55,8 +62,9 @@
 // appears later: there is nothing to detect or wait for. Changes reads the
 // entries, then the floor, and answers oldest = floor+1, so a trim between
 // the two reads makes a reader believe it missed changes, never the
-// reverse. The cleaner raises the floor before it deletes entries, and a
-// writer reads the floor after the newest entry, so no Seq is given twice.
+// reverse. The cleaner raises the floor before it deletes entries (one
+// cleaner at a time, under an inserted lock), and a writer whose Seq a
+// trim passed starts over, so no Seq is given twice.
 // A feed whose documents were lost begins after the current time in
 // microseconds, past every Seq given before (SEC-64). Concurrent writers
 // contend for each Seq: a busy deployment pays a retry per collision.
