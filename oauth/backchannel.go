@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/retry"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/session"
 )
@@ -457,37 +457,27 @@ func (d *dispatcher) failed(ctx context.Context, t *LogoutTarget, reason string,
 	d.mu.Unlock()
 }
 
+// schedule is the tuning's retry schedule (package retry, shared with
+// the other outbox).
+func (tu *backchannelTuning) schedule() retry.Schedule {
+	return retry.Schedule{Min: tu.MinBackoff, Max: tu.MaxBackoff, GiveUp: tu.GiveUp}
+}
+
 // nominalBackoff is the delay after the attempts-th failed attempt,
 // without jitter: MinBackoff doubling up to MaxBackoff.
 func (tu *backchannelTuning) nominalBackoff(attempts int) time.Duration {
-	d := tu.MinBackoff
-	for i := 1; i < attempts && d < tu.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, tu.MaxBackoff)
+	return tu.schedule().Nominal(attempts)
 }
 
-// backoff is nominalBackoff with jitter: a delay drawn in [3/4, 1] of it,
-// so that the notices of many sessions ended at once (a user's sessions
-// revoked together, a client down for everyone) spread out.
+// backoff is nominalBackoff with jitter from crypto/rand, in [3/4, 1] of it.
 func (tu *backchannelTuning) backoff(attempts int) time.Duration {
-	d := tu.nominalBackoff(attempts)
-	if q := int64(d / 4); q > 0 {
-		d -= time.Duration(jitterN(uint64(q) + 1))
-	}
-	return d
+	return tu.schedule().Backoff(attempts)
 }
 
 // scheduleSpan is about how long the retry schedule has run after the
-// attempts-th attempt, plus the delay before the next: the sum of the
-// delays (at their mean jitter). Attempts are counted by the store (a
-// claim is an attempt), so the span survives restarts and nodes.
+// attempts-th attempt, plus the delay before the next.
 func (tu *backchannelTuning) scheduleSpan(attempts int) time.Duration {
-	var span time.Duration
-	for i := 1; i <= attempts && span < tu.GiveUp; i++ {
-		span += tu.nominalBackoff(i) * 7 / 8
-	}
-	return span
+	return tu.schedule().Span(attempts)
 }
 
 // post sends the logout token to uri (Back-Channel Logout §2.5) and
@@ -564,14 +554,4 @@ func (p *Provider) logoutToken(c *Client, userID, sid string) (string, error) {
 		Events:    map[string]map[string]struct{}{BackchannelLogoutEvent: {}},
 	}
 	return jose.SignJWT(key, claims, jose.SignOptions{Type: LogoutTokenType})
-}
-
-// jitterN returns a number in [0, n) from crypto/rand (SEC-08: the
-// repository uses no math/rand; the modulo bias is irrelevant for a delay).
-func jitterN(n uint64) int64 {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0
-	}
-	return int64(binary.LittleEndian.Uint64(b[:]) % n)
 }

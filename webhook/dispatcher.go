@@ -3,8 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/retry"
 )
 
 // Tuning are the dispatcher's intervals and limits. A zero field takes
@@ -284,44 +283,22 @@ func (d *Dispatcher) post(ctx context.Context, ep *Endpoint, m *Message) error {
 	return errors.New("answered HTTP " + strconv.Itoa(resp.StatusCode))
 }
 
+// schedule is the tuning's retry schedule (package retry, shared with
+// the other outbox).
+func (tu *Tuning) schedule() retry.Schedule {
+	return retry.Schedule{Min: tu.MinBackoff, Max: tu.MaxBackoff, GiveUp: tu.GiveUp}
+}
+
 // nominalBackoff is the delay after the attempts-th failed attempt,
 // without jitter: MinBackoff doubling up to MaxBackoff.
 func (tu *Tuning) nominalBackoff(attempts int) time.Duration {
-	d := tu.MinBackoff
-	for i := 1; i < attempts && d < tu.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, tu.MaxBackoff)
+	return tu.schedule().Nominal(attempts)
 }
 
-// backoff is nominalBackoff with jitter, drawn in [3/4, 1] of it from
-// crypto/rand (SEC-08), so that the messages of a receiver that was down
-// for everyone spread out when it comes back.
-func (tu *Tuning) backoff(attempts int) time.Duration {
-	d := tu.nominalBackoff(attempts)
-	if q := int64(d / 4); q > 0 {
-		d -= time.Duration(jitterN(uint64(q) + 1))
-	}
-	return d
-}
+// backoff is nominalBackoff with jitter from crypto/rand, in [3/4, 1] of it.
+func (tu *Tuning) backoff(attempts int) time.Duration { return tu.schedule().Backoff(attempts) }
 
 // scheduleSpan is about how long the retry schedule has run after the
-// attempts-th attempt, plus the delay before the next: the sum of the
-// delays at their mean jitter. The store counts attempts (a claim is one),
-// so the span survives restarts and nodes; a revived message starts over.
-func (tu *Tuning) scheduleSpan(attempts int) time.Duration {
-	var span time.Duration
-	for i := 1; i <= attempts && span < tu.GiveUp; i++ {
-		span += tu.nominalBackoff(i) * 7 / 8
-	}
-	return span
-}
-
-// jitterN returns a number in [0, n) from crypto/rand.
-func jitterN(n uint64) int64 {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0
-	}
-	return int64(binary.LittleEndian.Uint64(b[:]) % n)
-}
+// attempts-th attempt, plus the delay before the next. A revived
+// message starts over.
+func (tu *Tuning) scheduleSpan(attempts int) time.Duration { return tu.schedule().Span(attempts) }
