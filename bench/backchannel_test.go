@@ -1,26 +1,20 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/oauth"
-	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/session"
 )
 
@@ -42,23 +36,11 @@ func BenchmarkBackchannelLogout(b *testing.B) {
 func benchBackchannelLogout(b *testing.B, alg jose.Algorithm) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := config.Default()
-	cfg.DB = filepath.Join(b.TempDir(), "sesame.db")
-	cfg.PublicURL = "http://127.0.0.1:1"
-	cfg.Issuer = "https://sesame.bench.test"
-	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
-	a, err := app.New(ctx, cfg,
-		app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		app.WithPasswordParams(password.Params{Memory: 64, Time: 1, Threads: 1}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
+	a := newBenchApp(b, ctx, "http://127.0.0.1:1", func(cfg *config.Config) { cfg.Issuer = "https://sesame.bench.test" })
 	store := a.OAuthStore()
 	if store == nil || a.OAuth() == nil {
 		b.Fatal("the app has no OpenID Provider")
 	}
-	a.Start(ctx)
 
 	type arrival struct {
 		sid string

@@ -3,21 +3,16 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
-	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/proxytest"
 )
 
@@ -35,18 +30,10 @@ func BenchmarkForwardAuth(b *testing.B) {
 	defer cancel()
 
 	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DB = filepath.Join(b.TempDir(), "sesame.db")
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	cfg.TrustedProxies = []string{"127.0.0.1/32"}
-	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)))
-	cfg.AccessRules = []authz.Rule{{Domain: "*", Policy: "authenticated"}}
-	a, err := app.New(ctx, cfg, app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), app.WithPasswordParams(password.Params{Memory: 64, Time: 1, Threads: 1}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	a.Start(ctx)
+	a := newBenchApp(b, ctx, "http://"+srv.Listener.Addr().String(), func(cfg *config.Config) {
+		cfg.TrustedProxies = []string{"127.0.0.1/32"}
+		cfg.AccessRules = []authz.Rule{{Domain: "*", Policy: "authenticated"}}
+	})
 	srv.Config.Handler = a.Handler()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()

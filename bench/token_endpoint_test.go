@@ -8,20 +8,16 @@ import (
 	"encoding/json"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/oauth"
-	"github.com/sesame-auth/sesame/password"
 )
 
 // BenchmarkTokenEndpointHTTP is the token endpoints over HTTP on loopback,
@@ -44,24 +40,14 @@ func BenchmarkTokenEndpointHTTP(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DB = filepath.Join(b.TempDir(), "sesame.db")
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	cfg.Issuer = cfg.PublicURL
-	cfg.Resources = []string{"https://api.bench.test"}
-	cfg.MasterKey = config.Secret(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)))
-	a, err := app.New(ctx, cfg,
-		app.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		app.WithPasswordParams(password.Params{Memory: 64, Time: 1, Threads: 1}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
+	a := newBenchApp(b, ctx, "http://"+srv.Listener.Addr().String(), func(cfg *config.Config) {
+		cfg.Issuer = cfg.PublicURL
+		cfg.Resources = []string{"https://api.bench.test"}
+	})
 	store := a.OAuthStore()
 	if store == nil || a.OAuth() == nil {
 		b.Fatal("the app has no OpenID Provider")
 	}
-	a.Start(ctx)
 	srv.Config.Handler = a.Handler()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Start()
