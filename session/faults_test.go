@@ -23,6 +23,9 @@ type lossyStore struct {
 	st   *memstore.Store
 	off  int64
 	down bool
+
+	// onChanges, when set, runs at the start of every Changes call.
+	onChanges func(ctx context.Context)
 }
 
 func newLossyStore() *lossyStore { return &lossyStore{st: memstore.New()} }
@@ -117,6 +120,12 @@ func (l *lossyStore) DeleteByUser(ctx context.Context, userID, except string) ([
 }
 
 func (l *lossyStore) Changes(ctx context.Context, after int64, limit int) ([]session.Change, int64, error) {
+	l.mu.Lock()
+	hook := l.onChanges
+	l.mu.Unlock()
+	if hook != nil {
+		hook(ctx)
+	}
 	st, err := l.get()
 	if err != nil {
 		return nil, 0, err
@@ -318,6 +327,50 @@ func TestSEC65_UnreadableNotificationDistrusts(t *testing.T) {
 			t.Fatalf("payload %q: got %v, want EUnavailable until a sync succeeds", p, err)
 		}
 	}
+}
+
+// SEC-65: a notification that cannot be read while a sync is running may
+// announce a change past what that sync read, so that sync must not make
+// the view trusted again; only a sync begun after it may. Before the fix,
+// the sync in flight cleared the failure and the view answered "live" from
+// its cache with the store down (seen as a flaky
+// TestSEC65_UnreadableNotificationDistrusts in CI).
+func TestSEC65_UnreadableNotificationDuringSync(t *testing.T) {
+	st, n, node, s := notifiedNode(t)
+	waitTrusted(t, node, st, s.ID)
+
+	type mine struct{}
+	ctx := context.WithValue(context.Background(), mine{}, true)
+	var once sync.Once
+	st.mu.Lock()
+	st.onChanges = func(c context.Context) {
+		if c.Value(mine{}) == nil {
+			// The manager's own sync loop: held until the test ends, so
+			// that only the syncs below run.
+			<-c.Done()
+			return
+		}
+		once.Do(func() { n.deliver("s1 r a\x00b") })
+	}
+	st.mu.Unlock()
+
+	if err := node.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.setDown(true)
+	if err := node.CheckLive(ctx, s.ID); sesame.ErrorCode(err) != sesame.EUnavailable {
+		t.Fatalf("after a sync that was running when the notification came: got %v, want EUnavailable", err)
+	}
+	// A sync begun after the notification makes the view trusted again.
+	st.setDown(false)
+	if err := node.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.setDown(true)
+	if err := node.CheckLive(ctx, s.ID); err != nil {
+		t.Fatalf("after a later sync: got %v, want the view to answer", err)
+	}
+	st.setDown(false)
 }
 
 // Notification payloads round-trip and stay within the size bound, split

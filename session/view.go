@@ -50,6 +50,7 @@ type view struct {
 	syncedAt time.Time                  // last successful sync (monotonic)
 	primed   bool                       // cursor initialised from the feed
 	failing  bool                       // the last sync failed, or a notification could not be applied
+	failGen  int64                      // counts the times failing was set: a sync clears it only if none happened since it began
 
 	// With a notifier: deaf while it may be missing notifications; cleared
 	// by the first successful sync that started after a reconnection
@@ -93,6 +94,7 @@ func (v *view) notified(payload string) {
 	v.mu.Lock()
 	if err != nil {
 		v.failing = true
+		v.failGen++
 	} else {
 		now := time.Now()
 		for _, id := range n.Revoked {
@@ -301,7 +303,7 @@ func (v *view) applyLocked(c Change) {
 func (v *view) sync(ctx context.Context) error {
 	const page = 1000
 	v.mu.RLock()
-	gen := v.connGen
+	gen, fgen := v.connGen, v.failGen
 	v.mu.RUnlock()
 	for {
 		v.mu.RLock()
@@ -365,7 +367,14 @@ func (v *view) sync(ctx context.Context) error {
 				v.floor = v.cursor
 			}
 			v.primed = true
-			v.failing = false
+			if fgen == v.failGen {
+				// A notification that could not be read while this sync
+				// ran may announce a change past what it read: only a
+				// sync that began after it may clear the failure.
+				v.failing = false
+			} else {
+				v.changed()
+			}
 			v.syncedAt = time.Now()
 			if v.deaf && v.listening && gen == v.connGen && gen > 0 {
 				v.deaf = false
@@ -387,6 +396,7 @@ func (v *view) sync(ctx context.Context) error {
 func (v *view) fail() {
 	v.mu.Lock()
 	v.failing = true
+	v.failGen++
 	v.mu.Unlock()
 }
 
