@@ -193,6 +193,17 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
 	}
 
+	// The OAuth endpoints with canary client IDs, secrets, codes and
+	// redirect URIs: none may become a label value.
+	c.do("GET", "/.well-known/openid-configuration", "")
+	c.do("GET", "/oauth2/authorize?client_id=canary-client-5a1f&redirect_uri=https%3A%2F%2Fcanary-rp-3e9d.example%2Fcb&response_type=code&scope=openid&state=canary-state-0b4c", "", "Cookie", sessionCookie)
+	c.do("POST", "/oauth2/token", "grant_type=authorization_code&code=canary-code-6d2e&client_id=canary-client-5a1f&client_secret=canary-secret-8c7b",
+		"Content-Type", "application/x-www-form-urlencoded")
+	c.do("POST", "/oauth2/token", "grant_type=canary-grant-2f6a", "Content-Type", "application/x-www-form-urlencoded",
+		"Authorization", "Basic Y2FuYXJ5LWNsaWVudDpjYW5hcnktc2VjcmV0") // canary-client:canary-secret
+	c.do("POST", "/oauth2/introspect", "token=canary-token-4b8e", "Content-Type", "application/x-www-form-urlencoded")
+	c.do("GET", "/oauth2/userinfo", "", "Authorization", "Bearer canary-token-1e3c")
+
 	body, fams := scrape(t, a.MetricsHandler())
 	if d := os.Getenv("SESAME_METRICS_DUMP"); d != "" {
 		os.WriteFile(d, []byte(body), 0o600)
@@ -265,6 +276,8 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 		{"sesame_session_view_trusted", nil, 1},
 		{"sesame_session_view_lookups_total", map[string]string{"result": "hit"}, 1},
 		{"sesame_password_hash_slots", nil, 1},
+		{"sesame_http_requests_total", map[string]string{"route": "/oauth2/token", "method": "POST", "status_class": "4xx"}, 2},
+		{"sesame_http_requests_total", map[string]string{"route": "/oauth2/userinfo", "method": "GET", "status_class": "4xx"}, 1},
 		{"go_goroutines", nil, 1},
 		{"process_cpu_seconds_total", nil, 0},
 	} {
