@@ -307,6 +307,7 @@ func (a *App) Start(ctx context.Context) {
 	runCleanup(ctx, a.state, a.logger, a.spawn)
 	a.startOAuth(ctx)
 	a.startWebhooks(ctx)
+	a.announce(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }
 

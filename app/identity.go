@@ -123,7 +123,7 @@ func identityStoreFor(d DurableStore) identityStore {
 type sqlIdentity struct{ db *sql.DB }
 
 func (s sqlIdentity) load(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM deployment`)
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM deployment`+identityOnly)
 	if err != nil {
 		return nil, fmt.Errorf("read the deployment identity: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s sqlIdentity) put(ctx context.Context, items map[string]string, onlyIfAbs
 	defer tx.Rollback()
 	if onlyIfAbsent {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployment`).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deployment`+identityOnly).Scan(&n); err != nil {
 			return fmt.Errorf("record the deployment identity: %w", err)
 		}
 		if n > 0 {
@@ -166,7 +166,7 @@ func (s sqlIdentity) put(ctx context.Context, items map[string]string, onlyIfAbs
 type pgIdentity struct{ db *postgres.DB }
 
 func (s pgIdentity) load(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.Pool().Query(ctx, `SELECT key, value FROM deployment`)
+	rows, err := s.db.Pool().Query(ctx, `SELECT key, value FROM deployment`+identityOnly)
 	if err != nil {
 		return nil, fmt.Errorf("read the deployment identity: %w", err)
 	}
@@ -187,7 +187,7 @@ func (s pgIdentity) put(ctx context.Context, items map[string]string, onlyIfAbse
 		}
 		if onlyIfAbsent {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM deployment`).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM deployment`+identityOnly).Scan(&n); err != nil {
 				return fmt.Errorf("record the deployment identity: %w", err)
 			}
 			if n > 0 {

@@ -157,10 +157,11 @@ func (db *DB) ExportUsedKeys(ctx context.Context, fn func(key string, exp time.T
 	})
 }
 
-// Deployment returns the recorded deployment identity items.
+// Deployment returns the recorded deployment identity items (not the
+// running servers' announcements, rows node/..., see app/nodes.go).
 func (db *DB) Deployment(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	err := db.eachRow(ctx, "deployment", `SELECT key, value FROM deployment`, func(rows *sql.Rows) error {
+	err := db.eachRow(ctx, "deployment", `SELECT key, value FROM deployment WHERE key NOT LIKE 'node/%'`, func(rows *sql.Rows) error {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
 			return fmt.Errorf("sqlite: export deployment: %w", err)

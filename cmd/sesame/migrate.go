@@ -34,7 +34,9 @@ sqlite:PATH or postgres://...); --sessions-from and --sessions-to those of
 the sessions setting (redis://..., redis+cluster://...), omitted when
 sessions live in the database.
 
-Stop every server first: migrate watches the source for --observe and
+Stop every server first: migrate refuses when a server announced itself
+in the source database within the last 30 s (every server does, every
+10 s, and removes it when it stops), watches the source for --observe and
 refuses if anything changes, and holds a SQLite source's write lock while
 it copies. Running it again copies only what is missing or older in the
 target; a run that failed is finished by running it again. It ends by
@@ -78,6 +80,14 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	}
 	if release != nil {
 		defer release()
+	}
+	// A server that writes nothing while migrate watches is still seen by
+	// its announcement in the database (app/nodes.go).
+	if nodes, err := app.LiveNodes(ctx, src.Durable, time.Now()); err != nil {
+		return failure("source: %s", redact(err.Error()))
+	} else if len(nodes) > 0 {
+		return failure("migrate: %d server(s) of the deployment are running on the source (%s): stop every server first (one that was killed without stopping counts as running until %s after its last sign of life); nothing was copied",
+			len(nodes), app.DescribeNodes(nodes, time.Now()), app.NodeLiveWindow)
 	}
 	dst, _, err := openSide(ctx, *to, *sessTo, true, &closers)
 	if err != nil {

@@ -38,11 +38,22 @@ func TestMigrateCommand(t *testing.T) {
 	s := w.serve()
 	c := w.client(s.url)
 	tok := c.login("alice", canaryPassword)
+	target := filepath.Join(t.TempDir(), "target.db")
+	// The server is idle: it writes nothing while migrate watches, but it
+	// announced itself in the database, and migrate refuses (exit 1,
+	// nothing copied, no target created).
+	r := w.run("", "migrate", "--from", w.db, "--to", "sqlite:"+target, "--observe", "100ms")
+	if r.code != 1 || !strings.Contains(r.stderr, "1 server(s) of the deployment are running on the source") ||
+		!strings.Contains(r.stderr, "nothing was copied") || strings.Contains(r.stdout, "verified") {
+		t.Fatalf("migrate beside an idle server: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("the refused migrate touched the target: %v", err)
+	}
 	if s.stop(t) != 0 {
 		t.Fatal("serve did not exit 0")
 	}
-	target := filepath.Join(t.TempDir(), "target.db")
-	r := w.run("", "migrate", "--from", w.db, "--to", "sqlite:"+target, "--observe", "100ms")
+	r = w.run("", "migrate", "--from", w.db, "--to", "sqlite:"+target, "--observe", "100ms")
 	if r.code != 0 || !strings.Contains(r.stdout, "the target matches the source (verified)") ||
 		!strings.Contains(r.stderr, "migrate: sessions: 1 in the source, 1 copied") {
 		t.Fatalf("migrate: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
