@@ -42,6 +42,7 @@ import (
 	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 // Durable is the durable role of a store (SQLite or PostgreSQL) as migrate
@@ -57,6 +58,7 @@ type Durable interface {
 	ExportUsedKeys(ctx context.Context, fn func(key string, exp time.Time) error) error
 	Deployment(ctx context.Context) (map[string]string, error)
 	Activity(ctx context.Context) (string, error)
+	ListWebhooks(ctx context.Context, dead bool, after string, limit int) ([]*webhook.Message, error)
 
 	PutUser(ctx context.Context, u *sesame.User) error
 	PutKey(ctx context.Context, r *keyring.Record) error
@@ -67,6 +69,7 @@ type Durable interface {
 	PutCursor(ctx context.Context, name string, pos int64) error
 	PutUsedKey(ctx context.Context, key string, exp time.Time) error
 	PutDeployment(ctx context.Context, items map[string]string) error
+	PutWebhook(ctx context.Context, m *webhook.Message) error
 }
 
 // State is the session-state role of a store (the durable database, or
@@ -314,6 +317,41 @@ var kinds = []kind{
 		newer: func(t, s any) bool {
 			tt, st := t.(*oauth.LogoutTarget), s.(*oauth.LogoutTarget)
 			return tt.Attempts > st.Attempts || !tt.DueAt.IsZero() && st.DueAt.IsZero()
+		},
+		live: always},
+	{name: "webhook outbox",
+		// Pending and dead-lettered messages, with their attempts: the
+		// target's dispatcher delivers what the source had not (a message
+		// the source delivered after a first run is no longer there, and
+		// one the target delivered is not copied again unless the source
+		// still holds it: at-least-once, as the outbox promises).
+		export: func(ctx context.Context, d Deployment, fn func(string, any) error) error {
+			for _, dead := range []bool{false, true} {
+				after := ""
+				for {
+					ms, err := d.Durable.ListWebhooks(ctx, dead, after, 500)
+					if err != nil {
+						return err
+					}
+					for _, m := range ms {
+						if err := fn(m.ID, m); err != nil {
+							return err
+						}
+					}
+					if len(ms) < 500 {
+						break
+					}
+					after = ms[len(ms)-1].ID
+				}
+			}
+			return nil
+		},
+		put: func(ctx context.Context, d Deployment, r any) error {
+			return d.Durable.PutWebhook(ctx, r.(*webhook.Message))
+		},
+		newer: func(t, s any) bool {
+			tm, sm := t.(*webhook.Message), s.(*webhook.Message)
+			return tm.Attempts > sm.Attempts || !tm.DeadAt.IsZero() && sm.DeadAt.IsZero()
 		},
 		live: always},
 	{name: "throttle counters",

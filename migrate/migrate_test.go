@@ -34,6 +34,7 @@ import (
 	"github.com/sesame-auth/sesame/postgres"
 	"github.com/sesame-auth/sesame/redis"
 	"github.com/sesame-auth/sesame/sqlite"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 const (
@@ -231,10 +232,37 @@ func sourceDeployment(t *testing.T) (db string, creds []credentials) {
 	if err := a.Durable().SaveConsent(ctx, &oauth.Consent{UserID: mustUser(t, a, "alice").ID, ClientID: "web", Scopes: []string{"openid"}, GrantedAt: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
+	// The webhook outbox: one message pending after two attempts, one
+	// dead-lettered.
+	ws := a.Durable().(webhook.Store)
+	now := time.Now().UTC()
+	if err := ws.AddWebhooks(ctx, []*webhook.Message{
+		{ID: "msg_pending", URL: "https://hooks.example.com/a", Type: "login.success", Payload: []byte(`{"type":"login.success"}`),
+			CreatedAt: now, DueAt: now.Add(time.Hour), Attempts: 2, LastError: "HTTP 503"},
+		{ID: "msg_dead", URL: "https://hooks.example.com/b", Type: "logout", Payload: []byte(`{"type":"logout"}`),
+			CreatedAt: now.Add(-25 * time.Hour), DueAt: now, Attempts: 36, LastError: "HTTP 500", DeadAt: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return db, creds
+}
+
+// checkWebhooks: the target holds the source's webhook outbox as it was.
+func checkWebhooks(t *testing.T, d webhook.Store) {
+	t.Helper()
+	ctx := context.Background()
+	pending, err := d.ListWebhooks(ctx, false, "", 10)
+	if err != nil || len(pending) != 1 || pending[0].ID != "msg_pending" || pending[0].Attempts != 2 || pending[0].LastError != "HTTP 503" ||
+		string(pending[0].Payload) != `{"type":"login.success"}` {
+		t.Errorf("pending webhooks on the target: %+v %v", pending, err)
+	}
+	dead, err := d.ListWebhooks(ctx, true, "", 10)
+	if err != nil || len(dead) != 1 || dead[0].ID != "msg_dead" || dead[0].DeadAt.IsZero() || dead[0].Attempts != 36 {
+		t.Errorf("dead webhooks on the target: %+v %v", dead, err)
+	}
 }
 
 func openSQLite(t *testing.T, path string) *sqlite.DB {
@@ -313,7 +341,7 @@ func runTwice(t *testing.T, cfg migrate.Config) {
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	for _, k := range []string{"users", "signing keys", "sessions", "refresh tokens", "oauth clients", "oauth consents", "throttle counters"} {
+	for _, k := range []string{"users", "signing keys", "sessions", "refresh tokens", "oauth clients", "oauth consents", "throttle counters", "webhook outbox"} {
 		if kr := kindReport(rep, k); kr.Copied == 0 || kr.Copied != kr.Source {
 			t.Errorf("%s: %+v, want every source record copied", k, kr)
 		}
@@ -344,6 +372,7 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if !strings.Contains(progress.String(), "sessions: 4 in the source") {
 		t.Errorf("progress: %s", progress.String())
 	}
+	checkWebhooks(t, d)
 	s.Close()
 	d.Close()
 	checkTarget(t, testConfig(pgURL, ""), creds)
@@ -363,6 +392,7 @@ func TestSQLiteToPostgresRedis(t *testing.T) {
 	if err != nil || oldest <= pos+1 {
 		t.Errorf("target feed: oldest %d, source position %d (%v): want a gap", oldest, pos, err)
 	}
+	checkWebhooks(t, d)
 	s.Close()
 	d.Close()
 	checkTarget(t, testConfig(pgURL, redisURL), creds)

@@ -18,6 +18,7 @@ import (
 	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 // eachRow runs query and calls scan for each row.
@@ -363,6 +364,27 @@ func (db *DB) PutThrottle(ctx context.Context, key string, st guard.State) error
 		key, st.Count, nanos(st.Last), nanos(st.Expires))
 	if err != nil {
 		return writeErr("put throttle counter", err)
+	}
+	return nil
+}
+
+// PutWebhook writes a webhook outbox message as it is (pending or dead,
+// with its attempts), replacing one with the same ID.
+func (db *DB) PutWebhook(ctx context.Context, m *webhook.Message) error {
+	if !storableText(m.ID) || !storableText(m.URL) || !storableText(m.Type) {
+		return sesame.Errorf(sesame.EInvalid, "text is not valid UTF-8 or contains NUL")
+	}
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO webhook_outbox (`+webhookColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO UPDATE SET url = excluded.url, type = excluded.type, payload = excluded.payload,
+			created_at = excluded.created_at, due_at = excluded.due_at, attempts = excluded.attempts,
+			last_error = excluded.last_error, dead_at = excluded.dead_at`,
+		m.ID, m.URL, m.Type, payload, nanos(m.CreatedAt), nanos(m.DueAt), m.Attempts, safeText(m.LastError), nanosOrNil(m.DeadAt))
+	if err != nil {
+		return writeErr("put webhook", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sesame-auth/sesame/keyring"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/token"
+	"github.com/sesame-auth/sesame/webhook"
 )
 
 // eachRow runs query on a reader connection and calls scan for each row.
@@ -396,6 +397,24 @@ func (db *DB) PutThrottle(ctx context.Context, key string, st guard.State) error
 		key, st.Count, nanos(st.Last), nanos(st.Expires))
 	if err != nil {
 		return fmt.Errorf("sqlite: put throttle counter: %w", err)
+	}
+	return nil
+}
+
+// PutWebhook writes a webhook outbox message as it is (pending or dead,
+// with its attempts), replacing one with the same ID.
+func (db *DB) PutWebhook(ctx context.Context, m *webhook.Message) error {
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	_, err := db.w.ExecContext(ctx, `INSERT INTO webhook_outbox (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET url = excluded.url, type = excluded.type, payload = excluded.payload,
+			created_at = excluded.created_at, due_at = excluded.due_at, attempts = excluded.attempts,
+			last_error = excluded.last_error, dead_at = excluded.dead_at`,
+		m.ID, m.URL, m.Type, payload, nanos(m.CreatedAt), nanos(m.DueAt), m.Attempts, m.LastError, nanosOrNil(m.DeadAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: put webhook: %w", err)
 	}
 	return nil
 }
