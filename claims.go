@@ -23,6 +23,15 @@ type AccessClaims struct {
 	ClientID  string   `json:"client_id"`
 	Scope     string   `json:"scope,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
+
+	// AuthTime, ACR and AMR say how the session was authenticated when
+	// the token was issued (RFC 9068 §2.2.1): AuthTime is the session's
+	// [Session.StepUpTime], so a token issued before a step-up does not
+	// carry it (SEC-14); ACR and AMR are [Session.Level] and
+	// [Session.Methods]. Absent from tokens issued before they were added.
+	AuthTime jose.NumericDate `json:"auth_time,omitzero"`
+	ACR      string           `json:"acr,omitempty"`
+	AMR      []string         `json:"amr,omitempty"`
 }
 
 // HasScope reports whether scope is one of the space-separated values of

@@ -39,6 +39,20 @@ const (
 // the last failure.
 const EventBackchannelLogoutFailed EventType = "oauth.backchannel_logout_failed"
 
+// The second-factor events (package factor). Reason names the factor kind
+// ("totp", "recovery_code", "webauthn") and, for a factor, its name; never
+// a code or a secret.
+const (
+	EventFactorEnrolled         EventType = "factor.enrolled"         // a second factor was confirmed by its first code
+	EventFactorRemoved          EventType = "factor.removed"          // the user removed one of their factors
+	EventFactorsReset           EventType = "factor.reset"            // an admin removed every factor of a user (their sessions end)
+	EventSecondFactorSuccess    EventType = "second_factor.success"   // a second factor completed a sign-in or a step-up
+	EventSecondFactorFailure    EventType = "second_factor.failure"   // a wrong, replayed or throttled second factor
+	EventRecoveryCodeUsed       EventType = "recovery_code.used"      // a recovery code was spent
+	EventRecoveryCodesGenerated EventType = "recovery_code.generated" // a new set of recovery codes (the old set is void)
+	EventStepUp                 EventType = "step_up"                 // a signed-in caller proved their factors again (SEC-14)
+)
+
 // Event is one audit record. It never carries a secret: session IDs here are
 // the public ID, never the token.
 type Event struct {

@@ -42,6 +42,16 @@ type Principal struct {
 	// for a session cookie, the access token's iat for a token. A user's
 	// SessionsNotBefore is compared with it ([User.Admits], SEC-13).
 	AuthTime time.Time
+	// ACR and AMR say how the session was authenticated ([Session.Level],
+	// [Session.Methods]): the session's for a session cookie, the access
+	// token's claims for a token.
+	ACR string
+	AMR []string
+	// StepUpTime is when every factor of the session's level was last
+	// given: [Session.StepUpTime] for a session cookie, the auth_time
+	// claim for a token (so a token issued before a step-up does not carry
+	// it). Sensitive actions require it to be recent (SEC-14).
+	StepUpTime time.Time
 }
 
 type principalKey struct{}

@@ -39,6 +39,7 @@ type sessionDoc struct {
 	IP   []byte `bson:"ip"`
 	V    int64  `bson:"v"`
 	Data []byte `bson:"data,omitempty"`
+	AF   []byte `bson:"af,omitempty"` // codec.EncodeSessionAuth: AMR, ACR, FactorTime, Pending
 	DL   int64  `bson:"dl"`
 	TTL  any    `bson:"ttl"`
 }
@@ -48,7 +49,7 @@ func (s *Store) encodeSession(x *sesame.Session) *sessionDoc {
 		ID: x.ID, UID: x.UserID, Tok: slices.Clone(x.TokenHash[:]), Prev: slices.Clone(codec.HashOrNil(&x.PrevTokenHash)),
 		PVU: codec.Nanos(x.PrevValidUntil), CA: codec.Nanos(x.CreatedAt), LS: codec.Nanos(x.LastSeen),
 		Idle: int64(x.IdleTimeout), Exp: codec.Nanos(x.ExpiresAt), Rem: x.Remember, Auth: codec.Nanos(x.AuthTime),
-		UA: []byte(x.Device.UserAgent), IP: []byte(x.Device.IP), V: x.Version, Data: codec.EncodeData(x.Data),
+		UA: []byte(x.Device.UserAgent), IP: []byte(x.Device.IP), V: x.Version, Data: codec.EncodeData(x.Data), AF: codec.EncodeSessionAuth(x),
 		DL: codec.Nanos(x.Deadline()), TTL: s.ttlDate(x.ExpiresAt),
 	}
 }
@@ -67,6 +68,9 @@ func (d *sessionDoc) decode() (*sesame.Session, error) {
 	copy(x.PrevTokenHash[:], d.Prev)
 	var err error
 	if x.Data, err = codec.DecodeData(d.Data); err != nil {
+		return nil, fmt.Errorf("session %s: %w", d.ID, err)
+	}
+	if err := codec.DecodeSessionAuth(x, d.AF); err != nil {
 		return nil, fmt.Errorf("session %s: %w", d.ID, err)
 	}
 	return x, nil
@@ -243,6 +247,11 @@ func (s *Store) Update(ctx context.Context, x *sesame.Session) error {
 		set = append(set, bson.E{Key: "data", Value: d})
 	} else {
 		unset = append(unset, bson.E{Key: "data", Value: ""})
+	}
+	if a := codec.EncodeSessionAuth(x); a != nil {
+		set = append(set, bson.E{Key: "af", Value: a})
+	} else {
+		unset = append(unset, bson.E{Key: "af", Value: ""})
 	}
 	upd := bson.D{
 		{Key: "$set", Value: set},

@@ -15,6 +15,8 @@ var (
 	encodeData     = codec.EncodeData
 	decodeData     = codec.DecodeData
 	errCorruptData = codec.ErrCorruptData
+	encodeAuth     = codec.EncodeSessionAuth
+	decodeAuth     = codec.DecodeSessionAuth
 )
 
 // nanosOrNil encodes t, or NULL for the zero time.

@@ -327,14 +327,14 @@ func (db *DB) PutUsedKey(ctx context.Context, key string, exp time.Time) error {
 // tells any reader to read it again.
 func (db *DB) PutSession(ctx context.Context, s *sesame.Session) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, prev_token_hash = excluded.prev_token_hash,
 		prev_valid_until = excluded.prev_valid_until, last_seen = excluded.last_seen, idle_timeout = excluded.idle_timeout,
 		expires_at = excluded.expires_at, remember = excluded.remember, auth_time = excluded.auth_time,
-		user_agent = excluded.user_agent, ip = excluded.ip, version = excluded.version, data = excluded.data`,
+		user_agent = excluded.user_agent, ip = excluded.ip, version = excluded.version, data = excluded.data, auth = excluded.auth`,
 		s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
 		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), s.Remember, nanos(s.AuthTime),
-		[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data))
+		[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data), encodeAuth(s))
 	if err != nil {
 		return writeErr("put session", err)
 	}

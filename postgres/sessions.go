@@ -20,11 +20,11 @@ var (
 // sessionColumns is the column list every session read selects, in the
 // order scanSession expects.
 const sessionColumns = `id, user_id, token_hash, prev_token_hash, prev_valid_until, created_at,
-	last_seen, idle_timeout, expires_at, remember, auth_time, user_agent, ip, version, data`
+	last_seen, idle_timeout, expires_at, remember, auth_time, user_agent, ip, version, data, auth`
 
 const (
 	createSession = `INSERT INTO sessions (` + sessionColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
 	// Each branch is one probe of a unique or partial index; the token hash
 	// is tried first, and LIMIT stops before the second when it matches.
@@ -45,7 +45,7 @@ const (
 			UPDATE sessions SET
 				token_hash = $3, prev_token_hash = $4, prev_valid_until = $5,
 				last_seen = greatest(last_seen, $6), idle_timeout = $7, expires_at = $8,
-				remember = $9, auth_time = $10, user_agent = $11, ip = $12, data = $13,
+				remember = $9, auth_time = $10, user_agent = $11, ip = $12, data = $13, auth = $14,
 				version = version + 1
 			WHERE id = $1 AND version = $2
 			RETURNING 1)
@@ -65,7 +65,7 @@ func (db *DB) Create(ctx context.Context, s *sesame.Session) error {
 	_, err := db.pool.Exec(ctx, createSession,
 		s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
 		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), s.Remember, nanos(s.AuthTime),
-		[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data))
+		[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data), encodeAuth(s))
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Wrap(sesame.EConflict, err, "session id or token exists")
 	}
@@ -112,7 +112,7 @@ func (db *DB) Update(ctx context.Context, s *sesame.Session) error {
 	err := db.pool.QueryRow(ctx, updateSession,
 		s.ID, s.Version, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil),
 		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), s.Remember, nanos(s.AuthTime),
-		[]byte(s.Device.UserAgent), []byte(s.Device.IP), encodeData(s.Data)).Scan(&updated, &exists)
+		[]byte(s.Device.UserAgent), []byte(s.Device.IP), encodeData(s.Data), encodeAuth(s)).Scan(&updated, &exists)
 	switch {
 	case err != nil:
 		return writeErr("update session", err)
@@ -242,17 +242,17 @@ func (db *DB) changes(ctx context.Context, after int64, limit int) ([]session.Ch
 // sessionRow is the scan target of one row of sessionColumns: one
 // allocation for every destination.
 type sessionRow struct {
-	s                                                 sesame.Session
-	token, prev, ua, ip, data                         []byte
-	prevValid, created, lastSeen, idle, expires, auth int64
-	dest                                              [15]any
+	s                                                   sesame.Session
+	token, prev, ua, ip, data, auth                     []byte
+	prevValid, created, lastSeen, idle, expires, authAt int64
+	dest                                                [16]any
 }
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row pgx.Row) (*sesame.Session, error) {
 	r := new(sessionRow)
 	r.dest = [...]any{&r.s.ID, &r.s.UserID, &r.token, &r.prev, &r.prevValid, &r.created,
-		&r.lastSeen, &r.idle, &r.expires, &r.s.Remember, &r.auth, &r.ua, &r.ip, &r.s.Version, &r.data}
+		&r.lastSeen, &r.idle, &r.expires, &r.s.Remember, &r.authAt, &r.ua, &r.ip, &r.s.Version, &r.data, &r.auth}
 	if err := row.Scan(r.dest[:]...); err != nil {
 		return nil, err
 	}
@@ -265,9 +265,12 @@ func scanSession(row pgx.Row) (*sesame.Session, error) {
 	copy(s.PrevTokenHash[:], r.prev)
 	s.Device = sesame.Device{UserAgent: string(r.ua), IP: string(r.ip)}
 	s.PrevValidUntil, s.CreatedAt, s.LastSeen = fromNanos(r.prevValid), fromNanos(r.created), fromNanos(r.lastSeen)
-	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(r.idle), fromNanos(r.expires), fromNanos(r.auth)
+	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(r.idle), fromNanos(r.expires), fromNanos(r.authAt)
 	var err error
 	if s.Data, err = decodeData(r.data); err != nil {
+		return nil, fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	if err := decodeAuth(s, r.auth); err != nil {
 		return nil, fmt.Errorf("session %s: %w", s.ID, err)
 	}
 	return s, nil

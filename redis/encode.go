@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/internal/codec"
 	"github.com/sesame-auth/sesame/token"
 )
 
@@ -98,7 +99,11 @@ func encodeSession(s *sesame.Session) []byte {
 		b = appendString(b, k)
 		b = appendString(b, string(v))
 	}
-	return b
+	// The authentication state is a trailing, optional field (the Lua
+	// scripts read only the head): a session without one encodes exactly
+	// as before it existed, and a record written before decodes with none
+	// (one factor, the password).
+	return append(b, codec.EncodeSessionAuth(s)...)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -184,6 +189,12 @@ func decodeSession(blob string, userID, version, lastSeen, member string) (*sesa
 			k := d.string()
 			s.Data[k] = append([]byte{}, d.bytes()...)
 		}
+	}
+	if d.err == nil && len(d.b) > 0 {
+		if err := codec.DecodeSessionAuth(s, d.b); err != nil {
+			return nil, errCorrupt
+		}
+		d.b = nil
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt

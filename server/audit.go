@@ -46,7 +46,7 @@ func (a AuditLog) Emit(ctx context.Context, e sesame.Event) {
 	add("reason", e.Reason)
 	level := slog.LevelInfo
 	switch e.Type {
-	case sesame.EventLoginFailure, sesame.EventReauthFailure, sesame.EventCSRFRejected:
+	case sesame.EventLoginFailure, sesame.EventReauthFailure, sesame.EventCSRFRejected, sesame.EventSecondFactorFailure:
 		level = slog.LevelWarn
 	}
 	a.Logger.LogAttrs(ctx, level, "audit", attrs...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -67,6 +68,7 @@ const (
 	kindSession     = "session cookie"
 	kindBearer      = "bearer header"
 	kindTokenCookie = "token cookie"
+	kindPending     = "pending session cookie" // a password login waiting for its second factor (SEC-60)
 )
 
 // walkCred is one credential: cookies a browser holds, or a Bearer token.
@@ -225,6 +227,30 @@ func (w *walker) login(kind, user string) walkCred {
 	return c
 }
 
+// pending mints the cookie of a session waiting for user's second factor
+// (SEC-60): what a password login gives a user with a second factor.
+func (w *walker) pending(user string) walkCred {
+	w.t.Helper()
+	u, err := w.e.accounts.Lookup(context.Background(), user)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if _, err := w.e.sessions.Login(rec, httptest.NewRequest("POST", "/login", nil), u.ID, session.LoginOptions{Pending: true}); err != nil {
+		w.t.Fatal(err)
+	}
+	c := walkCred{kind: kindPending}
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == "__Host-sesame" {
+			c.cookies = append(c.cookies, &http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+	}
+	if len(c.cookies) != 1 {
+		w.t.Fatal("a pending login gave no cookie")
+	}
+	return c
+}
+
 // revoked mints a credential of kind and signs it out through the API, as
 // its owner would; the walk then replays it (a stolen or stale copy).
 func (w *walker) revoked(kind, user string) walkCred {
@@ -333,7 +359,11 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 // served as anonymous (SEC-20); a signed-out cookie of either kind is no
 // credential. The password routes reach re-authentication with every
 // credential kind (their 400 comes after the current password was
-// checked, SEC-56). A refused request changes nothing.
+// checked, SEC-56). A refused request changes nothing. SEC-60: the cookie
+// of a session waiting for its second factor is refused like no
+// credential on every route (API, pages, /api/v1/token/session, refresh,
+// forward-auth, OAuth authorize), and a route it may reach (logout,
+// login) gets the public answer.
 func TestSEC35_RouteWalkEveryCredential(t *testing.T) {
 	t.Run("default", func(t *testing.T) { walkRouteTable(t, newEnv(t), "") })
 	// The spa preset hands out tokens only in cookies: no Bearer token
@@ -399,14 +429,19 @@ func walkRouteTable(t *testing.T, e *env, preset string) {
 			for _, k := range kinds {
 				callers = append(callers, caller{"alice", k})
 			}
+			callers = append(callers, caller{"alice", kindPending})
 			if spec.policy == adminOnly {
+				callers = append(callers, caller{"root", kindPending})
 				for _, k := range kinds {
 					callers = append(callers, caller{"root", k})
 				}
 			}
 			for _, who := range callers {
 				cred := walkCred{kind: kindNone}
-				if who.user != "" {
+				switch {
+				case who.kind == kindPending:
+					cred = w.pending(who.user)
+				case who.user != "":
 					cred = w.login(who.kind, who.user) // fresh: the route may end it
 				}
 				w.check(rt.Method, spec, cred, who.user, alice.ID)
@@ -462,7 +497,7 @@ func (w *walker) check(method string, spec walkRoute, cred walkCred, user, alice
 	r := w.send(method, path, body, cred)
 	w.checked++
 
-	live := user != "" && !cred.revoked
+	live := user != "" && !cred.revoked && cred.kind != kindPending
 	admin := user == "root"
 	what := fmt.Sprintf("%s %s with %s (%s)", method, path, cred, user)
 	page := !strings.HasPrefix(path, "/api/") && path != "/.well-known/jwks.json"

@@ -48,6 +48,11 @@ type Config struct {
 	RememberIdleTimeout time.Duration
 	RememberLifetime    time.Duration
 
+	// PendingLifetime is how long a session waiting for its second
+	// factor ([LoginOptions.Pending]) lives, idle or not. Default 5
+	// minutes.
+	PendingLifetime time.Duration
+
 	// RenewGrace is how long the token a session had before a renewal
 	// stays usable, for requests already in flight. Default 10 seconds; a
 	// negative value disables the grace (the old token dies at once).
@@ -171,6 +176,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.Lifetime, 12*time.Hour)
 	setDur(&c.RememberIdleTimeout, 7*24*time.Hour)
 	setDur(&c.RememberLifetime, 30*24*time.Hour)
+	setDur(&c.PendingLifetime, 5*time.Minute)
 	setDur(&c.RenewGrace, 10*time.Second)
 	if c.RenewGrace < 0 {
 		c.RenewGrace = 0

@@ -168,10 +168,9 @@ func (st *state) commitLocked() error {
 			if m.cfg.RenewGrace > 0 {
 				next.PrevTokenHash, next.PrevValidUntil = base.TokenHash, now.Add(m.cfg.RenewGrace)
 			}
+			// A renewal is no proof of anything: AuthTime and FactorTime
+			// move only by Manager.StepUp (SEC-14).
 			next.TokenHash = hash
-			if next.UserID != "" { // an anonymous session never authenticated
-				next.AuthTime = now
-			}
 		}
 		err := m.store.Update(ctx, next)
 		switch {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -88,6 +89,17 @@ type LoginOptions struct {
 	// Device describes the client. Default: the request's User-Agent
 	// (truncated to 256 bytes) and the IP of its RemoteAddr.
 	Device *sesame.Device
+	// AMR lists the factors the user gave (sesame.AMRPassword, ...).
+	// Default: the password alone.
+	AMR []string
+	// ACR is the session's level. Default: sesame.ACRTwoFactors when AMR
+	// holds two factors or more, else sesame.ACROneFactor.
+	ACR string
+	// Pending starts a session that waits for its second factor: it lives
+	// Config.PendingLifetime, has no Principal, carries no token and
+	// reaches only the second-factor step and logout (SEC-60); see
+	// [PendingSession] and [Manager.CompletePending].
+	Pending bool
 }
 
 // Login starts a new session for userID and sets its cookie on w.
@@ -157,6 +169,8 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions, 
 	case userID == "":
 		idle, life = m.cfg.Anonymous.IdleTimeout, m.cfg.Anonymous.Lifetime
 		opts, authTime = LoginOptions{}, time.Time{}
+	case opts.Pending:
+		idle, life = m.cfg.PendingLifetime, m.cfg.PendingLifetime
 	case opts.Remember:
 		idle, life = m.cfg.RememberIdleTimeout, m.cfg.RememberLifetime
 	}
@@ -171,12 +185,35 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions, 
 		IdleTimeout: idle, ExpiresAt: now.Add(life),
 		Remember: opts.Remember, Device: dev, Data: data,
 	}
+	if userID != "" {
+		s.AMR, s.ACR, s.Pending = authMethods(opts)
+		if len(s.AMR) > 1 {
+			s.FactorTime = now
+		}
+	}
 	if err := m.store.Create(ctx, s); err != nil {
 		return nil, "", unavailable(err)
 	}
 	m.view.replace(s)
 	m.emit(ctx, sesame.EventSessionCreated, s, "")
 	return s, token, nil
+}
+
+// authMethods returns the AMR, ACR and pending state of a new signed-in
+// session from opts.
+func authMethods(opts LoginOptions) (amr []string, acr string, pending bool) {
+	amr = slices.Clone(opts.AMR)
+	if len(amr) == 0 {
+		amr = []string{sesame.AMRPassword}
+	}
+	acr = opts.ACR
+	if acr == "" {
+		acr = sesame.ACROneFactor
+		if len(amr) > 1 {
+			acr = sesame.ACRTwoFactors
+		}
+	}
+	return amr, acr, opts.Pending
 }
 
 // ErrSessionRevoked is returned by [Manager.CheckLive] and [Manager.TouchForRefresh] for a
@@ -209,8 +246,8 @@ func (m *Manager) LiveSession(ctx context.Context, sid string) (*sesame.Session,
 			return nil, err
 		}
 	}
-	if s.UserID == "" {
-		return nil, ErrSessionRevoked // anonymous: never a token's session
+	if !s.SignedIn() {
+		return nil, ErrSessionRevoked // anonymous or pending: never a token's session (SEC-60)
 	}
 	return m.validate(ctx, s, fromView, true)
 }
@@ -224,8 +261,8 @@ func (m *Manager) TouchForRefresh(ctx context.Context, sid string) (*sesame.Sess
 	if err != nil {
 		return nil, err
 	}
-	if s.UserID == "" {
-		return nil, ErrSessionRevoked // anonymous: never a token's session
+	if !s.SignedIn() {
+		return nil, ErrSessionRevoked // anonymous or pending: never a token's session (SEC-60)
 	}
 	return m.validate(ctx, s, false, true)
 }

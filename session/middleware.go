@@ -68,14 +68,15 @@ func (c *stateContext) Value(key any) any {
 // without one (an anonymous session has none). It follows the session a
 // Login or Logout in the same request switched to.
 func (st *state) principal() *sesame.Principal {
-	s := st.sess.Load()
-	if s == nil || s.UserID == "" {
+	s := st.user()
+	if s == nil {
 		return nil
 	}
 	p := st.pr.Load()
 	if p == nil || p.SessionID != s.ID {
 		// Two goroutines of the request may both make one: either will do.
-		p = &sesame.Principal{UserID: s.UserID, SessionID: s.ID, Method: sesame.MethodSession, AuthTime: s.CreatedAt}
+		p = &sesame.Principal{UserID: s.UserID, SessionID: s.ID, Method: sesame.MethodSession, AuthTime: s.CreatedAt,
+			ACR: s.Level(), AMR: s.Methods(), StepUpTime: s.StepUpTime()}
 		st.pr.Store(p)
 	}
 	return p
@@ -242,12 +243,15 @@ func (st *state) loaded() *sesame.Session {
 }
 
 // user returns the request's signed-in session record (shared: never
-// modify it), or nil: an anonymous session is not signed in.
+// modify it), or nil: neither an anonymous session nor one waiting for its
+// second factor is signed in ([sesame.Session.SignedIn]). It is the cookie
+// path's one "who is calling" decision: the Principal, [Current] and every
+// handler behind [sesame.RequireAuth] go through it (SEC-60).
 func (st *state) user() *sesame.Session {
 	if st == nil {
 		return nil
 	}
-	if s := st.sess.Load(); s != nil && s.UserID != "" {
+	if s := st.sess.Load(); s != nil && s.SignedIn() {
 		return s
 	}
 	return nil

@@ -12,6 +12,8 @@ var (
 	encodeData     = codec.EncodeData
 	decodeData     = codec.DecodeData
 	errCorruptData = codec.ErrCorruptData
+	encodeAuth     = codec.EncodeSessionAuth
+	decodeAuth     = codec.DecodeSessionAuth
 )
 
 // boolInt stores a bool as an INTEGER (STRICT tables have no BOOLEAN).

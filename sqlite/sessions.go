@@ -27,7 +27,7 @@ func (db *DB) Create(ctx context.Context, s *sesame.Session) error {
 	_, err := db.st.createSession.ExecContext(ctx,
 		s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
 		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), boolInt(s.Remember), nanos(s.AuthTime),
-		s.Device.UserAgent, s.Device.IP, s.Version, encodeData(s.Data))
+		s.Device.UserAgent, s.Device.IP, s.Version, encodeData(s.Data), encodeAuth(s))
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return sesame.Wrap(sesame.EConflict, err, "session id exists")
@@ -70,7 +70,7 @@ func (db *DB) Update(ctx context.Context, s *sesame.Session) error {
 	res, err := db.st.updateSession.ExecContext(ctx,
 		s.ID, s.Version, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil),
 		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), boolInt(s.Remember), nanos(s.AuthTime),
-		s.Device.UserAgent, s.Device.IP, encodeData(s.Data))
+		s.Device.UserAgent, s.Device.IP, encodeData(s.Data), encodeAuth(s))
 	if err != nil {
 		return fmt.Errorf("sqlite: update session: %w", err)
 	}
@@ -226,17 +226,17 @@ func (db *DB) changes(ctx context.Context, after int64, limit int) ([]session.Ch
 // allocation for every destination, and the BLOBs read in place (RawBytes)
 // and copied once, as the session needs them.
 type sessionRow struct {
-	s                                                 sesame.Session
-	token, prev, data                                 sql.RawBytes
-	prevValid, created, lastSeen, idle, expires, auth int64
-	dest                                              [15]any
+	s                                                   sesame.Session
+	token, prev, data, auth                             sql.RawBytes
+	prevValid, created, lastSeen, idle, expires, authAt int64
+	dest                                                [16]any
 }
 
 // scanSession reads the current row of rows.
 func scanSession(rows *sql.Rows) (*sesame.Session, error) {
 	r := new(sessionRow)
 	r.dest = [...]any{&r.s.ID, &r.s.UserID, &r.token, &r.prev, &r.prevValid, &r.created,
-		&r.lastSeen, &r.idle, &r.expires, &r.s.Remember, &r.auth, &r.s.Device.UserAgent, &r.s.Device.IP, &r.s.Version, &r.data}
+		&r.lastSeen, &r.idle, &r.expires, &r.s.Remember, &r.authAt, &r.s.Device.UserAgent, &r.s.Device.IP, &r.s.Version, &r.data, &r.auth}
 	if err := rows.Scan(r.dest[:]...); err != nil {
 		return nil, err
 	}
@@ -248,9 +248,12 @@ func scanSession(rows *sql.Rows) (*sesame.Session, error) {
 	copy(s.TokenHash[:], r.token)
 	copy(s.PrevTokenHash[:], r.prev)
 	s.PrevValidUntil, s.CreatedAt, s.LastSeen = fromNanos(r.prevValid), fromNanos(r.created), fromNanos(r.lastSeen)
-	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(r.idle), fromNanos(r.expires), fromNanos(r.auth)
+	s.IdleTimeout, s.ExpiresAt, s.AuthTime = time.Duration(r.idle), fromNanos(r.expires), fromNanos(r.authAt)
 	var err error
 	if s.Data, err = decodeData(r.data); err != nil {
+		return nil, fmt.Errorf("session %s: %w", s.ID, err)
+	}
+	if err := decodeAuth(s, r.auth); err != nil {
 		return nil, fmt.Errorf("session %s: %w", s.ID, err)
 	}
 	return s, nil

@@ -10,7 +10,7 @@ import (
 // sessionColumns is the column list every session read selects, in the
 // order scanSession expects.
 const sessionColumns = `id, user_id, token_hash, prev_token_hash, prev_valid_until, created_at,
-	last_seen, idle_timeout, expires_at, remember, auth_time, user_agent, ip, version, data`
+	last_seen, idle_timeout, expires_at, remember, auth_time, user_agent, ip, version, data, auth`
 
 const userColumns = `id, username, password_hash, admin, blocked, created_at, updated_at, sessions_not_before, group_names`
 
@@ -60,13 +60,13 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{r, &st.users, `SELECT ` + userColumns + ` FROM users ORDER BY username`},
 
 		{w, &st.createSession, `INSERT INTO sessions (` + sessionColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		// Compare-and-swap on version; last_seen never moves back. The
 		// sessions_updated trigger records the change.
 		{w, &st.updateSession, `UPDATE sessions SET
 			token_hash = ?3, prev_token_hash = ?4, prev_valid_until = ?5,
 			last_seen = max(last_seen, ?6), idle_timeout = ?7, expires_at = ?8,
-			remember = ?9, auth_time = ?10, user_agent = ?11, ip = ?12, data = ?13,
+			remember = ?9, auth_time = ?10, user_agent = ?11, ip = ?12, data = ?13, auth = ?14,
 			version = version + 1
 			WHERE id = ?1 AND version = ?2`},
 		{w, &st.touchSession, `UPDATE sessions SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2`},

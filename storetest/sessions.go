@@ -42,7 +42,7 @@ func equal(t *testing.T, got, want *sesame.Session) {
 	}{
 		{"CreatedAt", g.CreatedAt, w.CreatedAt}, {"LastSeen", g.LastSeen, w.LastSeen},
 		{"ExpiresAt", g.ExpiresAt, w.ExpiresAt}, {"AuthTime", g.AuthTime, w.AuthTime},
-		{"PrevValidUntil", g.PrevValidUntil, w.PrevValidUntil},
+		{"PrevValidUntil", g.PrevValidUntil, w.PrevValidUntil}, {"FactorTime", g.FactorTime, w.FactorTime},
 	} {
 		if !p.a.Equal(p.b) {
 			t.Errorf("%s: got %v, want %v", p.name, p.a, p.b)
@@ -50,8 +50,12 @@ func equal(t *testing.T, got, want *sesame.Session) {
 	}
 	g.CreatedAt, g.LastSeen, g.ExpiresAt, g.AuthTime, g.PrevValidUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	w.CreatedAt, w.LastSeen, w.ExpiresAt, w.AuthTime, w.PrevValidUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	g.FactorTime, w.FactorTime = time.Time{}, time.Time{}
 	if len(g.Data) == 0 && len(w.Data) == 0 {
 		g.Data, w.Data = nil, nil
+	}
+	if len(g.AMR) == 0 && len(w.AMR) == 0 {
+		g.AMR, w.AMR = nil, nil
 	}
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("session: got %+v, want %+v", g, w)

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"DataRoundTrip", testDataRoundTrip},
 		{"Cleaner", testCleaner},
 		{"AnonymousSession", testAnonymousSession},
+		{"AuthStateRoundTrip", testAuthStateRoundTrip},
 	}
 	for _, tc := range sessionTests {
 		t.Run("Session/"+tc.name, func(t *testing.T) {

@@ -123,7 +123,8 @@ func (m *Middleware) checkMethod(r *http.Request) (sesame.Principal, sesame.Meth
 	if err != nil {
 		return sesame.Principal{}, method, err
 	}
-	return sesame.Principal{UserID: c.Subject, SessionID: c.SessionID, Method: method, Claims: c, AuthTime: c.IssuedAt.Time}, method, nil
+	return sesame.Principal{UserID: c.Subject, SessionID: c.SessionID, Method: method, Claims: c, AuthTime: c.IssuedAt.Time,
+		ACR: c.ACR, AMR: c.AMR, StepUpTime: c.AuthTime.Time}, method, nil
 }
 
 // token returns the request's access token and how it came.

@@ -262,8 +262,10 @@ func (s *Service) IssueWith(ctx context.Context, sess *sesame.Session, opts Issu
 		return nil, err
 	}
 	clientID, scope := opts.ClientID, opts.Scope
-	if sess.UserID == "" {
-		return nil, ErrInvalidGrant // an anonymous session (package session) never gets a token
+	if !sess.SignedIn() {
+		// An anonymous session (package session) never gets a token, nor
+		// one waiting for its second factor (SEC-60).
+		return nil, ErrInvalidGrant
 	}
 	if err := s.checkUser(ctx, sess.UserID, sess.CreatedAt); err != nil {
 		return nil, err
@@ -345,6 +347,10 @@ func (s *Service) pair(sess *sesame.Session, r *Refresh, tok, scope string, aud 
 			IssuedAt: jose.NewNumericDate(iat), ExpiresAt: jose.NewNumericDate(exp), ID: r.AccessJTI,
 		},
 		SessionID: sess.ID, ClientID: r.ClientID, Scope: scope, Groups: groups,
+		ACR: sess.Level(), AMR: sess.Methods(),
+	}
+	if t := sess.StepUpTime(); !t.IsZero() {
+		c.AuthTime = jose.NewNumericDate(t)
 	}
 	key := s.cfg.Keys.SigningKey()
 	if key == nil {

@@ -36,6 +36,14 @@ var EventTypes = []sesame.EventType{
 	sesame.EventAccessDenied,
 	sesame.EventOAuthConsent,
 	sesame.EventBackchannelLogoutFailed,
+	sesame.EventFactorEnrolled,
+	sesame.EventFactorRemoved,
+	sesame.EventFactorsReset,
+	sesame.EventSecondFactorSuccess,
+	sesame.EventSecondFactorFailure,
+	sesame.EventRecoveryCodeUsed,
+	sesame.EventRecoveryCodesGenerated,
+	sesame.EventStepUp,
 }
 
 // KnownEventType reports whether t is one of [EventTypes].
