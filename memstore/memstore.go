@@ -44,6 +44,9 @@ type Store struct {
 
 	webhookOnce sync.Once
 	webhookTab  *webhookTable // webhook outbox (webhooks.go), under its own mutex
+
+	passkeyOnce sync.Once
+	passkeyTab  *passkeyTable // passkeys and their ceremonies (passkeys.go), under its own mutex
 }
 
 // New returns an empty store.
