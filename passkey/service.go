@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -125,9 +126,17 @@ func originOf(public string) (origin, host string, err error) {
 	host = strings.ToLower(u.Hostname())
 	port := u.Port()
 	if port == "" || u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
-		return u.Scheme + "://" + u.Hostname(), host, nil
+		return u.Scheme + "://" + bracket(host), host, nil
 	}
-	return u.Scheme + "://" + u.Host, host, nil
+	return u.Scheme + "://" + net.JoinHostPort(host, port), host, nil
+}
+
+// bracket puts an IPv6 literal in brackets, as in an origin.
+func bracket(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
 }
 
 // RPID returns the relying-party ID.
