@@ -77,3 +77,13 @@ type EventFunc func(ctx context.Context, e Event)
 
 // Emit calls f.
 func (f EventFunc) Emit(ctx context.Context, e Event) { f(ctx, e) }
+
+// The passkey (WebAuthn) events. Reason names the passkey (its public ID
+// and name) or, for a failure, which check refused the ceremony; never a
+// credential, challenge or signature.
+const (
+	EventPasskeyRegistered EventType = "passkey.registered" // a user added a passkey
+	EventPasskeyUsed       EventType = "passkey.used"       // a sign-in (passwordless or second factor) with a passkey
+	EventPasskeyRemoved    EventType = "passkey.removed"    // a user removed a passkey
+	EventPasskeyFailure    EventType = "passkey.failure"    // a registration or sign-in ceremony that did not verify
+)

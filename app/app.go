@@ -265,6 +265,9 @@ func (a *App) buildServer() error {
 	if c.ForwardAssertion || slices.ContainsFunc(c.AccessRules, func(r authz.Rule) bool { return r.Assertion }) {
 		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
+	if sc.Passkeys, err = a.passkeys(); err != nil {
+		return err
+	}
 	a.meterServer(&sc)
 	srv, err := server.New(sc)
 	if err != nil {

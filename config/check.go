@@ -114,6 +114,7 @@ func (c *Config) check(role Role, ps *Problems) {
 	c.checkWebhooks(role, ps)
 	c.checkSigningAlgs(ps)
 	c.checkForward(ps)
+	c.checkPasskeys(ps)
 	c.checkDurations(ps)
 	c.checkEnums(ps)
 	if role == RoleServe {

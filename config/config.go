@@ -106,6 +106,14 @@ type Config struct {
 	// Default 0s.
 	ShutdownDelay time.Duration
 
+	// Passkeys turns on passkeys (WebAuthn): registration from the account
+	// page and passwordless sign-in (key passkeys). Default true.
+	Passkeys bool
+	// PasskeyRPID overrides the WebAuthn relying-party ID, which is
+	// otherwise public_url's host (key passkey_rp_id): a parent domain of
+	// that host, so that passkeys survive a move between subdomains.
+	PasskeyRPID string
+
 	// File is the configuration file that was read, or "".
 	File string
 
@@ -341,6 +349,10 @@ func (c *Config) text(k *Key) string {
 		return c.LogFormat
 	case "log_level":
 		return c.LogLevel
+	case "passkeys":
+		return strconv.FormatBool(c.Passkeys)
+	case "passkey_rp_id":
+		return c.PasskeyRPID
 	}
 	panic("config: no text form for key " + k.Name)
 }

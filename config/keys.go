@@ -113,6 +113,7 @@ const (
 	groupAccess   = "Access rules"
 	groupOAuth    = "OAuth 2 and OpenID Connect"
 	groupWebhooks = "Webhooks"
+	groupPasskeys = "Passkeys"
 	groupLogs     = "Logs"
 )
 
@@ -205,6 +206,11 @@ var keys = []*Key{
 		set: func(c *Config, _ string) error { c.Clients, c.clientLines = nil, nil; return nil }},
 	{Name: "webhooks", Group: groupWebhooks, kind: kindWebhooks, fileOnly: true, secret: true, Help: "webhook endpoints for lifecycle events, signed per Standard Webhooks: a list of {url, events (exact types or \"*\"), secrets (whsec_..., one or two) or secret_files}; delivered at least once from the database's outbox (see docs/webhooks.md); in the file only",
 		set: func(c *Config, _ string) error { c.Webhooks, c.webhookLines = nil, nil; return nil }},
+
+	{Name: "passkeys", Default: "true", Group: groupPasskeys, kind: kindBool, Help: "passkeys (WebAuthn): users add them on the account page and sign in with one instead of a password (user verification required); the relying party is public_url (see docs/passkeys.md)",
+		set: boolean(func(c *Config) *bool { return &c.Passkeys })},
+	{Name: "passkey_rp_id", Group: groupPasskeys, Help: "the WebAuthn relying-party ID, when not public_url's host: a parent domain of it (example.com for auth.example.com), so that passkeys stay valid if the server moves to another subdomain; changing it later voids every registered passkey",
+		set: str(func(c *Config) *string { return &c.PasskeyRPID })},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},

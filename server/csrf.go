@@ -39,7 +39,8 @@ func (s *Server) newCSRF() (*csrf.Protection, error) {
 		},
 		TokenExempt: func(r *http.Request) bool {
 			switch r.URL.Path {
-			case "/api/v1/login", "/api/v1/signup", "/api/v1/token/refresh":
+			case "/api/v1/login", "/api/v1/signup", "/api/v1/token/refresh",
+				"/api/v1/login/passkey/begin", "/api/v1/login/passkey/finish": // a passwordless login (passkeys.go)
 				return !isForm(r)
 			}
 			return false

@@ -53,6 +53,7 @@ type env struct {
 	server   *server.Server
 	app      *app.App
 	logs     *testlog.Buffer
+	origin   string // the public URL's origin, which browsers send (srv.URL unless a test names the host)
 }
 
 func newEnv(t *testing.T) *env {
@@ -86,12 +87,28 @@ func newEnvWith(t *testing.T, path string, withRing bool) *env {
 // key.
 func newEnvConfig(t *testing.T, cfg *config.Config) *env {
 	t.Helper()
+	return newEnvHost(t, cfg, "")
+}
+
+// newEnvHost is newEnvConfig with the public URL on host (with the
+// listener's port) instead of the listener's address: "localhost" gives a
+// domain name, which WebAuthn needs (passkeys are off on an IP address).
+// Requests still go to the listener's address, an allowed host; browsers'
+// Origin is the public one (e.origin).
+func newEnvHost(t *testing.T, cfg *config.Config, host string) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &env{t: t, clock: testclock.New(t0), logs: &testlog.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv = httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "https://" + e.srv.Listener.Addr().String()
+	if host != "" {
+		addr := e.srv.Listener.Addr().String()
+		cfg.PublicURL = "https://" + host + addr[strings.LastIndexByte(addr, ':'):]
+		cfg.AllowedHosts = append(cfg.AllowedHosts, addr)
+	}
+	e.origin = cfg.PublicURL
 	cfg.Issuer = "https://sesame.test"
 	cfg.TrustedProxies = []string{"127.0.0.1/32"}
 	cfg.MasterKey = config.Secret(testMasterKey)
@@ -140,7 +157,7 @@ func (e *env) client() *client {
 	c := *e.srv.Client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{e: e, c: &c, origin: e.srv.URL, ua: "test-browser/1.0"}
+	return &client{e: e, c: &c, origin: e.origin, ua: "test-browser/1.0"}
 }
 
 type resp struct {

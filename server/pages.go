@@ -60,6 +60,10 @@ type pageData struct {
 	Consent    *oauth.ConsentView // the OAuth consent page
 	Logout     *oauth.LogoutView  // the OAuth logout page
 	Clients    []AdminClient      // the admin page's OAuth clients
+	// PasskeysOn: the login and account pages offer passkeys (and load
+	// /static/passkey.js, the only script); Passkeys are the account's.
+	PasskeysOn bool
+	Passkeys   []PasskeyView
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -72,6 +76,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		}
 	}
 	d.RememberMe = !s.cfg.NoRememberMe
+	d.PasskeysOn = s.cfg.Passkeys != nil
 	tok, err := s.csrf.Token(w, r)
 	if err != nil {
 		s.log.Error("csrf token", "err", err)
@@ -218,6 +223,16 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 	for _, x := range list {
 		d.Sessions = append(d.Sessions, x.Info(x.ID == p.SessionID))
 	}
+	if s.cfg.Passkeys != nil {
+		cs, err := s.cfg.Passkeys.List(r.Context(), u.ID)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		for _, c := range cs {
+			d.Passkeys = append(d.Passkeys, passkeyView(c))
+		}
+	}
 	s.render(w, r, http.StatusOK, "account", d)
 }
 
@@ -229,6 +244,10 @@ func noticeText(code string) string {
 		return "The session was signed out."
 	case "others":
 		return "All your other sessions were signed out."
+	case "passkey":
+		return "Your passkey was added."
+	case "passkey-removed":
+		return "The passkey was removed."
 	case "password":
 		return "Your password was changed."
 	case "blocked":

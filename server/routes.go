@@ -70,6 +70,7 @@ func (s *Server) Routes() []Route {
 	if s.cfg.JWKS != nil {
 		r = append(r, Route{"GET", "/.well-known/jwks.json", false, s.handleJWKS})
 	}
+	r = append(r, s.passkeyRoutes()...)
 	for _, rt := range s.oauth.routes {
 		r = append(r, Route{rt.Method, rt.Pattern, false, rt.Handler})
 	}

@@ -168,7 +168,7 @@ func (w *walker) send(method, path string, body any, cred walkCred) *resp {
 		hdr["Accept"] = "text/html"
 	}
 	if method != "GET" && (browser || !api) {
-		hdr["Origin"] = w.e.srv.URL
+		hdr["Origin"] = w.e.origin
 		r := w.raw("GET", "/api/v1/csrf", nil, cred, nil)
 		var b struct {
 			Token string `json:"csrf_token"`
@@ -336,6 +336,21 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /oauth2/userinfo":                       {ownAuth, "/oauth2/userinfo", url.Values{}, http.StatusUnauthorized},
 		"GET /.well-known/openid-configuration":       {public, "/.well-known/openid-configuration", nil, http.StatusOK},
 		"GET /.well-known/oauth-authorization-server": {public, "/.well-known/oauth-authorization-server", nil, http.StatusOK},
+
+		// Passkeys (when on: a domain-name public URL). pk_unknown is no
+		// passkey of anyone's: 404 after the credential is accepted.
+		// A registration finish with a bad name is 400 before any
+		// ceremony; a sign-in finish without a ceremony cookie is the
+		// ceremony's 401, whoever asks.
+		"GET /static/passkey.js":                {public, "/static/passkey.js", nil, http.StatusOK},
+		"POST /account/passkeys/{id}/remove":    {authed, "/account/passkeys/pk_unknown/remove", url.Values{}, http.StatusNotFound},
+		"POST /api/v1/passkeys/register/begin":  {authed, "/api/v1/passkeys/register/begin", map[string]any{}, http.StatusOK},
+		"POST /api/v1/passkeys/register/finish": {authed, "/api/v1/passkeys/register/finish", map[string]any{"name": strings.Repeat("n", 65), "credential": map[string]any{}}, http.StatusBadRequest},
+		"GET /api/v1/passkeys":                  {authed, "/api/v1/passkeys", nil, http.StatusOK},
+		"PUT /api/v1/passkeys/{id}":             {authed, "/api/v1/passkeys/pk_unknown", map[string]any{"name": "x"}, http.StatusNotFound},
+		"DELETE /api/v1/passkeys/{id}":          {authed, "/api/v1/passkeys/pk_unknown", nil, http.StatusNotFound},
+		"POST /api/v1/login/passkey/begin":      {public, "/api/v1/login/passkey/begin", map[string]any{}, http.StatusOK},
+		"POST /api/v1/login/passkey/finish":     {public, "/api/v1/login/passkey/finish", map[string]any{"credential": map[string]any{}}, http.StatusUnauthorized},
 	}
 	if preset == "spa" {
 		// Tokens only in cookies: a refresh token in the body and the
@@ -370,6 +385,8 @@ func TestSEC35_RouteWalkEveryCredential(t *testing.T) {
 	// exists to walk with, and the routes that would hand one out refuse
 	// after the policy's decision.
 	t.Run("spa", func(t *testing.T) { walkRouteTable(t, presetEnv(t, "spa"), "spa") })
+	// Passkeys need a domain name: the walk again on https://localhost.
+	t.Run("passkeys", func(t *testing.T) { walkRouteTable(t, passkeyEnv(t), "") })
 }
 
 func walkRouteTable(t *testing.T, e *env, preset string) {
@@ -392,6 +409,13 @@ func walkRouteTable(t *testing.T, e *env, preset string) {
 	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.HasPrefix(r.Pattern, "/oauth2/") }) {
 		for k := range table { // no OAuth provider mounted
 			if strings.Contains(k, "/oauth2/") || strings.Contains(k, "openid-configuration") || strings.Contains(k, "oauth-authorization-server") {
+				delete(table, k)
+			}
+		}
+	}
+	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.Contains(r.Pattern, "passkey") }) {
+		for k := range table { // passkeys off (an IP address as public URL)
+			if strings.Contains(k, "passkey") {
 				delete(table, k)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/sesame-auth/sesame/csrf"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/oauth"
+	"github.com/sesame-auth/sesame/passkey"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
 )
@@ -127,6 +128,10 @@ type Config struct {
 	// Metrics observes every request (package metrics implements it).
 	// Default nil: no metrics, and nothing added to the request path.
 	Metrics RequestMetrics
+	// Passkeys runs the WebAuthn ceremonies of passkeys: registration from
+	// the account page and API, and passwordless sign-in (passkeys.go).
+	// Default nil: no passkey routes, and the pages offer none.
+	Passkeys *passkey.Service
 }
 
 // RequestMetrics observes the server's requests: count, status class and

@@ -44,6 +44,10 @@ var EventTypes = []sesame.EventType{
 	sesame.EventRecoveryCodeUsed,
 	sesame.EventRecoveryCodesGenerated,
 	sesame.EventStepUp,
+	sesame.EventPasskeyRegistered,
+	sesame.EventPasskeyUsed,
+	sesame.EventPasskeyRemoved,
+	sesame.EventPasskeyFailure,
 }
 
 // KnownEventType reports whether t is one of [EventTypes].
