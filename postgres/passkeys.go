@@ -13,7 +13,7 @@ import (
 
 var _ passkey.Store = (*DB)(nil)
 
-// Passkeys (migration 0012). Every method is one statement, or one
+// Passkeys (migration 0013). Every method is one statement, or one
 // implicit transaction.
 
 const passkeyColumns = `id, user_id, credential_id, name, created_at, last_used_at, sign_count, clone_warning,

@@ -376,7 +376,11 @@ func (s *Server) apiPasskeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, passkeyLoginResponse{User: u.Public(), Session: &info, Next: s.returnTarget(in.Next)})
 }
 
-// passkeyLoginOptions completes the options of a passwordless sign-in.
+// passkeyLoginOptions completes the options of a passwordless sign-in:
+// amr hwk. Its level is the factors' one-factor level (sesame.ACROneFactor:
+// "a password, or a passkey alone"), although user verification was
+// required; see docs/passkeys.md.
 func (s *Server) passkeyLoginOptions(o session.LoginOptions) session.LoginOptions {
+	o.AMR, o.ACR = []string{sesame.AMRHardwareKey}, sesame.ACROneFactor
 	return o
 }

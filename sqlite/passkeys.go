@@ -16,7 +16,7 @@ import (
 
 var _ passkey.Store = (*DB)(nil)
 
-// Passkeys (migration 0011). Writes go through the one writer connection.
+// Passkeys (migration 0012). Writes go through the one writer connection.
 
 const passkeyColumns = `id, user_id, credential_id, name, created_at, last_used_at, sign_count, clone_warning,
 	backup_eligible, backup_state, transports, data`

@@ -1,4 +1,4 @@
--- 0011: passkeys (package passkey, passkey.Store). passkey_users holds each
+-- 0012: passkeys (package passkey, passkey.Store). passkey_users holds each
 -- user's random WebAuthn user handle (64 bytes, never the username);
 -- passkeys one row per credential: id is Sesame's public ID, credential_id
 -- the authenticator's (unique across users), data the library's record
