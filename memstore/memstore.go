@@ -47,6 +47,9 @@ type Store struct {
 
 	passkeyOnce sync.Once
 	passkeyTab  *passkeyTable // passkeys and their ceremonies (passkeys.go), under its own mutex
+
+	emailOnce sync.Once
+	emailTab  *emailTable // addresses, email tokens, devices and the mail outbox (email.go), under its own mutex
 }
 
 // New returns an empty store.

@@ -1,0 +1,71 @@
+package email
+
+import (
+	"context"
+	"time"
+)
+
+// Address is a user's email address.
+type Address struct {
+	UserID string
+	// Email is the address as stored: the local part as the user gave it,
+	// the domain in lower case ([Normalize]).
+	Email string
+	// VerifiedAt is when the user proved they receive mail at it; zero
+	// when not (yet) verified.
+	VerifiedAt time.Time
+}
+
+// Verified reports whether the address was verified.
+func (a *Address) Verified() bool { return a != nil && !a.VerifiedAt.IsZero() }
+
+// The token purposes.
+const (
+	PurposeVerify = "verify" // confirms the user's current address
+	PurposeChange = "change" // confirms a new address (Token.Email), which then replaces the old
+	PurposeReset  = "reset"  // sets a new password
+)
+
+// Token is a stored email token: only the SHA-256 of the token in the
+// link is kept (SEC-62), so a copy of the database opens no account.
+type Token struct {
+	Hash      []byte // SHA-256 of the 32 random bytes of the link
+	UserID    string
+	Purpose   string
+	Email     string // the address the link was sent to
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Store keeps addresses, email tokens and the known devices of users.
+// memstore, sqlite and postgres implement it and pass storetest's email
+// suite. Not found is sesame.ErrNotFound. Every method is safe for
+// concurrent use, across processes sharing the store; any other error
+// means the store could not answer and nothing was changed.
+type Store interface {
+	// SetEmail sets the address of the user (replacing any), or removes
+	// it when a.Email is "". Addresses are unique by [Key]: one held by
+	// another user is an *sesame.Error with code EConflict.
+	SetEmail(ctx context.Context, a *Address) error
+	// EmailOf returns the user's address; ErrNotFound when they have none.
+	EmailOf(ctx context.Context, userID string) (*Address, error)
+	// UserIDByEmail returns the ID of the user whose address has the
+	// given [Key]; ErrNotFound when none has.
+	UserIDByEmail(ctx context.Context, key string) (string, error)
+
+	// PutEmailToken stores t and deletes every other token of the same
+	// user and purpose, atomically: a newer link voids the older ones.
+	PutEmailToken(ctx context.Context, t *Token) error
+	// TakeEmailToken deletes the token with this hash and purpose and
+	// returns it, if it has not expired at now, atomically: of two
+	// concurrent takes, one gets it. Missing, expired or of another
+	// purpose is ErrNotFound (an expired token is deleted too).
+	TakeEmailToken(ctx context.Context, hash []byte, purpose string, now time.Time) (*Token, error)
+	// DeleteEmailTokens deletes the user's tokens of the purpose.
+	DeleteEmailTokens(ctx context.Context, userID, purpose string) error
+
+	// SeeDevice records that the user signed in from the device whose
+	// cookie hashes to hash, and reports whether the device was new to
+	// the user and how many devices the user had before.
+	SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time) (isNew bool, known int, err error)
+}

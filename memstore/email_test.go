@@ -1,0 +1,12 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/sesame-auth/sesame/memstore"
+	"github.com/sesame-auth/sesame/storetest"
+)
+
+func TestEmailConformance(t *testing.T) {
+	storetest.RunEmail(t, func(t *testing.T) storetest.EmailStore { return memstore.New() })
+}

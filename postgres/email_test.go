@@ -1,0 +1,11 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/sesame-auth/sesame/storetest"
+)
+
+func TestEmailConformance(t *testing.T) {
+	storetest.RunEmail(t, func(t *testing.T) storetest.EmailStore { return openTest(t) })
+}
