@@ -31,9 +31,11 @@ import (
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
+	"github.com/sesame-auth/sesame/email"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
+	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/metrics"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/password"
@@ -67,6 +69,9 @@ type App struct {
 	meteredState *meteredState // a.state, instrumented (metrics.go)
 
 	webhooks *webhook.Dispatcher // nil without webhooks, or for a command (webhooks.go)
+
+	mail   *email.Service // nil without smtp_url (email.go)
+	outbox *mail.Outbox   // nil without smtp_url (email.go)
 
 	closers []func() error
 	created []func() // undo the files New created, if New fails
@@ -268,6 +273,9 @@ func (a *App) buildServer() error {
 	if sc.Passkeys, err = a.passkeys(); err != nil {
 		return err
 	}
+	if sc.Email, err = a.buildEmail(); err != nil {
+		return err
+	}
 	a.meterServer(&sc)
 	srv, err := server.New(sc)
 	if err != nil {
@@ -311,6 +319,7 @@ func (a *App) Start(ctx context.Context) {
 	a.startOAuth(ctx)
 	a.startWebhooks(ctx)
 	a.announce(ctx)
+	a.startMail(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do
 }
 

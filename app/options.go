@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/webhook"
 )
@@ -24,6 +25,7 @@ type options struct {
 	recordIdentity bool
 	skipIdentity   bool
 	webhookTuning  webhook.Tuning // app/webhooks.go
+	mailTuning     mail.Tuning    // app/email.go
 }
 
 // WithClock sets the clock of every component (sessions, tokens, keys,

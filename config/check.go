@@ -95,6 +95,7 @@ func (c *Config) check(role Role, ps *Problems) {
 			c.problem(ps, "metrics_addr", "%q is addr: metrics need a listener of their own, never the public one", c.MetricsAddr)
 		}
 	}
+	c.checkEmail(ps)
 	c.PublicURL = c.checkOrigin(ps, "public_url", c.PublicURL)
 	c.Issuer = c.checkOrigin(ps, "issuer", c.Issuer)
 	for i, o := range c.AllowedOrigins {

@@ -95,6 +95,17 @@ type Config struct {
 	// [Webhook.ReadKeys].
 	Webhooks []Webhook
 
+	// Email (keys smtp_url, smtp_password_file, mail_from,
+	// mail_templates, require_email, require_verified,
+	// login_by_email; see docs/email.md). SMTPURL "" turns mail off.
+	SMTPURL          string
+	SMTPPasswordFile string
+	MailFrom         string
+	MailTemplates    string
+	RequireEmail     bool
+	RequireVerified  string // "none", "reset" or "login"
+	LoginByEmail     bool
+
 	LogFormat string
 	LogLevel  string
 
@@ -345,6 +356,20 @@ func (c *Config) text(k *Key) string {
 		return clientsText(c.Clients)
 	case "webhooks":
 		return webhooksText(c.Webhooks)
+	case "smtp_url":
+		return c.SMTPURL
+	case "smtp_password_file":
+		return c.SMTPPasswordFile
+	case "mail_from":
+		return c.MailFrom
+	case "mail_templates":
+		return c.MailTemplates
+	case "require_email":
+		return strconv.FormatBool(c.RequireEmail)
+	case "require_verified":
+		return c.RequireVerified
+	case "login_by_email":
+		return strconv.FormatBool(c.LoginByEmail)
 	case "log_format":
 		return c.LogFormat
 	case "log_level":

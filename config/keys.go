@@ -115,6 +115,7 @@ const (
 	groupWebhooks = "Webhooks"
 	groupPasskeys = "Passkeys"
 	groupLogs     = "Logs"
+	groupEmail    = "Email"
 )
 
 var keys = []*Key{
@@ -211,6 +212,20 @@ var keys = []*Key{
 		set: boolean(func(c *Config) *bool { return &c.Passkeys })},
 	{Name: "passkey_rp_id", Group: groupPasskeys, Help: "the WebAuthn relying-party ID, when not public_url's host: a parent domain of it (example.com for auth.example.com), so that passkeys stay valid if the server moves to another subdomain; changing it later voids every registered passkey",
 		set: str(func(c *Config) *string { return &c.PasskeyRPID })},
+	{Name: "smtp_url", Group: groupEmail, secret: true, Help: "the SMTP server mail goes through: smtp://[user@]host[:port] (STARTTLS when offered; port 587) or smtps://[user@]host[:port] (implicit TLS; port 465); the password comes from smtp_password_file or SESAME_SMTP_PASSWORD. Unset: no mail, and sign-up addresses, verification, password reset and new-device notices are off (see docs/email.md)",
+		set: str(func(c *Config) *string { return &c.SMTPURL })},
+	{Name: "smtp_password_file", Group: groupEmail, Help: "a file whose first line is the SMTP password (SESAME_SMTP_PASSWORD, when set, wins)",
+		set: str(func(c *Config) *string { return &c.SMTPPasswordFile })},
+	{Name: "mail_from", Group: groupEmail, Help: "the From of every message: auth@example.com or \"Sesame <auth@example.com>\"; required with smtp_url",
+		set: str(func(c *Config) *string { return &c.MailFrom })},
+	{Name: "mail_templates", Group: groupEmail, Help: "a directory whose verify.txt, reset.txt, ... (and .html) replace the built-in message templates of the same name (see docs/email.md)",
+		set: str(func(c *Config) *string { return &c.MailTemplates })},
+	{Name: "require_email", Default: "false", Group: groupEmail, kind: kindBool, Help: "sign-up must give an email address (needs smtp_url)",
+		set: boolean(func(c *Config) *bool { return &c.RequireEmail })},
+	{Name: "require_verified", Default: "none", Group: groupEmail, Help: "none, reset (reset links go only to verified addresses) or login (also: no sign-in before the address is verified); needs smtp_url",
+		set: str(func(c *Config) *string { return &c.RequireVerified })},
+	{Name: "login_by_email", Default: "false", Group: groupEmail, kind: kindBool, Help: "the sign-in name may be the user's email address as well as the username (needs smtp_url)",
+		set: boolean(func(c *Config) *bool { return &c.LoginByEmail })},
 
 	{Name: "log_format", Default: "text", Group: groupLogs, Help: "log format: text or json (logs go to stderr; audit events are records with msg=audit)",
 		set: str(func(c *Config) *string { return &c.LogFormat })},

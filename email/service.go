@@ -40,11 +40,11 @@ type Service struct {
 	// require_email). Default false: optional.
 	RequireEmail bool
 	// RequireVerifiedLogin refuses the sign-in of a user whose address is
-	// not verified (key require_verified_email = "login"); users without
+	// not verified (key require_verified = "login"); users without
 	// an address are refused too. Default false.
 	RequireVerifiedLogin bool
 	// RequireVerifiedReset sends reset links only to verified addresses
-	// (key require_verified_email = "reset" or "login"). Default false.
+	// (key require_verified = "reset" or "login"). Default false.
 	RequireVerifiedReset bool
 	// LoginByEmail lets the sign-in name be the user's address as well as
 	// the username (key login_by_email). Default false.
@@ -373,25 +373,25 @@ func (s *Service) resolve(ctx context.Context, login string) (*sesame.User, *Add
 // pass the policy (a refused one leaves the link usable); every session
 // and refresh token of the user ends (SessionsNotBefore), the reset is
 // audited and the user told. Reset attempts are throttled per client.
-func (s *Service) Reset(ctx context.Context, tok, pw string, ip netip.Addr, userAgent string) error {
+func (s *Service) Reset(ctx context.Context, tok, pw string, ip netip.Addr, userAgent string) (*sesame.User, error) {
 	if err := s.strikeLimit(ctx, "reset-ip:"+clientKey(ip), s.forgotPerIP()); err != nil {
-		return err
+		return nil, err
 	}
 	t, u, err := s.take(ctx, tok, PurposeReset)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.Accounts.SetPassword(ctx, u.Username, pw, ""); err != nil {
 		if sesame.ErrorCode(err) == sesame.EInvalid {
 			_ = s.Store.PutEmailToken(ctx, t) // the link stays usable for a better password
 		}
-		return err
+		return nil, err
 	}
 	_ = s.Store.DeleteEmailTokens(ctx, u.ID, PurposeReset)
 	now := s.now()
 	s.emit(ctx, sesame.Event{Type: sesame.EventPasswordReset, UserID: u.ID, Username: u.Username, IP: ipText(ip), UserAgent: userAgent})
 	s.notify(ctx, t.Email, mail.KindResetDone, mail.Data{Username: u.Username, Time: stamp(now), IP: ipText(ip)})
-	return nil
+	return u, nil
 }
 
 // SendReset sends a reset link to the user's address, at an

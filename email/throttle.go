@@ -16,11 +16,11 @@ import (
 // the client; over either limit is a *account.WaitError (429). The login
 // is counted by the SHA-256 of its lower-case form, never stored as typed.
 func (s *Service) throttleForgot(ctx context.Context, login string, ip netip.Addr) error {
-	sum := sha256.Sum256([]byte("sesame/forgot\x00" + strings.ToLower(login)))
-	if err := s.strikeLimit(ctx, "forgot-login:"+hex.EncodeToString(sum[:]), s.forgotPerAddress()); err != nil {
+	if err := s.strikeLimit(ctx, "forgot-ip:"+clientKey(ip), s.forgotPerIP()); err != nil {
 		return err
 	}
-	return s.strikeLimit(ctx, "forgot-ip:"+clientKey(ip), s.forgotPerIP())
+	sum := sha256.Sum256([]byte("sesame/forgot\x00" + strings.ToLower(login)))
+	return s.strikeLimit(ctx, "forgot-login:"+hex.EncodeToString(sum[:]), s.forgotPerAddress())
 }
 
 // strikeLimit counts one request under key and refuses it past limit in

@@ -32,12 +32,13 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		Email    string `json:"email"` // optional unless require_email; needs mail
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.signup(r, in.Username, in.Password)
+	u, err := s.signupWithEmail(r, in.Username, in.Password, in.Email)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -89,6 +90,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 		return nil, nil, err
 	}
 	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password"})
+	s.afterLogin(w, r, u, true)
 	return u, sess, nil
 }
 
@@ -96,8 +98,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (
 // service (throttle, hashing gate, equal work, audit); this layer only
 // translates its errors (429 and 503 with Retry-After, see writeError).
 func (s *Server) authenticate(r *http.Request, in credentials) (*sesame.User, error) {
-	return s.accounts.Login(r.Context(), account.LoginRequest{Username: in.Username, Password: in.Password,
+	name, err := s.loginName(r, in.Username) // login_by_email
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.accounts.Login(r.Context(), account.LoginRequest{Username: name, Password: in.Password,
 		IP: s.cfg.ClientIPs.ClientIP(r), UserAgent: truncate(r.UserAgent(), 256)})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkVerified(r, u); err != nil { // require_verified = login
+		return nil, err
+	}
+	return u, nil
 }
 
 // setRetryAfter sends Retry-After when err tells the client when to try

@@ -29,7 +29,7 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "error", "consent", "logout"} {
+	for _, name := range []string{"login", "signup", "account", "admin", "error", "consent", "logout", "mail"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
@@ -64,6 +64,11 @@ type pageData struct {
 	// /static/passkey.js, the only script); Passkeys are the account's.
 	PasskeysOn bool
 	Passkeys   []PasskeyView
+	// EmailOn: mail is configured (sign-up asks for an address, the
+	// login page offers a reset; set by render).
+	EmailOn bool
+	Mail    *mailView  // the email pages (emailpages.go)
+	Email   *emailInfo // the account page's address, nil without mail
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -77,6 +82,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	d.RememberMe = !s.cfg.NoRememberMe
 	d.PasskeysOn = s.cfg.Passkeys != nil
+	d.EmailOn = s.mail != nil
 	tok, err := s.csrf.Token(w, r)
 	if err != nil {
 		s.log.Error("csrf token", "err", err)
@@ -161,7 +167,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
-	if _, err := s.signup(r, name, pw); err != nil {
+	if _, err := s.signupWithEmail(r, name, pw, r.PostForm.Get("email")); err != nil {
 		setRetryAfter(w, err)
 		s.render(w, r, sesame.HTTPStatus(sesame.ErrorCode(err)), "signup", pageData{Title: "Create an account",
 			Error: sesame.ErrorMessage(err), Username: truncate(name, 64)})
@@ -218,6 +224,7 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := pageData{Title: "Your account", Notice: noticeText(r.URL.Query().Get("done"))}
+	d.Email = s.accountEmail(r, u.ID)
 	pu := u.Public()
 	d.User = &pu
 	for _, x := range list {
@@ -257,7 +264,7 @@ func noticeText(code string) string {
 	case "groups":
 		return "The user's groups were saved."
 	}
-	return ""
+	return emailNotice(code)
 }
 
 func (s *Server) handleRevokeForm(w http.ResponseWriter, r *http.Request) {

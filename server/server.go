@@ -12,6 +12,7 @@ import (
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/csrf"
+	"github.com/sesame-auth/sesame/email"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/passkey"
@@ -125,6 +126,13 @@ type Config struct {
 	// oauth.Provider.SetPages unless the provider has its own). Default
 	// nil: no OAuth endpoints.
 	OAuth *oauth.Provider
+	// Email sends verification, reset and new-device mail (package
+	// email): it adds the email routes, the email field of sign-up,
+	// sign-in by address, and the new-device cookie. The server uses a
+	// copy whose Accounts is the server's and whose Throttle, Events and
+	// Logger left nil are this Config's. Default nil: none of it (no
+	// smtp_url).
+	Email *email.Service
 	// Metrics observes every request (package metrics implements it).
 	// Default nil: no metrics, and nothing added to the request path.
 	Metrics RequestMetrics
@@ -158,12 +166,13 @@ type Server struct {
 	handler  http.Handler
 	csrf     *csrf.Protection
 	users    userCache
-	public   *publicHost  // nil without Config.PublicURL
-	streams  streamCount  // open revocation streams (revocations.go)
-	drain    drainState   // Drain, EndStreams (drain.go)
-	fwd      *forwarder   // forward-auth (forward.go)
-	oauth    oauthRoutes  // the provider's routes (oauth.go)
-	forward  http.Handler // the forward-auth handler, as routed (with its metrics label)
+	public   *publicHost    // nil without Config.PublicURL
+	streams  streamCount    // open revocation streams (revocations.go)
+	drain    drainState     // Drain, EndStreams (drain.go)
+	fwd      *forwarder     // forward-auth (forward.go)
+	oauth    oauthRoutes    // the provider's routes (oauth.go)
+	forward  http.Handler   // the forward-auth handler, as routed (with its metrics label)
+	mail     *email.Service // nil without Config.Email (email.go)
 }
 
 // New returns a server for cfg.
@@ -204,6 +213,7 @@ func New(cfg Config) (*Server, error) {
 	if s.fwd, err = newForwarder(cfg.Forward); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.mail = emailFor(cfg, s.accounts)
 	s.mountOAuth()
 	if s.csrf, err = s.newCSRF(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

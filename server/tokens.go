@@ -129,6 +129,7 @@ func (s *Server) loginWithTokens(w http.ResponseWriter, r *http.Request, in cred
 		return
 	}
 	s.audit(r, sesame.Event{Type: sesame.EventLoginSuccess, UserID: u.ID, Username: u.Username, SessionID: sess.ID, Reason: "password, " + in.Transport + " transport"})
+	s.afterLogin(w, r, u, false)
 	pu := u.Public()
 	s.writePair(w, r, in.Transport, p, &pu)
 }
