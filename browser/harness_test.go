@@ -82,12 +82,19 @@ type env struct {
 	shots    string          // where screenshots go
 	nshot    int
 	mu       sync.Mutex
+	// configure, when set, changes the configuration before the app is
+	// built (newEnvWith); app is the built app.
+	configure func(*config.Config)
+	app       *app.App
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a configuration change.
+func newEnvWith(t *testing.T, configure func(*config.Config)) *env {
 	t.Helper()
 	chromium := chromiumPath(t)
-	e := &env{t: t, logs: &testlog.Buffer{}, shots: screenshotDir(t)}
+	e := &env{t: t, logs: &testlog.Buffer{}, shots: screenshotDir(t), configure: configure}
 	e.startServer()
 	e.startBrowser(chromium)
 	t.Cleanup(func() {
@@ -112,6 +119,9 @@ func (e *env) startServer() {
 	cfg.DB = filepath.Join(t.TempDir(), "sesame.db")
 	cfg.PublicURL = e.base
 	cfg.AllowedHosts = []string{srv.Listener.Addr().String()}
+	if e.configure != nil {
+		e.configure(cfg)
+	}
 	a, err := app.New(ctx, cfg, app.WithLogger(logger), app.WithPasswordParams(cheap))
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +129,7 @@ func (e *env) startServer() {
 	t.Cleanup(func() { a.Close() })
 	a.Start(ctx)
 	e.accounts = a.Accounts()
+	e.app = a
 	srv.Config.Handler = a.Handler()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // connections the browser drops at exit are not failures
 	srv.Start()
