@@ -69,3 +69,11 @@ type Store interface {
 	// the user and how many devices the user had before.
 	SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time) (isNew bool, known int, err error)
 }
+
+// Device is a device a user has signed in from (SEC-48): only the SHA-256
+// of its device cookie is kept.
+type Device struct {
+	UserID    string
+	Hash      []byte
+	FirstSeen time.Time
+}

@@ -4,8 +4,11 @@
 // the master key; the OAuth provider's clients, consents, authorization
 // codes not yet expired, back-channel logout outbox, feed cursors and used
 // client assertion keys; live sessions, refresh tokens and throttle
-// counters; the change feed's position; and the deployment's identity,
-// with where session state now lives.
+// counters; the change feed's position; the webhook outbox; passkeys and
+// WebAuthn user handles, email addresses, email tokens (still hashed),
+// known devices and the mail outbox (still sealed); and the deployment's
+// identity, with where session state now lives. Passkey ceremony state is
+// not copied (it lives for minutes).
 //
 // A copy is idempotent: each record is upserted by its ID, skipped when
 // the target already holds it unchanged, and never written over a target
@@ -14,7 +17,8 @@
 // second run copies nothing, and a run that died halfway is finished by
 // running it again. Records the target holds and the source no longer
 // does are deleted when they are session state (a session or a refresh
-// family revoked in the source must not come back in the target) and
+// family revoked in the source must not come back in the target) or
+// account state (a passkey removed, an email token used, a mail sent) and
 // reported otherwise. At the end a digest of every kind is computed the
 // same way on both sides; any difference is an error.
 //
@@ -70,6 +74,8 @@ type Durable interface {
 	PutUsedKey(ctx context.Context, key string, exp time.Time) error
 	PutDeployment(ctx context.Context, items map[string]string) error
 	PutWebhook(ctx context.Context, m *webhook.Message) error
+
+	Accounts // accounts.go
 }
 
 // State is the session-state role of a store (the durable database, or

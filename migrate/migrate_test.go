@@ -28,8 +28,11 @@ import (
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/config"
+	"github.com/sesame-auth/sesame/email"
+	"github.com/sesame-auth/sesame/mail"
 	"github.com/sesame-auth/sesame/migrate"
 	"github.com/sesame-auth/sesame/oauth"
+	"github.com/sesame-auth/sesame/passkey"
 	"github.com/sesame-auth/sesame/password"
 	"github.com/sesame-auth/sesame/postgres"
 	"github.com/sesame-auth/sesame/redis"
@@ -204,6 +207,15 @@ func signIn(t *testing.T, a *app.App, name string) credentials {
 	return cr
 }
 
+func mustID(t *testing.T, s *sqlite.DB, name string) string {
+	t.Helper()
+	u, err := s.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
 func mustUser(t *testing.T, a *app.App, name string) *sesame.User {
 	t.Helper()
 	u, err := a.Durable().UserByName(context.Background(), name)
@@ -244,10 +256,90 @@ func sourceDeployment(t *testing.T) (db string, creds []credentials) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	addAccountState(t, a.Durable(), mustUser(t, a, "alice").ID, mustUser(t, a, "bob").ID)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return db, creds
+}
+
+// Account state besides the user records: a passkey with its user
+// handle, email addresses (one verified), email tokens (one live, one
+// expired: not copied), a known device and a sealed outbox message.
+var (
+	liveTokenHash    = bytes.Repeat([]byte{0xa1}, 32)
+	expiredTokenHash = bytes.Repeat([]byte{0xa2}, 32)
+	deviceHash       = bytes.Repeat([]byte{0xd1}, 32)
+)
+
+func addAccountState(t *testing.T, durable any, alice, bob string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ps := durable.(passkey.Store)
+	if _, err := ps.PasskeyHandle(ctx, alice, bytes.Repeat([]byte{0x64}, 64)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.AddPasskey(ctx, &passkey.Credential{ID: "pk_alice", UserID: alice, CredentialID: []byte("cred-alice"), Name: "laptop",
+		CreatedAt: now, LastUsedAt: now, SignCount: 7, BackupEligible: true, Transports: []string{"internal", "hybrid"},
+		Data: []byte(`{"publicKey":"AQID"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	es := durable.(email.Store)
+	if err := es.SetEmail(ctx, &email.Address{UserID: alice, Email: "Alice@example.com", VerifiedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.SetEmail(ctx, &email.Address{UserID: bob, Email: "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.PutEmailToken(ctx, &email.Token{Hash: liveTokenHash, UserID: alice, Purpose: email.PurposeReset, Email: "Alice@example.com",
+		CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.PutEmailToken(ctx, &email.Token{Hash: expiredTokenHash, UserID: bob, Purpose: email.PurposeVerify, Email: "bob@example.com",
+		CreatedAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := es.SeeDevice(ctx, alice, deviceHash, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := durable.(mail.Store).AddMail(ctx, &mail.Message{ID: "mail_1", Body: []byte("sealed bytes"), CreatedAt: now,
+		DueAt: now.Add(time.Minute), Attempts: 3, LastError: "dial tcp: connection refused"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkAccountState: the target holds the account state as the source
+// had it, and a server on it finds it.
+func checkAccountState(t *testing.T, durable any, alice, bob string) {
+	t.Helper()
+	ctx := context.Background()
+	ps := durable.(passkey.Store)
+	if id, err := ps.PasskeyUserByHandle(ctx, bytes.Repeat([]byte{0x64}, 64)); err != nil || id != alice {
+		t.Errorf("passkey handle on the target: %q %v", id, err)
+	}
+	pks, err := ps.Passkeys(ctx, alice)
+	if err != nil || len(pks) != 1 || pks[0].ID != "pk_alice" || pks[0].SignCount != 7 || string(pks[0].CredentialID) != "cred-alice" ||
+		len(pks[0].Transports) != 2 || string(pks[0].Data) != `{"publicKey":"AQID"}` || !pks[0].BackupEligible {
+		t.Errorf("passkeys on the target: %+v %v", pks, err)
+	}
+	es := durable.(email.Store)
+	if a, err := es.EmailOf(ctx, alice); err != nil || a.Email != "Alice@example.com" || !a.Verified() {
+		t.Errorf("alice's address on the target: %+v %v", a, err)
+	}
+	if id, err := es.UserIDByEmail(ctx, email.Key("bob@EXAMPLE.com")); err != nil || id != bob {
+		t.Errorf("bob by address on the target: %q %v", id, err)
+	}
+	if _, err := es.TakeEmailToken(ctx, expiredTokenHash, email.PurposeVerify, time.Now()); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("the expired token on the target: %v, want not found", err)
+	}
+	if isNew, known, err := es.SeeDevice(ctx, alice, deviceHash, time.Now()); err != nil || isNew || known != 1 {
+		t.Errorf("alice's device on the target: new %v, known %d, %v", isNew, known, err)
+	}
+	ms, err := durable.(mail.Store).ClaimMail(ctx, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour), 10)
+	if err != nil || len(ms) != 1 || ms[0].ID != "mail_1" || string(ms[0].Body) != "sealed bytes" || ms[0].Attempts != 4 {
+		t.Errorf("mail outbox on the target: %+v %v", ms, err)
+	}
 }
 
 // checkWebhooks: the target holds the source's webhook outbox as it was.
@@ -341,7 +433,8 @@ func runTwice(t *testing.T, cfg migrate.Config) {
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	for _, k := range []string{"users", "signing keys", "sessions", "refresh tokens", "oauth clients", "oauth consents", "throttle counters", "webhook outbox"} {
+	for _, k := range []string{"users", "signing keys", "sessions", "refresh tokens", "oauth clients", "oauth consents", "throttle counters", "webhook outbox",
+		"passkey user handles", "passkeys", "email addresses", "email tokens", "known devices", "mail outbox"} {
 		if kr := kindReport(rep, k); kr.Copied == 0 || kr.Copied != kr.Source {
 			t.Errorf("%s: %+v, want every source record copied", k, kr)
 		}
@@ -358,6 +451,47 @@ func runTwice(t *testing.T, cfg migrate.Config) {
 			t.Errorf("%s: digest %q, first run %q", k.Kind, k.Digest, rep.Kinds[i].Digest)
 		}
 	}
+	if kr := kindReport(rep, "email tokens"); kr.Source != 1 {
+		t.Errorf("email tokens: %+v, want only the live one", kr)
+	}
+}
+
+// sourceChangesAccounts changes the source's account state after a first
+// copy: the reset token is used, the passkey removed, the mail sent, bob's
+// address removed. A second run mirrors each change.
+func sourceChangesAccounts(t *testing.T, cfg migrate.Config, s, d any, alice, bob string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.(email.Store).TakeEmailToken(ctx, liveTokenHash, email.PurposeReset, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(passkey.Store).DeletePasskey(ctx, alice, "pk_alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(mail.Store).DeleteMail(ctx, "mail_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(email.Store).SetEmail(ctx, &email.Address{UserID: bob}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrate.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("migrate after the source changed: %v", err)
+	}
+	for _, k := range []string{"email tokens", "passkeys", "mail outbox", "email addresses"} {
+		if kr := kindReport(rep, k); kr.Deleted != 1 {
+			t.Errorf("%s: %+v, want the one removed in the source deleted in the target", k, kr)
+		}
+	}
+	if _, err := d.(email.Store).TakeEmailToken(ctx, liveTokenHash, email.PurposeReset, time.Now()); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("a reset token used in the source still works in the target: %v", err)
+	}
+	if pks, err := d.(passkey.Store).Passkeys(ctx, alice); err != nil || len(pks) != 0 {
+		t.Errorf("a passkey removed in the source is in the target: %+v %v", pks, err)
+	}
+	if _, err := d.(email.Store).EmailOf(ctx, bob); !errors.Is(err, sesame.ErrNotFound) {
+		t.Errorf("bob's removed address in the target: %v", err)
+	}
 }
 
 // SQLite → PostgreSQL: a server on the target accepts the source's
@@ -373,6 +507,41 @@ func TestSQLiteToPostgres(t *testing.T) {
 		t.Errorf("progress: %s", progress.String())
 	}
 	checkWebhooks(t, d)
+	alice, bob := mustID(t, s, "alice"), mustID(t, s, "bob")
+	checkAccountState(t, d, alice, bob)
+	// A tampered outbox message in the target fails the verification
+	// (the checksum covers the new kinds).
+	if err := d.PutMail(context.Background(), &mail.Message{ID: "mail_1", Body: []byte("other bytes"), CreatedAt: time.Now().UTC(),
+		DueAt: time.Now().UTC(), Attempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var me *migrate.MismatchError
+	cfg := migrate.Config{From: migrate.Deployment{Durable: s, State: s}, To: migrate.Deployment{Durable: d, State: d},
+		Sessions: app.SessionsIdentity(""), Observe: -1}
+	if rep, err := migrate.Run(context.Background(), cfg); err != nil || kindReport(rep, "mail outbox").Updated != 1 {
+		t.Fatalf("a changed outbox message is copied again: %v %+v", err, rep)
+	}
+	if err := d.PutDevice(context.Background(), &email.Device{UserID: alice, Hash: deviceHash, FirstSeen: time.Unix(1, 0).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PutPasskey(context.Background(), &passkey.Credential{ID: "pk_alice", UserID: alice, CredentialID: []byte("cred-alice"),
+		Name: "laptop", SignCount: 99, CreatedAt: time.Now().UTC(), LastUsedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrate.Run(context.Background(), cfg)
+	if !errors.As(err, &me) || len(me.Kinds) != 1 || !strings.HasPrefix(me.Kinds[0], "passkeys") {
+		t.Fatalf("got %v, want a mismatch in passkeys (the target's, with a higher sign count, is kept)", err)
+	}
+	if kr := kindReport(rep, "known devices"); kr.Updated != 1 {
+		t.Fatalf("known devices: %+v, want the changed one copied again", kr)
+	}
+	if err := d.RemovePasskey(context.Background(), "pk_alice"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := migrate.Run(context.Background(), cfg); err != nil || kindReport(rep, "passkeys").Copied != 1 {
+		t.Fatalf("repair run: %v %+v", err, rep)
+	}
+	sourceChangesAccounts(t, cfg, s, d, alice, bob)
 	s.Close()
 	d.Close()
 	checkTarget(t, testConfig(pgURL, ""), creds)
@@ -393,6 +562,7 @@ func TestSQLiteToPostgresRedis(t *testing.T) {
 		t.Errorf("target feed: oldest %d, source position %d (%v): want a gap", oldest, pos, err)
 	}
 	checkWebhooks(t, d)
+	checkAccountState(t, d, mustID(t, s, "alice"), mustID(t, s, "bob"))
 	s.Close()
 	d.Close()
 	checkTarget(t, testConfig(pgURL, redisURL), creds)

@@ -28,8 +28,9 @@ Copies a stopped deployment from its stores to new ones: users (groups,
 password hashes, blocked state), signing keys (still sealed: keep the same
 master key), OAuth clients, consents, unexpired codes and the back-channel
 logout outbox, live sessions and refresh tokens (nobody is signed out),
-throttle counters, the webhook outbox, and the deployment identity, with where sessions now
-live. --from and --to take the values of the db setting (a SQLite path,
+throttle counters, the webhook outbox, passkeys, email addresses, email
+tokens (still hashed), known devices, the mail outbox (still sealed), and
+the deployment identity, with where sessions now live. --from and --to take the values of the db setting (a SQLite path,
 sqlite:PATH or postgres://...); --sessions-from and --sessions-to those of
 the sessions setting (redis://..., redis+cluster://...), omitted when
 sessions live in the database.
