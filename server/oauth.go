@@ -75,7 +75,8 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, v oauth.C
 // renderOAuthError is the provider's error page, for an authorization or
 // logout request that cannot be answered to the client.
 func (s *Server) renderOAuthError(w http.ResponseWriter, r *http.Request, status int, message string) {
-	s.render(w, r, status, "error", pageData{Title: "This request cannot be completed", Error: message})
+	v := &errorView{Status: status, Heading: "This request cannot be completed", Message: sentence(message)}
+	s.render(w, r, status, "error", pageData{Title: v.Heading, Err: v})
 }
 
 // renderLogout is the provider's logout confirmation and signed-out page.

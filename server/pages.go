@@ -14,14 +14,15 @@ import (
 	"github.com/sesame-auth/sesame/oauth"
 )
 
-//go:embed templates/*.html templates/style.css
+//go:embed templates/*.html templates/style.css templates/favicon.svg
 var templateFS embed.FS
 
 // pages holds one parsed template set per page, each the layout plus the
 // page's content.
 type pages struct {
-	byName map[string]*template.Template
-	css    []byte
+	byName  map[string]*template.Template
+	css     []byte
+	favicon []byte
 }
 
 func loadPages() (*pages, error) {
@@ -41,6 +42,9 @@ func loadPages() (*pages, error) {
 		return nil, err
 	}
 	p.css = css
+	if p.favicon, err = templateFS.ReadFile("templates/favicon.svg"); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -54,6 +58,7 @@ type pageData struct {
 	Next     string
 	Username string
 	Sessions []sesame.SessionInfo
+	Devices  []deviceView // the sessions as people read them (device.go)
 	Users    []sesame.PublicUser
 	// RememberMe: the login form offers "remember me" (set by render).
 	RememberMe bool
@@ -69,6 +74,12 @@ type pageData struct {
 	EmailOn bool
 	Mail    *mailView  // the email pages (emailpages.go)
 	Email   *emailInfo // the account page's address, nil without mail
+	// Nav marks the header link of the current page ("account",
+	// "admin", "login", "signup", "explainer").
+	Nav string
+	// ExplainerOn: the header links to /how-it-works (set by render).
+	ExplainerOn bool
+	Err         *errorView // the error page (errorpages.go)
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -101,12 +112,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	setRetryAfter(w, err)
-	code := sesame.ErrorCode(err)
-	s.render(w, r, sesame.HTTPStatus(code), "error", pageData{Title: sesame.ErrorMessage(err), Error: sesame.ErrorMessage(err)})
-}
-
 func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -129,7 +134,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	next := s.returnTarget(q.Get("next"))
 	s.allowFormRedirect(w, next)
 	s.allowOAuthFormRedirect(w, r, next)
-	d := pageData{Title: "Sign in", Next: next}
+	d := pageData{Title: "Sign in", Nav: "login", Next: next}
 	if q.Get("prompt") == "login" {
 		d.Notice = "Sign in again to continue."
 	}
@@ -158,7 +163,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSignupPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", pageData{Title: "Create an account"})
+	s.render(w, r, http.StatusOK, "signup", pageData{Title: "Create an account", Nav: "signup"})
 }
 
 func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
@@ -223,13 +228,17 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	d := pageData{Title: "Your account", Notice: noticeText(r.URL.Query().Get("done"))}
+	d := pageData{Title: "Your account", Nav: "account", Notice: noticeText(r.URL.Query().Get("done"))}
 	d.Email = s.accountEmail(r, u.ID)
 	pu := u.Public()
 	d.User = &pu
+	now := sesame.ClockOrSystem(s.accounts.Clock).Now()
 	for _, x := range list {
-		d.Sessions = append(d.Sessions, x.Info(x.ID == p.SessionID))
+		si := x.Info(x.ID == p.SessionID)
+		d.Sessions = append(d.Sessions, si)
+		d.Devices = append(d.Devices, describeSession(si, now))
 	}
+	sortDevices(d.Devices)
 	if s.cfg.Passkeys != nil {
 		cs, err := s.cfg.Passkeys.List(r.Context(), u.ID)
 		if err != nil {

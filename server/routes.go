@@ -37,6 +37,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/admin/users/{username}/unblock", true, s.handleBlockForm(false)},
 		{"POST", "/admin/users/{username}/groups", true, s.handleGroupsForm},
 		{"GET", "/static/style.css", false, s.handleCSS},
+		{"GET", "/static/favicon.svg", false, s.handleFavicon},
+		{"GET", "/favicon.ico", false, s.handleFavicon},
 
 		// JSON API.
 		{"POST", "/api/v1/signup", false, s.apiSignup},
@@ -100,6 +102,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
 	mux.Handle("/api/", s.apiFallback(mux))
+	mux.Handle("/", s.pageFallback(mux))
 	var h http.Handler = mux
 	h = s.csrf.Handler(h)
 	h = s.jsonOnly(h) // SEC-40: before the CSRF check

@@ -284,6 +284,8 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /admin/users/{username}/unblock":           {adminOnly, "/admin/users/{username}/unblock", url.Values{}, http.StatusSeeOther},
 		"POST /admin/users/{username}/groups":            {adminOnly, "/admin/users/{username}/groups", url.Values{"groups": {"ops"}}, http.StatusSeeOther},
 		"GET /static/style.css":                          {public, "/static/style.css", nil, http.StatusOK},
+		"GET /static/favicon.svg":                        {public, "/static/favicon.svg", nil, http.StatusOK},
+		"GET /favicon.ico":                               {public, "/favicon.ico", nil, http.StatusOK},
 		"POST /api/v1/signup":                            {public, "/api/v1/signup", map[string]string{"username": "", "password": ""}, http.StatusBadRequest},
 		"POST /api/v1/login":                             {public, "/api/v1/login", map[string]string{"username": "alice", "password": alicePW}, http.StatusOK},
 		"GET /api/v1/me":                                 {authed, "/api/v1/me", nil, http.StatusOK},
