@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sesame-auth/sesame/email"
 	"github.com/sesame-auth/sesame/mail"
@@ -50,6 +51,13 @@ func (a *App) buildEmail() (*email.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.SMTPCAFile != "" {
+		roots, err := mail.LoadCAFile(c.SMTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("smtp_ca_file: %w", err)
+		}
+		sender.TrustOnly(roots)
+	}
 	tpl, err := mail.LoadTemplates(c.MailTemplates)
 	if err != nil {
 		return nil, err
@@ -89,10 +97,38 @@ func smtpPassword(file string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// startMail runs the outbox's sender until ctx ends.
+// emailCleanupEvery is how often expired email tokens, devices unseen for
+// long and stale outbox messages are deleted ([email.DefaultRetention]).
+const emailCleanupEvery = 10 * time.Minute
+
+// startMail runs the outbox's sender until ctx ends, and the cleanup of
+// the email tables whenever the durable store has them (with or without
+// smtp_url: tokens and devices of an earlier configuration expire too).
 func (a *App) startMail(ctx context.Context) {
-	if a.outbox == nil {
+	if a.outbox != nil {
+		a.spawn(func() { a.outbox.Run(ctx) })
+	}
+	es, ok := a.durable.(email.Store)
+	if !ok {
 		return
 	}
-	a.spawn(func() { a.outbox.Run(ctx) })
+	clock := a.Clock()
+	a.spawn(func() {
+		t := time.NewTicker(emailCleanupEvery)
+		defer t.Stop()
+		for {
+			n, err := es.DeleteStale(ctx, clock.Now(), email.DefaultRetention)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.logger.Warn("email: deleting expired tokens, old devices and stale mail failed; retried later", "err", err)
+			case n > 0:
+				a.logger.Info("email: deleted expired tokens, old devices and stale mail", "removed", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 }

@@ -424,4 +424,35 @@ func TestSEC48_NewDeviceNoticeOncePerDevice(t *testing.T) {
 	if got := e.mp.Count(t, addr); got != 3 {
 		t.Fatalf("got %d messages, want 3 (verification, one notice per new device)", got)
 	}
+	// The account page lists the three known devices, the browser showing
+	// it marked, and no device cookie or hash in the page.
+	sess, _ := e.login("grace", "correct horse battery", d1)
+	req, _ := http.NewRequest("GET", e.url+"/account", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Cookie", sess+"; __Host-sesame-device="+d1)
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("account page: %d", resp.StatusCode)
+	}
+	html := string(page)
+	i := strings.Index(html, `<table id="devices">`)
+	if i < 0 {
+		t.Fatalf("no known devices table on the account page:\n%s", html)
+	}
+	table := html[i : i+strings.Index(html[i:], "</table>")]
+	if rows := strings.Count(table, "<tr"); rows != 4 { // the header and three devices
+		t.Fatalf("known devices: %d rows, want a header and 3 devices:\n%s", rows, table)
+	}
+	if strings.Count(table, "This device") != 1 || strings.Count(table, `<tr class="current">`) != 1 ||
+		!strings.Contains(table, "sesame-test/1.0 (email)") {
+		t.Fatalf("known devices: the current one is not marked once, or the browser is missing:\n%s", table)
+	}
+	if strings.Contains(html, d1) || strings.Contains(html, d2) {
+		t.Fatal("a device cookie is in the account page")
+	}
 }

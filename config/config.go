@@ -95,11 +95,12 @@ type Config struct {
 	// [Webhook.ReadKeys].
 	Webhooks []Webhook
 
-	// Email (keys smtp_url, smtp_password_file, mail_from,
+	// Email (keys smtp_url, smtp_password_file, smtp_ca_file, mail_from,
 	// mail_templates, require_email, require_verified,
 	// login_by_email; see docs/email.md). SMTPURL "" turns mail off.
 	SMTPURL          string
 	SMTPPasswordFile string
+	SMTPCAFile       string
 	MailFrom         string
 	MailTemplates    string
 	RequireEmail     bool
@@ -360,6 +361,8 @@ func (c *Config) text(k *Key) string {
 		return c.SMTPURL
 	case "smtp_password_file":
 		return c.SMTPPasswordFile
+	case "smtp_ca_file":
+		return c.SMTPCAFile
 	case "mail_from":
 		return c.MailFrom
 	case "mail_templates":

@@ -27,6 +27,11 @@ func (c *Config) checkEmail(ps *Problems) {
 	if _, err := mail.ParseURL(c.SMTPURL); err != nil {
 		c.problem(ps, "smtp_url", "%v", err)
 	}
+	if c.SMTPCAFile != "" {
+		if _, err := mail.LoadCAFile(c.SMTPCAFile); err != nil {
+			c.problem(ps, "smtp_ca_file", "%v", err)
+		}
+	}
 	if c.MailFrom == "" {
 		c.problem(ps, "mail_from", "required with smtp_url: the From of every message")
 	} else if _, err := netmail.ParseAddress(c.MailFrom); err != nil {

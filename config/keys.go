@@ -216,6 +216,8 @@ var keys = []*Key{
 		set: str(func(c *Config) *string { return &c.SMTPURL })},
 	{Name: "smtp_password_file", Group: groupEmail, Help: "a file whose first line is the SMTP password (SESAME_SMTP_PASSWORD, when set, wins)",
 		set: str(func(c *Config) *string { return &c.SMTPPasswordFile })},
+	{Name: "smtp_ca_file", Group: groupEmail, Help: "a PEM file of CA certificates the SMTP server's certificate must chain to, instead of the system's roots (a private CA); unset: the system's roots",
+		set: str(func(c *Config) *string { return &c.SMTPCAFile })},
 	{Name: "mail_from", Group: groupEmail, Help: "the From of every message: auth@example.com or \"Sesame <auth@example.com>\"; required with smtp_url",
 		set: str(func(c *Config) *string { return &c.MailFrom })},
 	{Name: "mail_templates", Group: groupEmail, Help: "a directory whose verify.txt, reset.txt, ... (and .html) replace the built-in message templates of the same name (see docs/email.md)",

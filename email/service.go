@@ -8,7 +8,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
@@ -105,6 +107,22 @@ func hashToken(tok string) []byte {
 func HashDevice(cookie string) []byte {
 	h := sha256.Sum256([]byte("sesame/device\x00" + cookie))
 	return h[:]
+}
+
+// UserAgentLabel is the user agent as a device keeps it: valid UTF-8
+// without control characters, at most MaxUserAgent bytes.
+func UserAgentLabel(ua string) string {
+	ua = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(ua, ""))
+	for len(ua) > MaxUserAgent {
+		_, size := utf8.DecodeLastRuneInString(ua)
+		ua = ua[:len(ua)-size]
+	}
+	return ua
 }
 
 // NewDeviceCookie returns a random device cookie value (256 bits).
@@ -476,7 +494,7 @@ func (s *Service) Login(ctx context.Context, u *sesame.User, device, userAgent s
 		return
 	}
 	now := s.now()
-	isNew, known, err := s.Store.SeeDevice(ctx, u.ID, HashDevice(device), now)
+	isNew, known, err := s.Store.SeeDevice(ctx, u.ID, HashDevice(device), now, UserAgentLabel(userAgent))
 	if err != nil {
 		s.logger().Warn("email: cannot record the sign-in device", "err", err)
 		return

@@ -65,10 +65,38 @@ type Store interface {
 	DeleteEmailTokens(ctx context.Context, userID, purpose string) error
 
 	// SeeDevice records that the user signed in from the device whose
-	// cookie hashes to hash, and reports whether the device was new to
-	// the user and how many devices the user had before.
-	SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time) (isNew bool, known int, err error)
+	// cookie hashes to hash, at (its LastSeen, and its FirstSeen when new)
+	// with the user agent label userAgent, and reports whether the device
+	// was new to the user and how many devices the user had before.
+	SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time, userAgent string) (isNew bool, known int, err error)
+	// Devices returns the user's known devices, the most recently seen
+	// first.
+	Devices(ctx context.Context, userID string) ([]*Device, error)
+
+	// DeleteStale is the periodic cleanup: it removes the email tokens
+	// expired at or before now, the devices last seen before
+	// now-r.Devices, and the mail outbox messages created before
+	// now-r.Mail (a message is deleted once sent or given up; one that old
+	// is left by a deployment that no longer sends mail), and returns how
+	// many records it removed.
+	DeleteStale(ctx context.Context, now time.Time, r Retention) (int, error)
 }
+
+// Retention is how long [Store.DeleteStale] keeps what does not expire by
+// itself.
+type Retention struct {
+	Devices time.Duration // a device not seen for this long is forgotten
+	Mail    time.Duration // an outbox message older than this is dropped
+}
+
+// DefaultRetention: a device unused for 180 days is forgotten (a sign-in
+// from it again sends a new-device notice); an outbox message is dropped
+// after 7 days (the outbox gives up after 24 hours of retries, and every
+// link in a message is dead long before).
+var DefaultRetention = Retention{Devices: 180 * 24 * time.Hour, Mail: 7 * 24 * time.Hour}
+
+// MaxUserAgent bounds the user agent label kept for a device, in bytes.
+const MaxUserAgent = 256
 
 // Device is a device a user has signed in from (SEC-48): only the SHA-256
 // of its device cookie is kept.
@@ -76,4 +104,6 @@ type Device struct {
 	UserID    string
 	Hash      []byte
 	FirstSeen time.Time
+	LastSeen  time.Time // the latest sign-in from it
+	UserAgent string    // of the latest sign-in, at most MaxUserAgent bytes of valid UTF-8
 }

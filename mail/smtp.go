@@ -2,10 +2,13 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -20,9 +23,24 @@ type SMTP struct {
 	user     string // "" : no authentication
 	password string
 	from     string
-	// Insecure skips the server certificate check (tests against a
-	// self-signed server only; never set by configuration).
-	insecure bool
+	roots    *x509.CertPool // nil: the system's
+}
+
+// TrustOnly makes the sender check the server's certificate against
+// roots instead of the system's roots (smtp_ca_file; see LoadCAFile).
+func (s *SMTP) TrustOnly(roots *x509.CertPool) { s.roots = roots }
+
+// LoadCAFile reads a PEM file of CA certificates (smtp_ca_file).
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mail: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("mail: %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // NewSMTP returns a sender for rawURL: smtp://[user@]host[:port] (port 587
@@ -96,7 +114,8 @@ func (s *SMTP) Send(ctx context.Context, r Rendered) error {
 	if r.HTML != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	}
-	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(30 * time.Second)}
+	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(30 * time.Second),
+		gomail.WithTLSConfig(&tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12, RootCAs: s.roots})}
 	if s.implicit {
 		opts = append(opts, gomail.WithSSL())
 	} else {

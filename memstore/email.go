@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"slices"
@@ -21,17 +22,17 @@ var (
 // mail outbox, under its own mutex.
 type emailTable struct {
 	mu      sync.Mutex
-	addrs   map[string]email.Address // by user ID
-	byKey   map[string]string        // email.Key → user ID
-	tokens  map[string]email.Token   // by string(hash)
-	devices map[string]map[string]bool
+	addrs   map[string]email.Address            // by user ID
+	byKey   map[string]string                   // email.Key → user ID
+	tokens  map[string]email.Token              // by string(hash)
+	devices map[string]map[string]*email.Device // by user ID, then string(hash)
 	outbox  map[string]*mail.Message
 }
 
 func (m *Store) emailState() *emailTable {
 	m.emailOnce.Do(func() {
 		m.emailTab = &emailTable{addrs: map[string]email.Address{}, byKey: map[string]string{},
-			tokens: map[string]email.Token{}, devices: map[string]map[string]bool{}, outbox: map[string]*mail.Message{}}
+			tokens: map[string]email.Token{}, devices: map[string]map[string]*email.Device{}, outbox: map[string]*mail.Message{}}
 	})
 	return m.emailTab
 }
@@ -127,20 +128,73 @@ func (m *Store) DeleteEmailTokens(_ context.Context, userID, purpose string) err
 }
 
 // SeeDevice implements [email.Store].
-func (m *Store) SeeDevice(_ context.Context, userID string, hash []byte, _ time.Time) (bool, int, error) {
+func (m *Store) SeeDevice(_ context.Context, userID string, hash []byte, at time.Time, userAgent string) (bool, int, error) {
 	t := m.emailState()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := t.devices[userID]
-	if d == nil {
-		d = map[string]bool{}
-		t.devices[userID] = d
+	ds := t.devices[userID]
+	if ds == nil {
+		ds = map[string]*email.Device{}
+		t.devices[userID] = ds
 	}
-	if d[string(hash)] {
-		return false, len(d), nil
+	if d := ds[string(hash)]; d != nil {
+		if at.After(d.LastSeen) {
+			d.LastSeen = at
+		}
+		d.UserAgent = userAgent
+		return false, len(ds), nil
 	}
-	d[string(hash)] = true
-	return true, len(d) - 1, nil
+	ds[string(hash)] = &email.Device{UserID: userID, Hash: slices.Clone(hash), FirstSeen: at, LastSeen: at, UserAgent: userAgent}
+	return true, len(ds) - 1, nil
+}
+
+// Devices implements [email.Store].
+func (m *Store) Devices(_ context.Context, userID string) ([]*email.Device, error) {
+	t := m.emailState()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*email.Device
+	for _, d := range t.devices[userID] {
+		c := *d
+		c.Hash = slices.Clone(d.Hash)
+		out = append(out, &c)
+	}
+	slices.SortFunc(out, func(a, b *email.Device) int {
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), bytes.Compare(a.Hash, b.Hash))
+	})
+	return out, nil
+}
+
+// DeleteStale implements [email.Store].
+func (m *Store) DeleteStale(_ context.Context, now time.Time, r email.Retention) (int, error) {
+	t := m.emailState()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for h, x := range t.tokens {
+		if !x.ExpiresAt.After(now) {
+			delete(t.tokens, h)
+			n++
+		}
+	}
+	for user, ds := range t.devices {
+		for h, d := range ds {
+			if d.LastSeen.Before(now.Add(-r.Devices)) {
+				delete(ds, h)
+				n++
+			}
+		}
+		if len(ds) == 0 {
+			delete(t.devices, user)
+		}
+	}
+	for id, x := range t.outbox {
+		if x.CreatedAt.Before(now.Add(-r.Mail)) {
+			delete(t.outbox, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // AddMail implements [mail.Store].

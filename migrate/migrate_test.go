@@ -300,7 +300,7 @@ func addAccountState(t *testing.T, durable any, alice, bob string) {
 		CreatedAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(-24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := es.SeeDevice(ctx, alice, deviceHash, now); err != nil {
+	if _, _, err := es.SeeDevice(ctx, alice, deviceHash, now, "Firefox/140"); err != nil {
 		t.Fatal(err)
 	}
 	if err := durable.(mail.Store).AddMail(ctx, &mail.Message{ID: "mail_1", Body: []byte("sealed bytes"), CreatedAt: now,
@@ -333,7 +333,10 @@ func checkAccountState(t *testing.T, durable any, alice, bob string) {
 	if _, err := es.TakeEmailToken(ctx, expiredTokenHash, email.PurposeVerify, time.Now()); !errors.Is(err, sesame.ErrNotFound) {
 		t.Errorf("the expired token on the target: %v, want not found", err)
 	}
-	if isNew, known, err := es.SeeDevice(ctx, alice, deviceHash, time.Now()); err != nil || isNew || known != 1 {
+	if ds, err := es.Devices(ctx, alice); err != nil || len(ds) != 1 || ds[0].UserAgent != "Firefox/140" || ds[0].LastSeen.IsZero() {
+		t.Errorf("alice's devices on the target: %+v %v", ds, err)
+	}
+	if isNew, known, err := es.SeeDevice(ctx, alice, deviceHash, time.Now(), "Firefox/141"); err != nil || isNew || known != 1 {
 		t.Errorf("alice's device on the target: new %v, known %d, %v", isNew, known, err)
 	}
 	ms, err := durable.(mail.Store).ClaimMail(ctx, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour), 10)

@@ -133,20 +133,82 @@ func (db *DB) DeleteEmailTokens(ctx context.Context, userID, purpose string) err
 }
 
 // SeeDevice implements [email.Store] in one statement: the count is read
-// from the snapshot before the insert.
-func (db *DB) SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time) (bool, int, error) {
+// from the snapshot before the upsert.
+func (db *DB) SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time, userAgent string) (bool, int, error) {
 	if !storableText(userID) {
 		return false, 0, errBadText
 	}
-	var inserted, known int
-	err := db.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO user_devices (user_id, hash, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)
-		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM user_devices WHERE user_id = $1)`,
-		userID, hash, nanos(at)).Scan(&inserted, &known)
+	var inserted bool
+	var known int
+	err := db.pool.QueryRow(ctx, `WITH up AS (
+			INSERT INTO user_devices AS d (user_id, hash, first_seen, last_seen, user_agent) VALUES ($1, $2, $3, $3, $4)
+			ON CONFLICT (user_id, hash) DO UPDATE SET last_seen = greatest(d.last_seen, excluded.last_seen), user_agent = excluded.user_agent
+			RETURNING (xmax = 0) AS inserted)
+		SELECT (SELECT inserted FROM up), (SELECT count(*) FROM user_devices WHERE user_id = $1)`,
+		userID, hash, nanos(at), safeText(userAgent)).Scan(&inserted, &known)
 	if err != nil {
 		return false, 0, writeErr("see device", err)
 	}
-	return inserted == 1, known, nil
+	return inserted, known, nil
+}
+
+const deviceColumns = `user_id, hash, first_seen, last_seen, user_agent`
+
+func scanDevice(row pgx.CollectableRow) (*email.Device, error) {
+	var d email.Device
+	var first, last int64
+	if err := row.Scan(&d.UserID, &d.Hash, &first, &last, &d.UserAgent); err != nil {
+		return nil, err
+	}
+	d.FirstSeen, d.LastSeen = fromNanos(first), fromNanos(last)
+	return &d, nil
+}
+
+// Devices implements [email.Store].
+func (db *DB) Devices(ctx context.Context, userID string) ([]*email.Device, error) {
+	if !storableText(userID) {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+deviceColumns+` FROM user_devices WHERE user_id = $1 ORDER BY last_seen DESC, hash`, userID)
+	if err != nil {
+		return nil, readErr("devices", err)
+	}
+	out, err := pgx.CollectRows(rows, scanDevice)
+	if err != nil {
+		return nil, readErr("devices", err)
+	}
+	return out, nil
+}
+
+// DeleteStale implements [email.Store], in one transaction (one round
+// trip).
+func (db *DB) DeleteStale(ctx context.Context, now time.Time, r email.Retention) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, writeErr("delete stale email records", err)
+	}
+	defer tx.Rollback(ctx)
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM email_tokens WHERE expires_at <= $1`, nanos(now))
+	b.Queue(`DELETE FROM user_devices WHERE last_seen < $1`, nanos(now.Add(-r.Devices)))
+	b.Queue(`DELETE FROM mail_outbox WHERE created_at < $1`, nanos(now.Add(-r.Mail)))
+	br := tx.SendBatch(ctx, b)
+	n := 0
+	for range 3 {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return 0, writeErr("delete stale email records", err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	if err := br.Close(); err != nil {
+		return 0, writeErr("delete stale email records", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, writeErr("delete stale email records", err)
+	}
+	return n, nil
 }
 
 // AddMail implements [mail.Store].

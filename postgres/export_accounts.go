@@ -78,14 +78,12 @@ func (db *DB) ExportEmailTokens(ctx context.Context, fn func(*email.Token) error
 
 // ExportDevices calls fn with every user's known device.
 func (db *DB) ExportDevices(ctx context.Context, fn func(*email.Device) error) error {
-	return db.eachRow(ctx, "devices", `SELECT user_id, hash, first_seen FROM user_devices ORDER BY user_id, hash`, func(rows pgx.Rows) error {
-		var d email.Device
-		var first int64
-		if err := rows.Scan(&d.UserID, &d.Hash, &first); err != nil {
+	return db.eachRow(ctx, "devices", `SELECT `+deviceColumns+` FROM user_devices ORDER BY user_id, hash`, func(rows pgx.Rows) error {
+		d, err := scanDevice(rows)
+		if err != nil {
 			return fmt.Errorf("postgres: export devices: %w", err)
 		}
-		d.FirstSeen = fromNanos(first)
-		return fn(&d)
+		return fn(d)
 	})
 }
 
@@ -188,8 +186,9 @@ func (db *DB) RemoveEmailToken(ctx context.Context, hash []byte) error {
 
 // PutDevice writes the known device as given.
 func (db *DB) PutDevice(ctx context.Context, d *email.Device) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO user_devices (user_id, hash, first_seen) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id, hash) DO UPDATE SET first_seen = excluded.first_seen`, d.UserID, d.Hash, nanos(d.FirstSeen))
+	_, err := db.pool.Exec(ctx, `INSERT INTO user_devices (`+deviceColumns+`) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, hash) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+		user_agent = excluded.user_agent`, d.UserID, d.Hash, nanos(d.FirstSeen), nanos(d.LastSeen), safeText(d.UserAgent))
 	if err != nil {
 		return writeErr("put device", err)
 	}

@@ -100,7 +100,11 @@ func TestSEC40_JSONLoginOriginOnly(t *testing.T) {
 // OPTIONS without changing anything, and state-changing routes exist only
 // on POST and DELETE.
 func TestSEC35_RouteTableSafeMethods(t *testing.T) {
-	e := newEnv(t)
+	t.Run("default", func(t *testing.T) { routeTableSafeMethods(t, newEnv(t)) })
+	t.Run("email", func(t *testing.T) { routeTableSafeMethods(t, emailEnv(t)) })
+}
+
+func routeTableSafeMethods(t *testing.T, e *env) {
 	root := e.admin()
 	c := e.client()
 	c.signup("alice", pw)
@@ -155,4 +159,49 @@ func TestSEC35_RouteTableSafeMethods(t *testing.T) {
 			t.Fatalf("a safe-method request blocked %s", u.Username)
 		}
 	}
+}
+
+// SEC-37 with mail configured: every unsafe email route, sent by a
+// signed-in browser (session cookie, same origin) without a CSRF token, is
+// refused with 403 and changes nothing; with the token it reaches its
+// handler.
+func TestSEC37_EmailRoutesNeedToken(t *testing.T) {
+	e := emailEnv(t)
+	e.admin()
+	c := e.client()
+	c.signup("alice", pw)
+	c.login("alice", pw, false)
+	noTok := *c
+	noTok.noCSRF = true
+	n := 0
+	for _, rt := range e.server.Routes() {
+		if rt.Method == "GET" || !strings.Contains(rt.Pattern, "/email") && !strings.Contains(rt.Pattern, "/password/") {
+			continue
+		}
+		n++
+		path := strings.ReplaceAll(rt.Pattern, "{username}", "alice")
+		var body any = map[string]string{"login": "alice", "email": "alice-new@example.test", "password": pw, "token": "forged"}
+		if !strings.HasPrefix(path, "/api/") {
+			body = url.Values{"login": {"alice"}, "email": {"alice-new@example.test"}, "current_password": {pw}}
+		}
+		if r := noTok.do(rt.Method, path, body); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s without a CSRF token: got %d, want 403", rt.Method, path, r.StatusCode)
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d unsafe email routes: is mail configured?", n)
+	}
+	if got := e.app.EmailService(); got == nil {
+		t.Fatal("no email service")
+	}
+	var addr struct{ Email string }
+	c.want(c.do("GET", "/api/v1/email", nil), 200).json(t, &addr)
+	if addr.Email != "" {
+		t.Fatalf("a refused request changed alice's address: %q", addr.Email)
+	}
+	if n := len(e.events(sesame.EventCSRFRejected)); n < 15 {
+		t.Fatalf("csrf.rejected events: %d, want one per refused request", n)
+	}
+	// With the token, the same change reaches its handler (202).
+	c.want(c.do("PUT", "/api/v1/email", map[string]string{"email": "alice-new@example.test", "password": pw}), http.StatusAccepted)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -18,6 +19,16 @@ type mailView struct {
 type emailInfo struct {
 	Email    string
 	Verified bool
+	// KnownDevices are the devices the user signed in from (SEC-48),
+	// most recent first.
+	KnownDevices []knownDevice
+}
+
+// knownDevice is one row of the account page's "Known devices".
+type knownDevice struct {
+	UserAgent           string
+	FirstSeen, LastSeen time.Time
+	Current             bool // the browser showing the page
 }
 
 // Device cookie: a random value the browser keeps for 400 days
@@ -177,11 +188,33 @@ func (s *Server) accountEmail(r *http.Request, userID string) *emailInfo {
 	if s.mail == nil {
 		return nil
 	}
-	a, err := s.mail.AddressOf(r.Context(), userID)
-	if err != nil || a == nil {
-		return &emailInfo{}
+	info := &emailInfo{}
+	if a, err := s.mail.AddressOf(r.Context(), userID); err == nil && a != nil {
+		info.Email, info.Verified = a.Email, a.Verified()
 	}
-	return &emailInfo{Email: a.Email, Verified: a.Verified()}
+	info.KnownDevices = s.accountDevices(r, userID)
+	return info
+}
+
+// accountDevices lists the user's known devices for the account page,
+// marking the one whose device cookie the request carries. A store that
+// cannot answer leaves the list empty (the page still shows).
+func (s *Server) accountDevices(r *http.Request, userID string) []knownDevice {
+	ds, err := s.mail.Store.Devices(r.Context(), userID)
+	if err != nil {
+		s.log.Warn("account page: cannot list the known devices", "err", err)
+		return nil
+	}
+	var mine []byte
+	if c, err := r.Cookie(s.cookieName("sesame-device")); err == nil && len(c.Value) == 43 {
+		mine = email.HashDevice(c.Value)
+	}
+	out := make([]knownDevice, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, knownDevice{UserAgent: d.UserAgent, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen,
+			Current: mine != nil && bytes.Equal(mine, d.Hash)})
+	}
+	return out
 }
 
 // emailNotice maps the email outcome codes of ?done= to messages.

@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/config"
+	"github.com/sesame-auth/sesame/internal/mailpit"
 	"github.com/sesame-auth/sesame/server"
 	"github.com/sesame-auth/sesame/session"
 	"github.com/sesame-auth/sesame/token"
@@ -353,6 +356,37 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"DELETE /api/v1/passkeys/{id}":          {authed, "/api/v1/passkeys/pk_unknown", nil, http.StatusNotFound},
 		"POST /api/v1/login/passkey/begin":      {public, "/api/v1/login/passkey/begin", map[string]any{}, http.StatusOK},
 		"POST /api/v1/login/passkey/finish":     {public, "/api/v1/login/passkey/finish", map[string]any{"credential": map[string]any{}}, http.StatusUnauthorized},
+
+		// Email (when smtp_url is set). The link pages and their API
+		// answer a link token, not a caller: a forged one is 400 whoever
+		// asks; a forgot-password request is 202 for any name ("{fresh}":
+		// a new one each time, so the per-name throttle never answers).
+		// A link page reached without a link (no token, no flow cookie)
+		// says the link is invalid (400).
+		// The account routes reach re-authentication, then refuse the
+		// address (400); bob has no address to send links to (400).
+		"GET /password/forgot":                                 {public, "/password/forgot", nil, http.StatusOK},
+		"POST /password/forgot":                                {public, "/password/forgot", url.Values{"login": {"{fresh}"}}, http.StatusAccepted},
+		"GET /password/reset":                                  {public, "/password/reset", nil, http.StatusBadRequest},
+		"POST /password/reset":                                 {public, "/password/reset", url.Values{"new_password": {"a new password 42"}}, http.StatusBadRequest},
+		"GET /email/verify":                                    {public, "/email/verify", nil, http.StatusBadRequest},
+		"POST /email/verify":                                   {public, "/email/verify", url.Values{}, http.StatusBadRequest},
+		"GET /email/confirm":                                   {public, "/email/confirm", nil, http.StatusBadRequest},
+		"POST /email/confirm":                                  {public, "/email/confirm", url.Values{}, http.StatusBadRequest},
+		"POST /account/email":                                  {authed, "/account/email", url.Values{"email": {"not-an-address"}, "current_password": {alicePW}}, http.StatusBadRequest},
+		"POST /account/email/resend":                           {authed, "/account/email/resend", url.Values{}, http.StatusBadRequest},
+		"POST /admin/users/{username}/email/reset-link":        {adminOnly, "/admin/users/{username}/email/reset-link", url.Values{}, http.StatusBadRequest},
+		"POST /admin/users/{username}/email/verify":            {adminOnly, "/admin/users/{username}/email/verify", url.Values{}, http.StatusBadRequest},
+		"POST /api/v1/password/forgot":                         {public, "/api/v1/password/forgot", map[string]string{"login": "{fresh}"}, http.StatusAccepted},
+		"POST /api/v1/password/reset":                          {public, "/api/v1/password/reset", map[string]string{"token": "forged", "new_password": "a new password 42"}, http.StatusBadRequest},
+		"POST /api/v1/email/verify":                            {public, "/api/v1/email/verify", map[string]string{"token": "forged"}, http.StatusBadRequest},
+		"POST /api/v1/email/confirm":                           {public, "/api/v1/email/confirm", map[string]string{"token": "forged"}, http.StatusBadRequest},
+		"GET /api/v1/email":                                    {authed, "/api/v1/email", nil, http.StatusOK},
+		"PUT /api/v1/email":                                    {authed, "/api/v1/email", map[string]string{"email": "not-an-address", "password": alicePW}, http.StatusBadRequest},
+		"POST /api/v1/email/resend":                            {authed, "/api/v1/email/resend", nil, http.StatusBadRequest},
+		"POST /api/v1/admin/users/{username}/email/reset-link": {adminOnly, "/api/v1/admin/users/{username}/email/reset-link", nil, http.StatusBadRequest},
+		"POST /api/v1/admin/users/{username}/email/verify":     {adminOnly, "/api/v1/admin/users/{username}/email/verify", nil, http.StatusBadRequest},
+		"PUT /api/v1/admin/users/{username}/email":             {adminOnly, "/api/v1/admin/users/{username}/email", map[string]string{"email": ""}, http.StatusNoContent},
 	}
 	if preset == "spa" {
 		// Tokens only in cookies: a refresh token in the body and the
@@ -389,6 +423,19 @@ func TestSEC35_RouteWalkEveryCredential(t *testing.T) {
 	t.Run("spa", func(t *testing.T) { walkRouteTable(t, presetEnv(t, "spa"), "spa") })
 	// Passkeys need a domain name: the walk again on https://localhost.
 	t.Run("passkeys", func(t *testing.T) { walkRouteTable(t, passkeyEnv(t), "") })
+	// Mail configured (a real SMTP server, Mailpit): the email routes.
+	t.Run("email", func(t *testing.T) { walkRouteTable(t, emailEnv(t), "") })
+}
+
+// emailEnv is a server with smtp_url set, sending to the shared Mailpit
+// (skipped without one, a failure under CI=true).
+func emailEnv(t *testing.T) *env {
+	t.Helper()
+	mp := mailpit.FromEnv(t)
+	cfg := config.Default()
+	cfg.DB = filepath.Join(t.TempDir(), "sesame.db")
+	cfg.SMTPURL, cfg.MailFrom = mp.SMTPURL(), "Sesame <auth@sesame.test>"
+	return newEnvConfig(t, cfg)
 }
 
 func walkRouteTable(t *testing.T, e *env, preset string) {
@@ -411,6 +458,13 @@ func walkRouteTable(t *testing.T, e *env, preset string) {
 	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.HasPrefix(r.Pattern, "/oauth2/") }) {
 		for k := range table { // no OAuth provider mounted
 			if strings.Contains(k, "/oauth2/") || strings.Contains(k, "openid-configuration") || strings.Contains(k, "oauth-authorization-server") {
+				delete(table, k)
+			}
+		}
+	}
+	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.Contains(r.Pattern, "/email") }) {
+		for k := range table { // no smtp_url: no email routes
+			if strings.Contains(k, "/email") || strings.Contains(k, "/password/forgot") || strings.Contains(k, "/password/reset") {
 				delete(table, k)
 			}
 		}
@@ -517,6 +571,18 @@ func (w *walker) check(method string, spec walkRoute, cred walkCred, user, alice
 		}
 		r.json(t, &p)
 		body = map[string]string{"refresh_token": p.RefreshToken}
+	}
+	switch b := body.(type) { // "{fresh}": a name never used before
+	case url.Values:
+		if b.Get("login") == "{fresh}" {
+			b = cloneValues(b)
+			b.Set("login", fmt.Sprintf("walker-%d@example.test", w.nextIP))
+			body = b
+		}
+	case map[string]string:
+		if b["login"] == "{fresh}" {
+			body = map[string]string{"login": fmt.Sprintf("walker-%d@example.test", w.nextIP)}
+		}
 	}
 	blockedBefore := w.bobBlocked()
 

@@ -117,26 +117,90 @@ func (db *DB) DeleteEmailTokens(ctx context.Context, userID, purpose string) err
 }
 
 // SeeDevice implements [email.Store], in one transaction.
-func (db *DB) SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time) (isNew bool, known int, err error) {
+func (db *DB) SeeDevice(ctx context.Context, userID string, hash []byte, at time.Time, userAgent string) (isNew bool, known int, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_devices WHERE user_id = ? AND hash = ?`, userID, hash).Scan(&n); err != nil {
-			return err
-		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_devices WHERE user_id = ?`, userID).Scan(&known); err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil
+		res, err := tx.ExecContext(ctx, `UPDATE user_devices SET last_seen = max(last_seen, ?), user_agent = ? WHERE user_id = ? AND hash = ?`,
+			nanos(at), userAgent, userID, hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
 		}
 		isNew = true
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_devices (user_id, hash, first_seen) VALUES (?, ?, ?)`, userID, hash, nanos(at))
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_devices (user_id, hash, first_seen, last_seen, user_agent) VALUES (?, ?, ?, ?, ?)`,
+			userID, hash, nanos(at), nanos(at), userAgent)
 		return err
 	})
 	if err != nil {
 		return false, 0, fmt.Errorf("sqlite: see device: %w", err)
 	}
 	return isNew, known, nil
+}
+
+// Devices implements [email.Store].
+func (db *DB) Devices(ctx context.Context, userID string) ([]*email.Device, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, hash, first_seen, last_seen, user_agent FROM user_devices
+		WHERE user_id = ? ORDER BY last_seen DESC, hash`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: devices: %w", err)
+	}
+	defer rows.Close()
+	var out []*email.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: devices: %w", err)
+	}
+	return out, nil
+}
+
+func scanDevice(rows *sql.Rows) (*email.Device, error) {
+	var d email.Device
+	var first, last int64
+	if err := rows.Scan(&d.UserID, &d.Hash, &first, &last, &d.UserAgent); err != nil {
+		return nil, err
+	}
+	d.FirstSeen, d.LastSeen = fromNanos(first), fromNanos(last)
+	return &d, nil
+}
+
+// DeleteStale implements [email.Store], in one transaction.
+func (db *DB) DeleteStale(ctx context.Context, now time.Time, r email.Retention) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			query string
+			at    time.Time
+		}{
+			{`DELETE FROM email_tokens WHERE expires_at <= ?`, now},
+			{`DELETE FROM user_devices WHERE last_seen < ?`, now.Add(-r.Devices)},
+			{`DELETE FROM mail_outbox WHERE created_at < ?`, now.Add(-r.Mail)},
+		} {
+			res, err := tx.ExecContext(ctx, q.query, nanos(q.at))
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete stale email records: %w", err)
+	}
+	return int(n), nil
 }
 
 // AddMail implements [mail.Store].

@@ -79,14 +79,12 @@ func (db *DB) ExportEmailTokens(ctx context.Context, fn func(*email.Token) error
 
 // ExportDevices calls fn with every user's known device.
 func (db *DB) ExportDevices(ctx context.Context, fn func(*email.Device) error) error {
-	return db.eachRow(ctx, "devices", `SELECT user_id, hash, first_seen FROM user_devices ORDER BY user_id, hash`, func(rows *sql.Rows) error {
-		var d email.Device
-		var first int64
-		if err := rows.Scan(&d.UserID, &d.Hash, &first); err != nil {
+	return db.eachRow(ctx, "devices", `SELECT user_id, hash, first_seen, last_seen, user_agent FROM user_devices ORDER BY user_id, hash`, func(rows *sql.Rows) error {
+		d, err := scanDevice(rows)
+		if err != nil {
 			return fmt.Errorf("sqlite: export devices: %w", err)
 		}
-		d.FirstSeen = fromNanos(first)
-		return fn(&d)
+		return fn(d)
 	})
 }
 
@@ -185,8 +183,8 @@ func (db *DB) RemoveEmailToken(ctx context.Context, hash []byte) error {
 
 // PutDevice writes the known device as given.
 func (db *DB) PutDevice(ctx context.Context, d *email.Device) error {
-	_, err := db.w.ExecContext(ctx, `INSERT OR REPLACE INTO user_devices (user_id, hash, first_seen) VALUES (?, ?, ?)`,
-		d.UserID, d.Hash, nanos(d.FirstSeen))
+	_, err := db.w.ExecContext(ctx, `INSERT OR REPLACE INTO user_devices (user_id, hash, first_seen, last_seen, user_agent) VALUES (?, ?, ?, ?, ?)`,
+		d.UserID, d.Hash, nanos(d.FirstSeen), nanos(d.LastSeen), d.UserAgent)
 	if err != nil {
 		return fmt.Errorf("sqlite: put device: %w", err)
 	}

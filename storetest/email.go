@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func RunEmail(t *testing.T, newStore func(t *testing.T) EmailStore) {
 		{"TokenConcurrentTakeOneWinner", testTokenConcurrentTake},
 		{"TokenDeleteByUser", testTokenDeleteByUser},
 		{"Devices", testDevices},
+		{"DeleteStale", testDeleteStale},
 		{"OutboxClaimLease", testMailClaimLease},
 		{"OutboxRetryDelete", testMailRetryDelete},
 	}
@@ -207,10 +209,84 @@ func testDevices(t *testing.T, s EmailStore) {
 	}{
 		{"u1", d1, true, 0}, {"u1", d1, false, 1}, {"u1", d2, true, 1}, {"u1", d2, false, 2}, {"u2", d1, true, 0},
 	} {
-		isNew, known, err := s.SeeDevice(ctx, c.user, c.hash, emailT0)
+		isNew, known, err := s.SeeDevice(ctx, c.user, c.hash, emailT0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("agent %d", i))
 		if err != nil || isNew != c.isNew || known != c.known {
 			t.Fatalf("step %d: got new=%v known=%d err=%v, want new=%v known=%d", i, isNew, known, err, c.isNew, c.known)
 		}
+	}
+	// The list: most recently seen first, each with its first and last
+	// sign-in and the latest user agent.
+	ds, err := s.Devices(ctx, "u1")
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("devices of u1: %d %v, want 2", len(ds), err)
+	}
+	if !bytes.Equal(ds[0].Hash, d2) || ds[0].UserID != "u1" || !ds[0].FirstSeen.Equal(emailT0.Add(2*time.Minute)) ||
+		!ds[0].LastSeen.Equal(emailT0.Add(3*time.Minute)) || ds[0].UserAgent != "agent 3" {
+		t.Fatalf("devices of u1, first: %+v, want d2 seen at steps 2 and 3", ds[0])
+	}
+	if !bytes.Equal(ds[1].Hash, d1) || !ds[1].FirstSeen.Equal(emailT0) || !ds[1].LastSeen.Equal(emailT0.Add(time.Minute)) || ds[1].UserAgent != "agent 1" {
+		t.Fatalf("devices of u1, second: %+v, want d1 seen at steps 0 and 1", ds[1])
+	}
+	// An older sign-in reported late never moves LastSeen back.
+	mustE2(t)(s.SeeDevice(ctx, "u1", d2, emailT0, "late"))
+	if ds, _ := s.Devices(ctx, "u1"); len(ds) != 2 || !ds[0].LastSeen.Equal(emailT0.Add(3*time.Minute)) {
+		t.Fatalf("devices of u1 after a late report: %+v", ds)
+	}
+	if ds, err := s.Devices(ctx, "nobody"); err != nil || len(ds) != 0 {
+		t.Fatalf("devices of an unknown user: %d %v, want none", len(ds), err)
+	}
+}
+
+func mustE2(t *testing.T) func(bool, int, error) {
+	return func(_ bool, _ int, err error) {
+		t.Helper()
+		mustE(t, err)
+	}
+}
+
+// testDeleteStale: the periodic cleanup removes expired tokens (a live
+// one stays), devices unseen for longer than the retention, and outbox
+// messages older than theirs; at the boundaries it keeps what is not
+// past them.
+func testDeleteStale(t *testing.T, s EmailStore) {
+	ctx := context.Background()
+	now := emailT0.Add(365 * 24 * time.Hour)
+	r := email.Retention{Devices: 30 * 24 * time.Hour, Mail: 7 * 24 * time.Hour}
+	expired, boundary, live := emailHash(), emailHash(), emailHash()
+	mustE(t, s.PutEmailToken(ctx, &email.Token{Hash: expired, UserID: "u1", Purpose: email.PurposeReset, CreatedAt: emailT0, ExpiresAt: now.Add(-time.Minute)}))
+	mustE(t, s.PutEmailToken(ctx, &email.Token{Hash: boundary, UserID: "u2", Purpose: email.PurposeReset, CreatedAt: emailT0, ExpiresAt: now}))
+	mustE(t, s.PutEmailToken(ctx, &email.Token{Hash: live, UserID: "u3", Purpose: email.PurposeVerify, CreatedAt: emailT0, ExpiresAt: now.Add(time.Minute)}))
+	old, recent, edge := emailHash(), emailHash(), emailHash()
+	mustE2(t)(s.SeeDevice(ctx, "u1", old, now.Add(-r.Devices-time.Second), "old"))
+	mustE2(t)(s.SeeDevice(ctx, "u1", edge, now.Add(-r.Devices), "edge"))
+	// Seen long ago first, recently again: kept.
+	mustE2(t)(s.SeeDevice(ctx, "u1", recent, emailT0, "recent"))
+	mustE2(t)(s.SeeDevice(ctx, "u1", recent, now.Add(-time.Hour), "recent"))
+	mustE(t, s.AddMail(ctx, &mail.Message{ID: "old", Body: []byte("x"), CreatedAt: now.Add(-r.Mail - time.Second), DueAt: now.Add(time.Hour)}))
+	mustE(t, s.AddMail(ctx, &mail.Message{ID: "new", Body: []byte("y"), CreatedAt: now.Add(-r.Mail), DueAt: now.Add(time.Hour)}))
+
+	n, err := s.DeleteStale(ctx, now, r)
+	if err != nil || n != 4 {
+		t.Fatalf("DeleteStale: removed %d (%v), want 4: two tokens, a device, a message", n, err)
+	}
+	for _, h := range [][]byte{expired, boundary} {
+		if _, err := s.TakeEmailToken(ctx, h, email.PurposeReset, emailT0); !errors.Is(err, sesame.ErrNotFound) {
+			t.Fatalf("an expired token survived the cleanup (taken with an earlier clock): %v", err)
+		}
+	}
+	if _, err := s.TakeEmailToken(ctx, live, email.PurposeVerify, emailT0); err != nil {
+		t.Fatalf("the live token: %v", err)
+	}
+	ds, err := s.Devices(ctx, "u1")
+	if err != nil || len(ds) != 2 || !bytes.Equal(ds[0].Hash, recent) || !bytes.Equal(ds[1].Hash, edge) {
+		t.Fatalf("devices after the cleanup: %+v %v, want the recent one and the one at the boundary", ds, err)
+	}
+	got, err := s.ClaimMail(ctx, now.Add(2*time.Hour), now.Add(3*time.Hour), 10)
+	if err != nil || len(got) != 1 || got[0].ID != "new" {
+		t.Fatalf("outbox after the cleanup: %+v %v, want only the newer message", got, err)
+	}
+	if n, err := s.DeleteStale(ctx, now, r); err != nil || n != 0 {
+		t.Fatalf("a second cleanup removed %d (%v), want 0", n, err)
 	}
 }
 

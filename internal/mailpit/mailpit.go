@@ -7,9 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -144,4 +147,64 @@ func Token(link string) string {
 		return ""
 	}
 	return u.Query().Get("token")
+}
+
+// StartPrivate starts a Mailpit of the test's own (the binary in
+// SESAME_TEST_MAILPIT_BIN, which .ci/services sets) on free loopback
+// ports, with the extra flags args (TLS, authentication), and stops it
+// when the test ends. Without the binary the test skips, except under
+// CI=true.
+func StartPrivate(t testing.TB, args ...string) *Server {
+	t.Helper()
+	bin := os.Getenv("SESAME_TEST_MAILPIT_BIN")
+	if bin == "" {
+		msg := "no Mailpit binary: run eval \"$(bash .ci/services mailpit)\" (sets SESAME_TEST_MAILPIT_BIN)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + " (CI=true: a missing server is a failure)")
+		}
+		t.Skip(msg)
+	}
+	smtp, api := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	log, err := os.Create(filepath.Join(dir, "mailpit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"--listen", api, "--smtp", smtp, "--database", filepath.Join(dir, "mailpit.db"),
+		"--disable-version-check", "--quiet"}, args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("mailpit: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		log.Close()
+	})
+	s := &Server{API: "http://" + api, SMTP: smtp}
+	for i := 0; ; i++ {
+		var info map[string]any
+		if c, err := net.Dial("tcp", smtp); err == nil {
+			c.Close()
+			if s.get(context.Background(), "/api/v1/info", &info) == nil {
+				return s
+			}
+		}
+		if i == 200 {
+			b, _ := os.ReadFile(filepath.Join(dir, "mailpit.log"))
+			t.Fatalf("mailpit did not start in 10 s: %s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
