@@ -440,7 +440,7 @@ func TestSEC48_NewDeviceNoticeOncePerDevice(t *testing.T) {
 		t.Fatalf("account page: %d", resp.StatusCode)
 	}
 	html := string(page)
-	i := strings.Index(html, `<table id="devices">`)
+	i := strings.Index(html, `<table id="devices"`)
 	if i < 0 {
 		t.Fatalf("no known devices table on the account page:\n%s", html)
 	}
