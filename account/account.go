@@ -153,13 +153,15 @@ func (s *Service) Signup(ctx context.Context, username, pw string, admin bool) (
 	}
 	now := s.now()
 	u := &sesame.User{ID: newUserID(), Username: name, PasswordHash: hash, Admin: admin, CreatedAt: now, UpdatedAt: now}
-	if err := s.Users.CreateUser(ctx, u); err != nil {
+	ev := sesame.Event{Type: sesame.EventSignup, UserID: u.ID, Username: u.Username}
+	wctx := s.withEvent(ctx, ev)
+	if err := s.Users.CreateUser(wctx, u); err != nil {
 		if sesame.ErrorCode(err) == sesame.EConflict {
 			return nil, sesame.Errorf(sesame.EConflict, "username is taken")
 		}
 		return nil, storeError(err)
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventSignup, UserID: u.ID, Username: u.Username})
+	s.emit(wctx, ev)
 	return u, nil
 }
 
@@ -229,14 +231,18 @@ func (s *Service) SetBlocked(ctx context.Context, username string, blocked bool)
 	if blocked {
 		u.SessionsNotBefore = now
 	}
-	if err := s.Users.UpdateUser(ctx, u); err != nil {
+	ev := sesame.Event{Type: sesame.EventUserBlocked, UserID: u.ID, Username: u.Username}
+	if !blocked {
+		ev.Type = sesame.EventUserUnblocked
+	}
+	wctx := s.withEvent(ctx, ev)
+	if err := s.Users.UpdateUser(wctx, u); err != nil {
 		return nil, storeError(err)
 	}
+	s.emit(wctx, ev)
 	if !blocked {
-		s.emit(ctx, sesame.Event{Type: sesame.EventUserUnblocked, UserID: u.ID, Username: u.Username})
 		return u, nil
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventUserBlocked, UserID: u.ID, Username: u.Username})
 	if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "user blocked"); err != nil {
 		return nil, err
 	}
@@ -266,13 +272,15 @@ func (s *Service) SetPassword(ctx context.Context, username, pw, keepSession str
 	if keepSession == "" {
 		u.SessionsNotBefore = now
 	}
-	if err := s.Users.UpdateUser(ctx, u); err != nil {
+	ev := sesame.Event{Type: sesame.EventPasswordChange, UserID: u.ID, Username: u.Username}
+	wctx := s.withEvent(ctx, ev)
+	if err := s.Users.UpdateUser(wctx, u); err != nil {
 		return storeError(err)
 	}
 	if _, err := s.Sessions.RevokeUser(ctx, u.ID, keepSession, "password changed"); err != nil {
 		return err
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventPasswordChange, UserID: u.ID, Username: u.Username})
+	s.emit(wctx, ev)
 	return nil
 }
 
@@ -305,6 +313,18 @@ func (s *Service) maxPasswordBytes() int {
 }
 
 func (s *Service) now() time.Time { return sesame.ClockOrSystem(s.Clock).Now().UTC() }
+
+// withEvent is ctx carrying e for the store write about to be made
+// ([sesame.TxEvents]): a SQL store queues its webhooks in the write's
+// transaction. Pass it to that one write, and to emit.
+func (s *Service) withEvent(ctx context.Context, e sesame.Event) context.Context {
+	if s.Events == nil {
+		return ctx
+	}
+	e.Time = s.now()
+	ctx, _ = sesame.WithTxEvents(ctx, e)
+	return ctx
+}
 
 func (s *Service) emit(ctx context.Context, e sesame.Event) {
 	if s.Events == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sesame-auth/sesame/postgres"
+	"github.com/sesame-auth/sesame/sqlite"
 	"github.com/sesame-auth/sesame/webhook"
 )
 
@@ -55,6 +57,18 @@ func (a *App) setupWebhooks() error {
 		}
 	}
 	sink := &webhook.Sink{Next: a.opts.events, Store: ws, Endpoints: eps, Clock: a.opts.clock, Logger: a.logger}
+	// The SQL stores queue the webhooks of sign-ups, password changes,
+	// blocks and sessions created or ended in the transaction of the
+	// write (sesame.TxEvents): the sink then skips those events. Session
+	// state in Redis queues through the sink, after the write.
+	for _, st := range []any{a.durable, a.state} {
+		if q, ok := st.(interface{ QueueEventsWith(sqlite.EventEncoder) }); ok {
+			q.QueueEventsWith(sink.Messages)
+		}
+		if q, ok := st.(interface{ QueueEventsWith(postgres.EventEncoder) }); ok {
+			q.QueueEventsWith(sink.Messages)
+		}
+	}
 	if !a.opts.command {
 		d, err := webhook.NewDispatcher(webhook.Config{Store: ws, Endpoints: eps, Clock: a.opts.clock,
 			Logger: a.logger, Tuning: a.opts.webhookTuning})

@@ -19,6 +19,9 @@ import (
 // any number of goroutines and of processes on one database.
 type DB struct {
 	pool *pgxpool.Pool
+	// events: the webhook outbox rows of writes, in their transaction
+	// (events.go).
+	events eventState
 }
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -62,10 +63,13 @@ const (
 // Create implements [session.Store]. A duplicate ID or token hash is an
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) Create(ctx context.Context, s *sesame.Session) error {
-	_, err := db.pool.Exec(ctx, createSession,
-		s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
-		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), s.Remember, nanos(s.AuthTime),
-		[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data), encodeAuth(s))
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		_, err := q.Exec(ctx, createSession,
+			s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
+			nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), s.Remember, nanos(s.AuthTime),
+			[]byte(s.Device.UserAgent), []byte(s.Device.IP), s.Version, encodeData(s.Data), encodeAuth(s))
+		return nil, err
+	})
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Wrap(sesame.EConflict, err, "session id or token exists")
 	}
@@ -144,11 +148,24 @@ func (db *DB) Delete(ctx context.Context, id string) (bool, error) {
 	if !storableText(id) {
 		return false, nil
 	}
-	tag, err := db.pool.Exec(ctx, deleteSession, id)
+	var n int64
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		tag, err := q.Exec(ctx, deleteSession, id)
+		if err != nil {
+			return nil, err
+		}
+		if n = tag.RowsAffected(); n == 0 && q != querier(db.pool) {
+			return nil, errNothing // no session ended: no event, nothing committed
+		}
+		return nil, nil
+	})
+	if errors.Is(err, errNothing) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("postgres: delete session: %w", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return n > 0, nil
 }
 
 // ListByUser implements [session.Store], through the (user_id,
@@ -179,11 +196,23 @@ func (db *DB) DeleteByUser(ctx context.Context, userID, except string) ([]string
 	if !storableText(except) {
 		except = "" // no stored session has that ID
 	}
-	rows, err := db.pool.Query(ctx, deleteOfUser, userID, except)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: delete sessions of user: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var ids []string
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		rows, err := q.Query(ctx, deleteOfUser, userID, except)
+		if err != nil {
+			return nil, err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return nil, err
+		}
+		var more []sesame.Event
+		if te := sesame.TxEventsFrom(ctx); te != nil && te.Revoked != nil && q != querier(db.pool) {
+			for _, id := range ids {
+				more = append(more, te.Revoked(id))
+			}
+		}
+		return more, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: delete sessions of user: %w", err)
 	}

@@ -26,9 +26,12 @@ func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore),
-		groupArray(groups))
+	err = db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		_, err := q.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			u.ID, u.Username, u.PasswordHash, u.Admin, u.Blocked, nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore),
+			groupArray(groups))
+		return nil, err
+	})
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
 	}
@@ -67,13 +70,19 @@ func (db *DB) UpdateUser(ctx context.Context, u *sesame.User) error {
 	if !storableText(u.ID) {
 		return sesame.ErrNotFound
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE users SET password_hash = $2, admin = $3, blocked = $4, updated_at = $5, sessions_not_before = $6 WHERE id = $1`,
-		u.ID, u.PasswordHash, u.Admin, u.Blocked, nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore))
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		tag, err := q.Exec(ctx, `UPDATE users SET password_hash = $2, admin = $3, blocked = $4, updated_at = $5, sessions_not_before = $6 WHERE id = $1`,
+			u.ID, u.PasswordHash, u.Admin, u.Blocked, nanos(u.UpdatedAt), nanosOrNil(u.SessionsNotBefore))
+		if err == nil && tag.RowsAffected() == 0 {
+			err = sesame.ErrNotFound // and the transaction, with the events' rows, is rolled back
+		}
+		return nil, err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return writeErr("update user", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return sesame.ErrNotFound
 	}
 	return nil
 }

@@ -191,11 +191,12 @@ func (m *Manager) create(ctx context.Context, userID string, opts LoginOptions, 
 			s.FactorTime = now
 		}
 	}
-	if err := m.store.Create(ctx, s); err != nil {
+	wctx := m.withEvent(ctx, sesame.EventSessionCreated, s, "")
+	if err := m.store.Create(wctx, s); err != nil {
 		return nil, "", unavailable(err)
 	}
 	m.view.replace(s)
-	m.emit(ctx, sesame.EventSessionCreated, s, "")
+	m.emit(wctx, sesame.EventSessionCreated, s, "")
 	return s, token, nil
 }
 
@@ -393,7 +394,11 @@ func (m *Manager) Renew(r *http.Request) error {
 // when there is no such session; revoked reports whether there was.
 func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, err error) {
 	s, _ := m.store.ByID(ctx, id) // for the event only
-	deleted, err := m.store.Delete(ctx, id)
+	wctx := ctx
+	if s != nil {
+		wctx = m.withEvent(ctx, sesame.EventSessionRevoked, s, reason)
+	}
+	deleted, err := m.store.Delete(wctx, id)
 	if err != nil {
 		return false, unavailable(err)
 	}
@@ -402,7 +407,7 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) (revoked bool, 
 		m.notify(ctx, Notification{Revoked: []string{id}})
 	}
 	if deleted && s != nil {
-		m.emit(ctx, sesame.EventSessionRevoked, s, reason)
+		m.emit(wctx, sesame.EventSessionRevoked, s, reason)
 	}
 	return deleted, nil
 }
@@ -414,13 +419,22 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except, reason string)
 	if userID == "" {
 		return nil, nil
 	}
-	ids, err := m.store.DeleteByUser(ctx, userID, except)
+	wctx := ctx
+	if m.cfg.Events != nil {
+		var te *sesame.TxEvents
+		wctx, te = sesame.WithTxEvents(ctx)
+		now := m.cfg.Clock.Now().UTC()
+		te.Revoked = func(id string) sesame.Event {
+			return sesame.Event{Type: sesame.EventSessionRevoked, Time: now, UserID: userID, SessionID: id, Reason: reason}
+		}
+	}
+	ids, err := m.store.DeleteByUser(wctx, userID, except)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	for _, id := range ids {
 		m.view.revoked(id)
-		m.emit(ctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
+		m.emit(wctx, sesame.EventSessionRevoked, &sesame.Session{ID: id, UserID: userID}, reason)
 	}
 	if len(ids) > 0 {
 		m.notify(ctx, Notification{Revoked: ids})
@@ -488,8 +502,23 @@ func (m *Manager) emit(ctx context.Context, t sesame.EventType, s *sesame.Sessio
 	if m.cfg.Events == nil || s.UserID == "" {
 		return
 	}
-	m.cfg.Events.Emit(ctx, sesame.Event{Type: t, Time: m.cfg.Clock.Now().UTC(),
-		UserID: s.UserID, SessionID: s.ID, IP: s.Device.IP, UserAgent: s.Device.UserAgent, Reason: reason})
+	m.cfg.Events.Emit(ctx, m.event(t, s, reason))
+}
+
+func (m *Manager) event(t sesame.EventType, s *sesame.Session, reason string) sesame.Event {
+	return sesame.Event{Type: t, Time: m.cfg.Clock.Now().UTC(),
+		UserID: s.UserID, SessionID: s.ID, IP: s.Device.IP, UserAgent: s.Device.UserAgent, Reason: reason}
+}
+
+// withEvent is ctx carrying the event of the store write about to be
+// made ([sesame.TxEvents]): a SQL store queues its webhooks in the
+// write's transaction. Pass it to that one write, and to emit.
+func (m *Manager) withEvent(ctx context.Context, t sesame.EventType, s *sesame.Session, reason string) context.Context {
+	if m.cfg.Events == nil || s.UserID == "" {
+		return ctx
+	}
+	ctx, _ = sesame.WithTxEvents(ctx, m.event(t, s, reason))
+	return ctx
 }
 
 func deviceOf(r *http.Request) sesame.Device {

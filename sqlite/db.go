@@ -27,6 +27,9 @@ type DB struct {
 	w  *sql.DB // one connection: every write, in BEGIN IMMEDIATE transactions
 	r  *sql.DB // several query_only connections: every read
 	st statements
+	// events: the webhook outbox rows of writes, in their transaction
+	// (events.go).
+	events eventState
 }
 
 // Open opens the database file at path, creating it if needed, and brings

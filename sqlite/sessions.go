@@ -24,10 +24,13 @@ var (
 // Create implements [session.Store]. A duplicate ID or token hash is an
 // *sesame.Error with code [sesame.EConflict].
 func (db *DB) Create(ctx context.Context, s *sesame.Session) error {
-	_, err := db.st.createSession.ExecContext(ctx,
-		s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
-		nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), boolInt(s.Remember), nanos(s.AuthTime),
-		s.Device.UserAgent, s.Device.IP, s.Version, encodeData(s.Data), encodeAuth(s))
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		_, err := stmt(ctx, tx, db.st.createSession).ExecContext(ctx,
+			s.ID, s.UserID, s.TokenHash[:], hashOrNil(&s.PrevTokenHash), nanos(s.PrevValidUntil), nanos(s.CreatedAt),
+			nanos(s.LastSeen), int64(s.IdleTimeout), nanos(s.ExpiresAt), boolInt(s.Remember), nanos(s.AuthTime),
+			s.Device.UserAgent, s.Device.IP, s.Version, encodeData(s.Data), encodeAuth(s))
+		return nil, err
+	})
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return sesame.Wrap(sesame.EConflict, err, "session id exists")
@@ -104,11 +107,20 @@ func (db *DB) Touch(ctx context.Context, id string, t time.Time) error {
 // Delete implements [session.Store]. The revocation is recorded by the
 // sessions_revoked trigger in the same transaction.
 func (db *DB) Delete(ctx context.Context, id string) (bool, error) {
-	res, err := db.st.deleteSession.ExecContext(ctx, id)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: delete session: %w", err)
+	var n int64
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		res, err := stmt(ctx, tx, db.st.deleteSession).ExecContext(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if n, err = res.RowsAffected(); err == nil && n == 0 && tx != nil {
+			err = errNothing // no session ended: no event, nothing committed
+		}
+		return nil, err
+	})
+	if errors.Is(err, errNothing) {
+		return false, nil
 	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("sqlite: delete session: %w", err)
 	}
@@ -147,7 +159,24 @@ func (db *DB) DeleteByUser(ctx context.Context, userID, except string) ([]string
 	if userID == "" {
 		return nil, nil // anonymous sessions are nobody's
 	}
-	ids, err := db.deleteByUser(ctx, userID, except)
+	var ids []string
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		var err error
+		if tx == nil {
+			ids, err = db.deleteByUser(ctx, userID, except)
+			return nil, err
+		}
+		if ids, err = deleteByUserIn(ctx, tx, db.st.deleteOfUser, userID, except); err != nil {
+			return nil, err
+		}
+		var more []sesame.Event
+		if te := sesame.TxEventsFrom(ctx); te.Revoked != nil {
+			for _, id := range ids {
+				more = append(more, te.Revoked(id))
+			}
+		}
+		return more, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: delete sessions of user: %w", err)
 	}
@@ -161,7 +190,21 @@ func (db *DB) deleteByUser(ctx context.Context, userID, except string) ([]string
 		return nil, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.StmtContext(ctx, db.st.deleteOfUser).QueryContext(ctx, userID, except)
+	ids, err := deleteByUserIn(ctx, tx, db.st.deleteOfUser, userID, except)
+	if err != nil {
+		return nil, err
+	}
+	return ids, tx.Commit()
+}
+
+// errNothing ends an evented write that changed nothing, so that its
+// events are not queued.
+var errNothing = errors.New("sqlite: nothing to change")
+
+// deleteByUserIn deletes the user's sessions but except in tx and returns
+// their IDs.
+func deleteByUserIn(ctx context.Context, tx *sql.Tx, st *sql.Stmt, userID, except string) ([]string, error) {
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, userID, except)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +223,7 @@ func (db *DB) deleteByUser(ctx context.Context, userID, except string) ([]string
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	return ids, tx.Commit()
+	return ids, nil
 }
 
 // Changes implements [session.Store]. The feed is read before its oldest

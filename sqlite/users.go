@@ -24,9 +24,12 @@ func (db *DB) CreateUser(ctx context.Context, u *sesame.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.st.createUser.ExecContext(ctx, u.ID, u.Username, u.PasswordHash,
-		boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore),
-		joinGroups(groups))
+	err = db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		_, err := stmt(ctx, tx, db.st.createUser).ExecContext(ctx, u.ID, u.Username, u.PasswordHash,
+			boolInt(u.Admin), boolInt(u.Blocked), nanos(u.CreatedAt), nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore),
+			joinGroups(groups))
+		return nil, err
+	})
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return sesame.Wrap(sesame.EConflict, err, "username is taken")
@@ -59,17 +62,23 @@ func (db *DB) UserByName(ctx context.Context, username string) (*sesame.User, er
 
 // UpdateUser implements [sesame.UserStore].
 func (db *DB) UpdateUser(ctx context.Context, u *sesame.User) error {
-	res, err := db.st.updateUser.ExecContext(ctx, u.ID, u.PasswordHash, boolInt(u.Admin), boolInt(u.Blocked), nanos(u.UpdatedAt),
-		nanosOrNull(u.SessionsNotBefore))
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		res, err := stmt(ctx, tx, db.st.updateUser).ExecContext(ctx, u.ID, u.PasswordHash, boolInt(u.Admin), boolInt(u.Blocked),
+			nanos(u.UpdatedAt), nanosOrNull(u.SessionsNotBefore))
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = sesame.ErrNotFound // and the transaction, with the events' rows, is rolled back
+		}
+		return nil, err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: update user: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
-	}
-	if n == 0 {
-		return sesame.ErrNotFound
 	}
 	return nil
 }

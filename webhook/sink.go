@@ -56,10 +56,18 @@ type Sink struct {
 	Timeout time.Duration
 }
 
-// Emit implements [sesame.EventSink].
+// Emit implements [sesame.EventSink]. An event whose webhooks the store
+// already queued in the transaction of its cause ([sesame.TxEvents]) goes
+// to Next only.
 func (s *Sink) Emit(ctx context.Context, e sesame.Event) {
 	if s.Next != nil {
 		s.Next.Emit(ctx, e)
+	}
+	if sesame.TxEventsFrom(ctx).Covers(e) {
+		if s.Notify != nil {
+			s.Notify()
+		}
+		return
 	}
 	var urls []string
 	for i := range s.Endpoints {
@@ -83,18 +91,51 @@ func (s *Sink) Emit(ctx context.Context, e sesame.Event) {
 	}
 }
 
-func (s *Sink) queue(ctx context.Context, e sesame.Event, urls []string) error {
+// Messages returns the outbox messages of events, one per event and
+// endpoint whose filter takes it, without storing them: what a SQL store
+// inserts in the transaction of the events' cause ([sesame.TxEvents];
+// the store is given this method by package app).
+func (s *Sink) Messages(events []sesame.Event) ([]*Message, error) {
 	now := sesame.ClockOrSystem(s.Clock).Now().UTC()
+	var out []*Message
+	for _, e := range events {
+		var urls []string
+		for i := range s.Endpoints {
+			if s.Endpoints[i].Events.Match(e.Type) {
+				urls = append(urls, s.Endpoints[i].URL)
+			}
+		}
+		ms, err := messages(e, urls, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+func messages(e sesame.Event, urls []string, now time.Time) ([]*Message, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
 	if e.Time.IsZero() {
 		e.Time = now
 	}
 	body, err := NewPayload(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ms := make([]*Message, len(urls))
 	for i, u := range urls {
 		ms[i] = &Message{ID: NewMessageID(), URL: u, Type: string(e.Type), Payload: body, CreatedAt: now, DueAt: now}
+	}
+	return ms, nil
+}
+
+func (s *Sink) queue(ctx context.Context, e sesame.Event, urls []string) error {
+	ms, err := messages(e, urls, sesame.ClockOrSystem(s.Clock).Now().UTC())
+	if err != nil {
+		return err
 	}
 	timeout := s.Timeout
 	if timeout <= 0 {
