@@ -67,6 +67,7 @@ type App struct {
 	metrics  *metrics.Metrics // nil without metrics_addr (metrics.go)
 
 	meteredState *meteredState // a.state, instrumented (metrics.go)
+	meteredOAuth *meteredOAuth // a.durable's oauth.Store, instrumented (metrics_stores.go)
 
 	webhooks *webhook.Dispatcher // nil without webhooks, or for a command (webhooks.go)
 
@@ -191,7 +192,7 @@ func (a *App) openKeyring(ctx context.Context) error {
 	for i, alg := range a.cfg.SigningAlgs {
 		algs[i] = jose.Algorithm(alg)
 	}
-	ring, err := keyring.Open(ctx, a.durable, a.master, keyring.Config{
+	ring, err := keyring.Open(ctx, a.keyStore(), a.master, keyring.Config{
 		Algs:             algs,
 		MaxTokenLifetime: a.cfg.AccessTokenTTL,
 		ActivationDelay:  a.opts.activation,
@@ -315,7 +316,7 @@ func (a *App) Start(ctx context.Context) {
 	a.sessions.Start(ctx)
 	a.ring.Start(ctx)
 	a.followKeys(ctx)
-	runCleanup(ctx, a.state, a.logger, a.spawn)
+	runCleanup(a.cleanupContext(ctx, "cleanup_sessions"), a.state, a.logger, a.spawn, a.meterCleanup("cleanup_throttle"))
 	a.startOAuth(ctx)
 	a.startWebhooks(ctx)
 	a.announce(ctx)

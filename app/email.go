@@ -112,12 +112,14 @@ func (a *App) startMail(ctx context.Context) {
 	if !ok {
 		return
 	}
-	clock := a.Clock()
+	clock, meter := a.Clock(), a.meterCleanup("cleanup_email")
 	a.spawn(func() {
 		t := time.NewTicker(emailCleanupEvery)
 		defer t.Stop()
 		for {
+			start := time.Now()
 			n, err := es.DeleteStale(ctx, clock.Now(), email.DefaultRetention)
+			meter(start, err)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				a.logger.Warn("email: deleting expired tokens, old devices and stale mail failed; retried later", "err", err)

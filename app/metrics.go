@@ -76,10 +76,9 @@ func (a *App) userStore() sesame.UserStore {
 
 // meteredState times every call of the session, refresh token and
 // throttle stores (all of session.Store, token.Store and guard.Store: the
-// request and login paths). What it does not wrap is reached through
-// a.state directly and is not measured: the expiry cleanup
-// (session.Cleaner, guard.Cleaner), the notifier, and the OAuth
-// provider's stores.
+// request and login paths). The expiry cleanup is timed per round
+// (metrics_stores.go); the notifier is reached through a.state directly
+// and is not measured.
 type meteredState struct {
 	StateStore
 	byToken, byID, create, update, touch, del, list, delUser, changes *metrics.StoreOp
@@ -214,8 +213,9 @@ func (s *meteredState) Reset(ctx context.Context, keys ...string) error {
 
 // meteredUsers times the user store calls of the login, sign-up and
 // session paths (UserByName, UserByID, CreateUser, UpdateUser). Not
-// wrapped: ChangeGroups and ListUsers (admin pages), and the rest of the
-// durable store (signing keys, identity, OAuth), reached directly.
+// wrapped: ChangeGroups and ListUsers (admin pages). The signing keys and
+// the OAuth store are wrapped in metrics_stores.go; the identity is
+// reached directly.
 type meteredUsers struct {
 	sesame.UserStore
 	byName, byID, create, update *metrics.StoreOp

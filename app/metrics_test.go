@@ -204,7 +204,20 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 	c.do("POST", "/oauth2/introspect", "token=canary-token-4b8e", "Content-Type", "application/x-www-form-urlencoded")
 	c.do("GET", "/oauth2/userinfo", "", "Authorization", "Bearer canary-token-1e3c")
 
+	// The background work's store calls (the cleanups run once at
+	// start, then every minute or more): wait for their first round.
 	body, fams := scrape(t, a.MetricsHandler())
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		done := true
+		for _, op := range []string{"cleanup_sessions", "cleanup_oauth", "cleanup_email"} {
+			done = done && value(fams, "sesame_store_call_duration_seconds", map[string]string{"op": op}) >= 1
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+		body, fams = scrape(t, a.MetricsHandler())
+	}
 	if d := os.Getenv("SESAME_METRICS_DUMP"); d != "" {
 		os.WriteFile(d, []byte(body), 0o600)
 	}
@@ -221,7 +234,7 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 	for _, r := range a.Server().Routes() {
 		routes = append(routes, r.Pattern)
 	}
-	op := regexp.MustCompile(`^(session|refresh|throttle|user)_[a-z_]+$`)
+	op := regexp.MustCompile(`^(session|refresh|throttle|user|oauth|key|cleanup)_[a-z_]+$`)
 	allowed := map[string]func(string) bool{
 		"route":        func(v string) bool { return slices.Contains(routes, v) },
 		"method":       in("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"),
@@ -273,6 +286,14 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 		{"sesame_store_call_duration_seconds", map[string]string{"op": "user_by_name"}, 3},
 		{"sesame_store_call_duration_seconds", map[string]string{"op": "refresh_redeem"}, 1},
 		{"sesame_store_call_duration_seconds", map[string]string{"op": "throttle_fail"}, 1},
+		// The signing keys (listed and created at start), the OAuth
+		// provider's store (the canary client looked up), the cleanups.
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "key_list"}, 1},
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "key_insert"}, 1},
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "oauth_client"}, 1},
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "cleanup_sessions"}, 1},
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "cleanup_oauth"}, 1},
+		{"sesame_store_call_duration_seconds", map[string]string{"op": "cleanup_email"}, 1},
 		{"sesame_session_view_trusted", nil, 1},
 		{"sesame_session_view_lookups_total", map[string]string{"result": "hit"}, 1},
 		{"sesame_password_hash_slots", nil, 1},

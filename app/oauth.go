@@ -19,7 +19,15 @@ import (
 // OAuthStore is the durable store's oauth.Store: registered clients,
 // codes, consents and the back-channel logout outbox. It is never Redis:
 // they must survive a restart.
-func (a *App) OAuthStore() oauth.Store { return a.durable }
+func (a *App) OAuthStore() oauth.Store {
+	if a.metrics == nil {
+		return a.durable
+	}
+	if a.meteredOAuth == nil {
+		a.meteredOAuth = newMeteredOAuth(a.durable, a.metrics)
+	}
+	return a.meteredOAuth
+}
 
 // Clients is the client registry: the configuration's clients (FromConfig
 // set) and the durable store's. A command's registry holds the configured

@@ -229,13 +229,28 @@ func (a *App) openMasterKey(ctx context.Context) error {
 }
 
 // runCleanup starts the state store's cleanup loops until ctx ends.
-func runCleanup(ctx context.Context, state StateStore, logger *slog.Logger, spawn func(func())) {
+// Each round of the state store's loop is timed through ctx
+// (cleanupContext); each throttle cleanup by meter.
+func runCleanup(ctx context.Context, state StateStore, logger *slog.Logger, spawn func(func()), meter func(time.Time, error)) {
 	if c, ok := state.(interface {
 		RunCleanup(ctx context.Context, every time.Duration, batch int, keepChanges time.Duration, logger *slog.Logger)
 	}); ok {
 		spawn(func() { c.RunCleanup(ctx, time.Minute, 1000, time.Hour, logger) })
 	}
 	if c, ok := state.(guard.Cleaner); ok {
-		spawn(func() { guard.RunCleanup(ctx, c, time.Minute, logger) })
+		spawn(func() { guard.RunCleanup(ctx, meteredThrottleCleaner{c, meter}, time.Minute, logger) })
 	}
+}
+
+// meteredThrottleCleaner times each DeleteStaleThrottles.
+type meteredThrottleCleaner struct {
+	guard.Cleaner
+	meter func(time.Time, error)
+}
+
+func (c meteredThrottleCleaner) DeleteStaleThrottles(ctx context.Context, now time.Time) (int, error) {
+	t := time.Now()
+	n, err := c.Cleaner.DeleteStaleThrottles(ctx, now)
+	c.meter(t, err)
+	return n, err
 }

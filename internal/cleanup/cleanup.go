@@ -26,7 +26,11 @@ func Loop(ctx context.Context, name string, every time.Duration, logger *slog.Lo
 			return
 		case <-t.C:
 		}
+		start := time.Now()
 		removed, batches, err := round(ctx)
+		if obs, ok := ctx.Value(observerKey{}).(func(time.Time, error)); ok {
+			obs(start, err)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Error(name+": session cleanup failed", "err", err, "removed", removed)
@@ -35,4 +39,13 @@ func Loop(ctx context.Context, name string, every time.Duration, logger *slog.Lo
 		}
 		t.Reset(every)
 	}
+}
+
+type observerKey struct{}
+
+// WithObserver returns ctx making Loop call obs after each round, with
+// the round's start and error (package app times the rounds for its
+// metrics).
+func WithObserver(ctx context.Context, obs func(start time.Time, err error)) context.Context {
+	return context.WithValue(ctx, observerKey{}, obs)
 }
