@@ -17,7 +17,7 @@ import (
 const maxChanges = 10000
 
 // Store implements [session.Store], [session.Cleaner], [token.Store],
-// [sesame.UserStore], keyring.Store, guard.Store and oauth.Store. The zero
+// [sesame.UserStore], keyring.Store, guard.Store, oauth.Store, passkey.Store and factor.Store. The zero
 // value is not usable; call New. It is safe for concurrent use. Records
 // are copied in and out, so callers never share memory with the store.
 type Store struct {
@@ -50,6 +50,9 @@ type Store struct {
 
 	emailOnce sync.Once
 	emailTab  *emailTable // addresses, email tokens, devices and the mail outbox (email.go), under its own mutex
+
+	factorOnce sync.Once
+	factorTab  *factorTable // second factors, recovery codes and requirements (factors.go), under its own mutex
 }
 
 // New returns an empty store.
