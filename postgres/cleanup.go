@@ -32,6 +32,11 @@ const (
 		SELECT key FROM oauth_used_keys WHERE expires_at <= $1
 		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
 
+	// Unconfirmed second factors older than $1 (abandoned enrolments).
+	deleteAbandonedFactors = `DELETE FROM factors WHERE id IN (
+		SELECT id FROM factors WHERE confirmed_at IS NULL AND created_at < $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
 	deleteExpiredSessions = `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions WHERE deadline <= $1
 		ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED)`
@@ -46,9 +51,11 @@ const (
 // a revocation, in the same transaction, and takes the session's refresh
 // tokens with it. It also removes at most limit expired authorization
 // codes and at most limit used client-assertion keys (what
-// [DB.DeleteExpiredOAuth] removes). A limit of 0 or less removes no
-// sessions, but still trims the feed and up to 1000 refresh tokens, codes
-// and keys.
+// [DB.DeleteExpiredOAuth] removes), and at most limit TOTP enrolments
+// never confirmed and older than an hour (abandoned: past
+// factor.EnrolmentTTL whatever the nodes' clock skew). A limit of 0 or
+// less removes no sessions, but still trims the feed and up to 1000
+// refresh tokens, codes, keys and enrolments.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	sessions, _, err := db.deleteExpired(ctx, now, keepChanges, limit)
 	if err != nil {
@@ -57,8 +64,12 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time
 	return sessions, nil
 }
 
+// abandonedEnrolment is the age after which a cleanup removes an
+// unconfirmed second factor: well past factor.EnrolmentTTL (15 min).
+const abandonedEnrolment = time.Hour
+
 // deleteExpired returns how many sessions it removed, and the largest
-// number of refresh tokens, codes or keys it removed (a full batch of any
+// number of refresh tokens, codes, keys or enrolments it removed (a full batch of any
 // means there may be more).
 func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (sessions, refresh int, err error) {
 	refreshLimit := limit
@@ -73,6 +84,7 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 	b.Queue(deleteExpiredRefresh, nanos(now), refreshLimit)
 	b.Queue(deleteExpiredCodes, nanos(now), refreshLimit)
 	b.Queue(deleteExpiredUsedKeys, nanos(now), refreshLimit)
+	b.Queue(deleteAbandonedFactors, nanos(now.Add(-abandonedEnrolment)), refreshLimit)
 	if limit > 0 {
 		b.Queue(deleteExpiredSessions, nanos(now), limit)
 	}
@@ -84,7 +96,7 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 		return 0, 0, err
 	}
 	refresh = int(tag.RowsAffected())
-	for range 2 { // codes, used keys
+	for range 3 { // codes, used keys, enrolments
 		if tag, err = br.Exec(); err != nil {
 			return 0, 0, err
 		}
@@ -102,8 +114,8 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 	return sessions, refresh, br.Close()
 }
 
-// RunCleanup removes expired sessions, refresh tokens, authorization codes
-// and used client-assertion keys until ctx ends:
+// RunCleanup removes expired sessions, refresh tokens, authorization codes,
+// used client-assertion keys and abandoned TOTP enrolments until ctx ends:
 // every round deletes batches of at most batch rows, one transaction each
 // so that no lock is held long, until a batch comes back short; then it
 // sleeps for every. Change records older than keepChanges are trimmed on

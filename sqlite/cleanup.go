@@ -15,8 +15,10 @@ import (
 // older than keepChanges before now (change records are timed by the wall
 // clock), refresh tokens past their expiry, and what
 // [DB.DeleteExpiredOAuth] removes (expired authorization codes and used
-// client-assertion keys). A limit of 0 or less removes no sessions but
-// still trims the feed, the refresh tokens and the OAuth records.
+// client-assertion keys), and TOTP enrolments never confirmed and older
+// than an hour (abandoned: past factor.EnrolmentTTL whatever the nodes'
+// clock skew). A limit of 0 or less removes no sessions but still trims
+// the feed, the refresh tokens, the OAuth records and the enrolments.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	n, err := db.deleteExpired(ctx, now, keepChanges, limit)
 	if err != nil {
@@ -24,6 +26,10 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time, keepChanges time
 	}
 	return n, nil
 }
+
+// abandonedEnrolment is the age after which a cleanup removes an
+// unconfirmed second factor: well past factor.EnrolmentTTL (15 min).
+const abandonedEnrolment = time.Hour
 
 func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time.Duration, limit int) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -48,6 +54,10 @@ func (db *DB) deleteExpired(ctx context.Context, now time.Time, keepChanges time
 		return 0, err
 	}
 	if err := deleteExpiredOAuth(ctx, tx, now); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM factors WHERE confirmed_at IS NULL AND created_at < ?`,
+		nanos(now.Add(-abandonedEnrolment))); err != nil {
 		return 0, err
 	}
 	return int(n), tx.Commit()
