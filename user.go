@@ -224,4 +224,26 @@ type UserStore interface {
 	ChangeGroups(ctx context.Context, userID string, c GroupChange) ([]string, error)
 	// ListUsers returns all users ordered by username.
 	ListUsers(ctx context.Context) ([]*User, error)
+	// SearchUsers returns one page of users ordered by username
+	// (bytewise): at most limit users whose username starts with prefix
+	// (every user when prefix is empty) and sorts after after (from the
+	// first when after is empty). The next page starts after the last
+	// username returned. It reads the username index, not every user, so
+	// a page costs the same at 100,000 users as at 10.
+	SearchUsers(ctx context.Context, prefix, after string, limit int) ([]*User, error)
+}
+
+// PrefixEnd returns the smallest string greater than every string that
+// starts with prefix (bytewise), for a range scan username >= prefix AND
+// username < PrefixEnd(prefix); "" when there is none (prefix is empty or
+// all 0xff bytes: no upper bound).
+func PrefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
 }

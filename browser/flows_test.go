@@ -109,12 +109,20 @@ func TestAdminBlockEndsUserSessionsInOtherBrowser(t *testing.T) {
 
 	admin.login("root", rootPW)
 	admin.page("admin", admin.open("/admin"), "Users", "/admin")
-	admin.page("admin-after-block", admin.click(`#users tr[data-user="bob"] button.danger`), "Users", "/admin")
+	admin.page("admin-confirm-block", admin.click(`#users tr[data-user="bob"] a.danger`), "Block bob?", "/admin/users/bob/confirm/block")
+	if st := user.apiStatus("/api/v1/me"); st != 200 {
+		t.Fatalf("bob after the confirm page (nothing done yet): GET /api/v1/me = %d, want 200", st)
+	}
+	admin.page("admin-after-block", admin.click(`#confirm`), "User bob", "/admin/users/bob")
 	if got := admin.text("#notice"); got != "The user was blocked and all of their sessions ended." {
 		t.Errorf("notice %q after block", got)
 	}
-	if got := admin.text(`#users tr[data-user="bob"] .badge.blocked`); got != "blocked" {
+	if got := admin.text(`#user-status .badge.blocked`); got != "blocked" {
 		t.Errorf("bob's status %q, want blocked", got)
+	}
+	admin.page("admin-list-after-block", admin.open("/admin"), "Users", "/admin")
+	if got := admin.text(`#users tr[data-user="bob"] .badge.blocked`); got != "blocked" {
+		t.Errorf("bob's status in the list %q, want blocked", got)
 	}
 
 	if st := user.apiStatus("/api/v1/me"); st != 401 {

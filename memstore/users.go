@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sesame-auth/sesame"
 )
@@ -81,6 +82,28 @@ func (m *Store) ListUsers(_ context.Context) ([]*sesame.User, error) {
 		out = append(out, copyUser(u))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}
+
+// SearchUsers implements [sesame.UserStore]. The memory store has no
+// index: it looks at every user (it is for tests and development).
+func (m *Store) SearchUsers(_ context.Context, prefix, after string, limit int) ([]*sesame.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []*sesame.User
+	for _, u := range m.users {
+		if strings.HasPrefix(u.Username, prefix) && u.Username > after {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	out = out[:min(len(out), limit)]
+	for i, u := range out {
+		out[i] = copyUser(u)
+	}
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -96,6 +97,40 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*sesame.User, error) { return scanUser(row) })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	return out, nil
+}
+
+// SearchUsers implements [sesame.UserStore]: a range scan of the
+// username index (UNIQUE, COLLATE "C": bytewise), from max(prefix,
+// after) up to the end of the prefix.
+func (db *DB) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]*sesame.User, error) {
+	if limit <= 0 || !storableText(prefix) || !storableText(after) {
+		return nil, nil
+	}
+	from, op := prefix, ">="
+	if after >= prefix {
+		from, op = after, ">"
+	}
+	q := `SELECT ` + userColumns + ` FROM users WHERE username ` + op + ` $1`
+	args := []any{from}
+	if end := sesame.PrefixEnd(prefix); end != "" && storableText(end) {
+		q += ` AND username < $2`
+		args = append(args, end)
+	}
+	q += fmt.Sprintf(` ORDER BY username LIMIT %d`, limit)
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: search users: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*sesame.User, error) { return scanUser(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: search users: %w", err)
+	}
+	for i, u := range out {
+		if !strings.HasPrefix(u.Username, prefix) {
+			return out[:i], nil // past the prefix's range (no upper bound was storable)
+		}
 	}
 	return out, nil
 }

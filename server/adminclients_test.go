@@ -44,10 +44,10 @@ func TestAdminPageListsClients(t *testing.T) {
 	admin := e.admin()
 	page := string(admin.want(admin.do("GET", "/admin", nil), 200).body)
 	for _, want := range []string{
-		`<table id="clients">`,
+		`<table id="clients" class="cards">`,
 		`<tr data-client="wiki">`, `<code>wiki</code> <span class="badge">config</span>`, `Team &lt;wiki&gt;`, `<code>https://wiki.example.com/cb</code>`, `<code>https://wiki.example.com/bc</code>`,
-		`<tr data-client="dash-1">`, `<td>public</td>`, `<code>https://dash.example.com/a</code><br><code>http://127.0.0.1:9000/b</code>`,
-		`<tr data-client="svc">`, `<td>confidential</td>`,
+		`<tr data-client="dash-1">`, `<td data-label="Type">public</td>`, `<code>https://dash.example.com/a</code><br><code>http://127.0.0.1:9000/b</code>`,
+		`<tr data-client="svc">`, `<td data-label="Type">confidential</td>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("admin page: want %q in\n%s", want, page)

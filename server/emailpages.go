@@ -179,7 +179,7 @@ func (s *Server) handleAdminEmailForm(kind string) http.HandlerFunc {
 			s.renderError(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/admin?done=email-"+kind, http.StatusSeeOther)
+		http.Redirect(w, r, adminUserURL(normalizedName(r.PathValue("username")), "email-"+kind), http.StatusSeeOther)
 	}
 }
 
@@ -230,4 +230,13 @@ func emailNotice(code string) string {
 		return "The user's address is marked verified."
 	}
 	return ""
+}
+
+// normalizedName is a username as stored, or the text itself when it is
+// not a valid username.
+func normalizedName(name string) string {
+	if n, err := sesame.NormalizeUsername(name); err == nil {
+		return n
+	}
+	return name
 }

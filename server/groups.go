@@ -82,11 +82,12 @@ func (s *Server) handleGroupsForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	groups := strings.FieldsFunc(r.PostForm.Get("groups"), func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' })
-	if _, err := s.setGroups(r, groups); err != nil {
+	up, err := s.setGroups(r, groups)
+	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/admin?done=groups", http.StatusSeeOther)
+	http.Redirect(w, r, adminUserURL(up.User.Username, "groups"), http.StatusSeeOther)
 }
 
 // setGroups replaces the groups of the user named in the path, and makes

@@ -187,16 +187,23 @@ func TestAdminPageGroups(t *testing.T) {
 	e.client().signup("alice", pw)
 
 	r := root.do("POST", "/admin/users/alice/groups", url.Values{"groups": {"Wiki, ops  dev"}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin?done=groups" {
-		t.Fatalf("form: got %d to %q, want 303 to /admin?done=groups", r.StatusCode, r.Header.Get("Location"))
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/users/alice?done=groups" {
+		t.Fatalf("form: got %d to %q, want 303 to /admin/users/alice?done=groups", r.StatusCode, r.Header.Get("Location"))
 	}
 	if g := e.groupsOf("alice"); !slices.Equal(g, []string{"dev", "ops", "wiki"}) {
 		t.Fatalf("after the form: got %v, want [dev ops wiki]", g)
 	}
-	page := string(root.want(root.do("GET", "/admin?done=groups", nil, "Accept", "text/html"), 200).body)
-	for _, want := range []string{`action="/admin/users/alice/groups"`, `value="dev, ops, wiki"`, "groups were saved", `name="csrf_token"`} {
+	page := string(root.want(root.do("GET", "/admin/users/alice?done=groups", nil, "Accept", "text/html"), 200).body)
+	for _, want := range []string{`action="/admin/users/alice/confirm/groups"`, `value="dev, ops, wiki"`, "groups were saved"} {
 		if !strings.Contains(page, want) {
-			t.Fatalf("admin page: want it to contain %q; got:\n%s", want, page)
+			t.Fatalf("user page: want it to contain %q; got:\n%s", want, page)
+		}
+	}
+	// The confirm step shows the change and posts it.
+	page = string(root.want(root.do("GET", "/admin/users/alice/confirm/groups?groups=dev+ops", nil, "Accept", "text/html"), 200).body)
+	for _, want := range []string{`action="/admin/users/alice/groups"`, `name="groups" value="dev, ops"`, "Groups now: dev, ops, wiki.", "Groups after: dev, ops.", `name="csrf_token"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("confirm page: want it to contain %q; got:\n%s", want, page)
 		}
 	}
 

@@ -30,7 +30,7 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "error", "consent", "logout", "mail"} {
+	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "error", "consent", "logout", "mail"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
@@ -65,6 +65,7 @@ type pageData struct {
 	Consent    *oauth.ConsentView // the OAuth consent page
 	Logout     *oauth.LogoutView  // the OAuth logout page
 	Clients    []AdminClient      // the admin page's OAuth clients
+	Admin      *adminView         // the admin pages (adminpages.go)
 	// PasskeysOn: the login and account pages offer passkeys (and load
 	// /static/passkey.js, the only script); Passkeys are the account's.
 	PasskeysOn bool
@@ -272,6 +273,8 @@ func noticeText(code string) string {
 		return "The user was unblocked."
 	case "groups":
 		return "The user's groups were saved."
+	case "signedout":
+		return "Every session of the user was signed out."
 	}
 	return emailNotice(code)
 }
@@ -303,49 +306,6 @@ func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/account?done=password", http.StatusSeeOther)
-}
-
-func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.admin(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	users, err := s.accounts.Users.ListUsers(r.Context())
-	if err != nil {
-		s.renderError(w, r, sesame.Wrap(sesame.EUnavailable, err, "user store unavailable"))
-		return
-	}
-	pu := u.Public()
-	d := pageData{Title: "Users", User: &pu, Notice: noticeText(r.URL.Query().Get("done"))}
-	for _, x := range users {
-		d.Users = append(d.Users, x.Public())
-	}
-	if d.Clients, err = s.adminClients(r.Context()); err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "admin", d)
-}
-
-func (s *Server) handleBlockForm(block bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.checkBlock(r, block); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		u, err := s.accounts.SetBlocked(r.Context(), r.PathValue("username"), block)
-		if err != nil {
-			s.renderError(w, r, err)
-			return
-		}
-		s.users.forget(u.ID)
-		done := "unblocked"
-		if block {
-			done = "blocked"
-		}
-		http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
-	}
 }
 
 // accountPath is where a return target that may not be followed leads.

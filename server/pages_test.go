@@ -147,10 +147,17 @@ func TestPagesRevokeAndAdminBlock(t *testing.T) {
 		t.Fatalf("admin page for a non-admin: got %d, want 403", r.StatusCode)
 	}
 	page = string(root.want(root.do("GET", "/admin", nil, "Accept", "text/html"), 200).body)
-	if !strings.Contains(page, `action="/admin/users/alice/block"`) {
-		t.Fatal("admin page lacks the block button for alice")
+	if !strings.Contains(page, `href="/admin/users/alice/confirm/block"`) {
+		t.Fatal("admin page lacks the block link for alice")
 	}
-	wantRedirect(t, root.do("POST", "/admin/users/alice/block", form()), "/admin?done=blocked")
+	page = string(root.want(root.do("GET", "/admin/users/alice/confirm/block", nil, "Accept", "text/html"), 200).body)
+	if !strings.Contains(page, `action="/admin/users/alice/block"`) {
+		t.Fatal("the confirm page lacks the block form for alice")
+	}
+	if laptop.me() != 200 {
+		t.Fatal("the confirm page changed something")
+	}
+	wantRedirect(t, root.do("POST", "/admin/users/alice/block", form()), "/admin/users/alice?done=blocked")
 	if laptop.me() != 401 {
 		t.Fatal("blocking from the admin page left alice's session alive")
 	}

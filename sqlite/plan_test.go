@@ -16,6 +16,9 @@ func TestQueryPlans(t *testing.T) {
 	}
 	defer db.Close()
 	hash := make([]byte, 32)
+	q1, a1 := searchUsersQuery("", "", 50)
+	q2, a2 := searchUsersQuery("al", "", 50)
+	q3, a3 := searchUsersQuery("al", "alice", 50)
 	tests := []struct {
 		name  string
 		query string
@@ -41,6 +44,11 @@ func TestQueryPlans(t *testing.T) {
 		{"DeleteClientConsents", `SELECT 1 FROM oauth_consents WHERE client_id = ?`, []any{"c"}, []string{"oauth_consents_client"}},
 		{"DeleteClientTargets", `SELECT 1 FROM oauth_logout_targets WHERE client_id = ?`, []any{"c"}, []string{"oauth_logout_targets_client"}},
 		{"ExpiredCodes", `SELECT 1 FROM oauth_codes WHERE expires_at <= ?`, []any{int64(0)}, []string{"oauth_codes_expires"}},
+		// The admin page's user search: a range of the username index,
+		// whatever the prefix and page.
+		{"SearchUsersFirstPage", q1, a1, []string{"SEARCH users USING INDEX sqlite_autoindex_users_2"}},
+		{"SearchUsersPrefix", q2, a2, []string{"SEARCH users USING INDEX sqlite_autoindex_users_2 (username>? AND username<?)"}},
+		{"SearchUsersNextPage", q3, a3, []string{"SEARCH users USING INDEX sqlite_autoindex_users_2 (username>? AND username<?)"}},
 		{"ExpiredUsedKeys", `SELECT 1 FROM oauth_used_keys WHERE expires_at <= ?`, []any{int64(0)}, []string{"oauth_used_keys_expires"}},
 	}
 	for _, tc := range tests {
@@ -65,6 +73,9 @@ func TestQueryPlans(t *testing.T) {
 				if !strings.Contains(all, w) {
 					t.Errorf("plan: got %q, want it to use %s", all, w)
 				}
+			}
+			if strings.Contains(all, "SCAN users") || strings.Contains(all, "TEMP B-TREE") {
+				t.Errorf("plan: got %q, want no scan or sort of users", all)
 			}
 			if (strings.Contains(all, "SCAN sessions") || strings.Contains(all, "SCAN oauth_")) && !strings.Contains(all, "USING INDEX") {
 				t.Errorf("plan: got %q, want no table scan", all)

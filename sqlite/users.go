@@ -104,6 +104,51 @@ func (db *DB) ListUsers(ctx context.Context) ([]*sesame.User, error) {
 	return out, nil
 }
 
+// SearchUsers implements [sesame.UserStore]: a range scan of the
+// username index (its UNIQUE constraint), from max(prefix, after) up to
+// the end of the prefix.
+func (db *DB) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]*sesame.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	q, args := searchUsersQuery(prefix, after, limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search users: %w", err)
+	}
+	defer rows.Close()
+	var out []*sesame.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search users: %w", err)
+		}
+		if !strings.HasPrefix(u.Username, prefix) {
+			break // past the prefix's range: the rest sort after it too
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search users: %w", err)
+	}
+	return out, nil
+}
+
+// searchUsersQuery is SearchUsers' query: a range of the username index.
+func searchUsersQuery(prefix, after string, limit int) (string, []any) {
+	from, op := prefix, ">="
+	if after >= prefix {
+		from, op = after, ">"
+	}
+	q := `SELECT ` + userColumns + ` FROM users WHERE username ` + op + ` ?`
+	args := []any{from}
+	if end := sesame.PrefixEnd(prefix); end != "" {
+		q += ` AND username < ?`
+		args = append(args, end)
+	}
+	return q + ` ORDER BY username LIMIT ?`, append(args, limit)
+}
+
 // ChangeGroups implements [sesame.UserStore]: one immediate transaction
 // (it holds the write lock from its read to its commit), so concurrent
 // changes are applied one after the other.

@@ -93,6 +93,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"NotFound", testUserNotFound},
 		{"Update", testUserUpdate},
 		{"List", testUserList},
+		{"Search", testUserSearch},
 		{"GroupsCreateAndRead", testGroupsCreateAndRead},
 		{"GroupsChange", testGroupsChange},
 		{"GroupsEmpty", testGroupsEmpty},

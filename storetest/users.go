@@ -98,3 +98,65 @@ func testUserList(t *testing.T, s sesame.UserStore) {
 		t.Fatalf("ListUsers: got %v, want [alice bob carol]", names)
 	}
 }
+
+// testUserSearch: SearchUsers pages through the users whose name starts
+// with a prefix, in username order, each page after the last name of the
+// one before, and never returns a user outside the prefix.
+func testUserSearch(t *testing.T, s sesame.UserStore) {
+	names := []string{"al", "alba", "alice", "alina", "allen", "am", "bob", "carol", "zed"}
+	for _, n := range []string{"zed", "alice", "bob", "allen", "al", "carol", "alina", "am", "alba"} {
+		must(t, "CreateUser", s.CreateUser(ctx(), newUser(n)))
+	}
+	page := func(prefix, after string, limit int) []string {
+		t.Helper()
+		list, err := s.SearchUsers(ctx(), prefix, after, limit)
+		must(t, "SearchUsers", err)
+		out := []string{}
+		for _, u := range list {
+			if u.ID == "" || u.PasswordHash == "" {
+				t.Fatalf("SearchUsers: %s comes back without its ID or hash", u.Username)
+			}
+			out = append(out, u.Username)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		prefix, after string
+		limit         int
+		want          []string
+	}{
+		{"", "", 100, names},
+		{"", "", 3, names[:3]},
+		{"", "alice", 3, []string{"alina", "allen", "am"}},
+		{"", "zed", 3, []string{}},
+		{"al", "", 10, []string{"al", "alba", "alice", "alina", "allen"}},
+		{"al", "", 2, []string{"al", "alba"}},
+		{"al", "alba", 2, []string{"alice", "alina"}},
+		{"al", "alina", 2, []string{"allen"}},
+		{"al", "allen", 2, []string{}},
+		{"al", "ab", 2, []string{"al", "alba"}}, // after sorts before the prefix: from the prefix's start
+		{"ali", "", 10, []string{"alice", "alina"}},
+		{"b", "", 10, []string{"bob"}},
+		{"bobby", "", 10, []string{}},
+		{"x", "", 10, []string{}},
+		{"z", "", 10, []string{"zed"}},
+		{"al", "", 0, []string{}},
+	} {
+		if got := page(c.prefix, c.after, c.limit); !slices.Equal(got, c.want) {
+			t.Errorf("SearchUsers(%q, after %q, %d): got %v, want %v", c.prefix, c.after, c.limit, got, c.want)
+		}
+	}
+	// Paging to the end visits every matching user once.
+	var all []string
+	for after := ""; ; {
+		p := page("a", after, 2)
+		if len(p) == 0 {
+			break
+		}
+		all = append(all, p...)
+		after = p[len(p)-1]
+	}
+	if want := []string{"al", "alba", "alice", "alina", "allen", "am"}; !slices.Equal(all, want) {
+		t.Errorf("paging through a*: got %v, want %v", all, want)
+	}
+}
