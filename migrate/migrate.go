@@ -6,7 +6,9 @@
 // client assertion keys; live sessions, refresh tokens and throttle
 // counters; the change feed's position; the webhook outbox; passkeys and
 // WebAuthn user handles, email addresses, email tokens (still hashed),
-// known devices and the mail outbox (still sealed); and the deployment's
+// known devices and the mail outbox (still sealed); second factors (TOTP
+// secrets still sealed), recovery codes (still hashed) and the per-user
+// requirement of a second factor; and the deployment's
 // identity, with where session state now lives. Passkey ceremony state is
 // not copied (it lives for minutes).
 //
@@ -76,6 +78,7 @@ type Durable interface {
 	PutWebhook(ctx context.Context, m *webhook.Message) error
 
 	Accounts // accounts.go
+	Factors  // factors.go
 }
 
 // State is the session-state role of a store (the durable database, or

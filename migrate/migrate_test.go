@@ -257,6 +257,7 @@ func sourceDeployment(t *testing.T) (db string, creds []credentials) {
 		t.Fatal(err)
 	}
 	addAccountState(t, a.Durable(), mustUser(t, a, "alice").ID, mustUser(t, a, "bob").ID)
+	addFactorState(t, a.Durable(), mustUser(t, a, "alice").ID, mustUser(t, a, "bob").ID)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +438,8 @@ func runTwice(t *testing.T, cfg migrate.Config) {
 		t.Fatalf("migrate: %v", err)
 	}
 	for _, k := range []string{"users", "signing keys", "sessions", "refresh tokens", "oauth clients", "oauth consents", "throttle counters", "webhook outbox",
-		"passkey user handles", "passkeys", "email addresses", "email tokens", "known devices", "mail outbox"} {
+		"passkey user handles", "passkeys", "email addresses", "email tokens", "known devices", "mail outbox",
+		"second factors", "recovery codes", "factor requirements"} {
 		if kr := kindReport(rep, k); kr.Copied == 0 || kr.Copied != kr.Source {
 			t.Errorf("%s: %+v, want every source record copied", k, kr)
 		}
@@ -477,10 +479,12 @@ func sourceChangesAccounts(t *testing.T, cfg migrate.Config, s, d any, alice, bo
 	if err := s.(email.Store).SetEmail(ctx, &email.Address{UserID: bob}); err != nil {
 		t.Fatal(err)
 	}
+	changeFactorState(t, s, alice, bob)
 	rep, err := migrate.Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("migrate after the source changed: %v", err)
 	}
+	checkFactorChanges(t, rep, d, alice, bob)
 	for _, k := range []string{"email tokens", "passkeys", "mail outbox", "email addresses"} {
 		if kr := kindReport(rep, k); kr.Deleted != 1 {
 			t.Errorf("%s: %+v, want the one removed in the source deleted in the target", k, kr)
@@ -512,6 +516,7 @@ func TestSQLiteToPostgres(t *testing.T) {
 	checkWebhooks(t, d)
 	alice, bob := mustID(t, s, "alice"), mustID(t, s, "bob")
 	checkAccountState(t, d, alice, bob)
+	checkFactorState(t, d, alice, bob)
 	// A tampered outbox message in the target fails the verification
 	// (the checksum covers the new kinds).
 	if err := d.PutMail(context.Background(), &mail.Message{ID: "mail_1", Body: []byte("other bytes"), CreatedAt: time.Now().UTC(),
@@ -566,6 +571,7 @@ func TestSQLiteToPostgresRedis(t *testing.T) {
 	}
 	checkWebhooks(t, d)
 	checkAccountState(t, d, mustID(t, s, "alice"), mustID(t, s, "bob"))
+	checkFactorState(t, d, mustID(t, s, "alice"), mustID(t, s, "bob"))
 	s.Close()
 	d.Close()
 	checkTarget(t, testConfig(pgURL, redisURL), creds)
