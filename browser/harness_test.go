@@ -181,11 +181,16 @@ func (e *env) startBrowser(chromium string) {
 	e.browser = bctx
 }
 
-// screenshotDir is the test's temp dir, or $SESAME_TEST_SCREENSHOTS/<test>
-// when set, for keeping the pictures after the run.
+// screenshotDir is the test's temp dir, or $SESAME_SCREENSHOTS_DIR/<test>
+// (or the older $SESAME_TEST_SCREENSHOTS/<test>) when set, for keeping the
+// pictures after the run (.ci/run keeps them as an artifact).
 func screenshotDir(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "screenshots")
-	if keep := os.Getenv("SESAME_TEST_SCREENSHOTS"); keep != "" {
+	keep := os.Getenv("SESAME_SCREENSHOTS_DIR")
+	if keep == "" {
+		keep = os.Getenv("SESAME_TEST_SCREENSHOTS")
+	}
+	if keep != "" {
 		dir = filepath.Join(keep, regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_"))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
