@@ -282,7 +282,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, id, code string) ([]s
 // tried against each of userID's confirmed TOTP factors: it must be the
 // code of a step within the skew and later than the last step that factor
 // accepted, recorded atomically so that one code succeeds once however
-// many requests carry it (SEC-61). Anything else that reads as a recovery
+// many requests carry it (SEC-61). When the code is that of two steps of
+// the window (one step in a million has the next step's code), the later
+// step is recorded: one code string is never accepted twice, at the cost
+// of refusing that next step's code. Anything else that reads as a recovery
 // code is spent, once. It returns the method ([sesame.AMROTP] with the
 // factor, or [sesame.AMRRecoveryCode] with nil) or [ErrWrongCode]; a store
 // failure is EUnavailable. The factor returned has no Secret.
