@@ -14,6 +14,7 @@ type Code string
 const (
 	EInvalid         Code = "invalid"             // malformed input: 400
 	EUnauthenticated Code = "unauthenticated"     // no or bad credential: 401
+	EStepUp          Code = "step_up_required"    // a sensitive action needs a recent re-authentication (SEC-14): 401
 	EForbidden       Code = "forbidden"           // authenticated but not allowed: 403
 	ECSRFOrigin      Code = "csrf_origin"         // a cross-site unsafe request (Origin, Sec-Fetch-Site): 403
 	ECSRFToken       Code = "csrf_token"          // a missing or invalid CSRF token: 403
@@ -33,6 +34,7 @@ const (
 var statusByCode = map[Code]int{
 	EInvalid:         http.StatusBadRequest,
 	EUnauthenticated: http.StatusUnauthorized,
+	EStepUp:          http.StatusUnauthorized,
 	EForbidden:       http.StatusForbidden,
 	ECSRFOrigin:      http.StatusForbidden,
 	ECSRFToken:       http.StatusForbidden,

@@ -51,6 +51,7 @@ const (
 	EventRecoveryCodeUsed       EventType = "recovery_code.used"      // a recovery code was spent
 	EventRecoveryCodesGenerated EventType = "recovery_code.generated" // a new set of recovery codes (the old set is void)
 	EventStepUp                 EventType = "step_up"                 // a signed-in caller proved their factors again (SEC-14)
+	EventFactorRequirement      EventType = "factor.requirement"      // an admin required (or no longer required) a second factor of a user
 )
 
 // Event is one audit record. It never carries a secret: session IDs here are

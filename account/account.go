@@ -79,6 +79,21 @@ type Service struct {
 	// lives, so that the limit holds for the whole life of the session.
 	ReauthWindow time.Duration
 
+	// Factors checks and keeps the user's TOTP factors and recovery codes
+	// (a *factor.Service). Default nil: no second factor but passkeys.
+	Factors Factors
+	// HasPasskey reports whether a user has a passkey, which is a second
+	// factor after a password. Default nil: none counts.
+	HasPasskey func(ctx context.Context, userID string) (bool, error)
+	// FactorPolicy says who must have a second factor: FactorsOptional
+	// (the default, ""), FactorsAdmins or FactorsEveryone. A user required
+	// to have one and without any is sent to enrolment after the password
+	// ([Service.NextStep]).
+	FactorPolicy string
+	// SecondFactorLimit is how many wrong second-factor codes one session
+	// may give before it is ended. Default [DefaultSecondFactorLimit].
+	SecondFactorLimit int
+
 	Clock  sesame.Clock     // default the system clock
 	Events sesame.EventSink // default none
 	Logger *slog.Logger     // operational messages; default slog.Default()

@@ -348,6 +348,12 @@ var defaultHashing = sync.OnceValue(func() *guard.HashLimiter { return guard.New
 
 // strike counts one wrong password of session sid and returns the count.
 func (s *Service) strike(ctx context.Context, sid string) (int, error) {
+	return s.strikeKey(ctx, "reauth:"+sid)
+}
+
+// strikeKey counts one failure under key (which names its kind and the
+// session) and returns the count in the window.
+func (s *Service) strikeKey(ctx context.Context, key string) (int, error) {
 	window := s.ReauthWindow
 	if window <= 0 && s.Sessions != nil {
 		window = s.Sessions.Config().RememberLifetime
@@ -356,9 +362,9 @@ func (s *Service) strike(ctx context.Context, sid string) (int, error) {
 		window = 30 * 24 * time.Hour
 	}
 	if s.Throttle != nil {
-		return s.Throttle.Strike(ctx, "reauth:"+sid, window)
+		return s.Throttle.Strike(ctx, key, window)
 	}
-	return localStrikes.add(sid, sesame.ClockOrSystem(s.Clock).Now(), window), nil
+	return localStrikes.add(key, sesame.ClockOrSystem(s.Clock).Now(), window), nil
 }
 
 func (s *Service) reauthLimit() int {

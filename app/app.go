@@ -274,6 +274,9 @@ func (a *App) buildServer() error {
 	if sc.Passkeys, err = a.passkeys(); err != nil {
 		return err
 	}
+	if err := a.secondFactors(&sc); err != nil {
+		return err
+	}
 	if sc.Email, err = a.buildEmail(); err != nil {
 		return err
 	}

@@ -116,6 +116,11 @@ func (c *Config) check(role Role, ps *Problems) {
 	c.checkSigningAlgs(ps)
 	c.checkForward(ps)
 	c.checkPasskeys(ps)
+	switch c.SecondFactor {
+	case "optional", "admins", "everyone":
+	default:
+		c.problem(ps, "second_factor", "%q: want optional, admins or everyone", c.SecondFactor)
+	}
 	c.checkDurations(ps)
 	c.checkEnums(ps)
 	if role == RoleServe {
@@ -192,6 +197,7 @@ func (c *Config) checkDurations(ps *Problems) {
 		"remember_idle_timeout": c.RememberIdleTimeout, "remember_lifetime": c.RememberLifetime,
 		"access_token_ttl": c.AccessTokenTTL, "refresh_idle_timeout": c.RefreshIdleTimeout,
 		"refresh_lifetime": c.RefreshLifetime, "shutdown_timeout": c.ShutdownTimeout,
+		"step_up_max_age": c.StepUpMaxAge,
 	}
 	for _, k := range keys {
 		if d, ok := positive[k.Name]; ok && d <= 0 {

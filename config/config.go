@@ -125,6 +125,12 @@ type Config struct {
 	// otherwise public_url's host (key passkey_rp_id): a parent domain of
 	// that host, so that passkeys survive a move between subdomains.
 	PasskeyRPID string
+	// SecondFactor says who must have a second factor (key
+	// second_factor): "optional" (default), "admins" or "everyone".
+	SecondFactor string
+	// StepUpMaxAge is how recent a re-authentication sensitive actions
+	// require (key step_up_max_age). Default 10m.
+	StepUpMaxAge time.Duration
 
 	// File is the configuration file that was read, or "".
 	File string
@@ -381,6 +387,10 @@ func (c *Config) text(k *Key) string {
 		return strconv.FormatBool(c.Passkeys)
 	case "passkey_rp_id":
 		return c.PasskeyRPID
+	case "second_factor":
+		return c.SecondFactor
+	case "step_up_max_age":
+		return formatDuration(c.StepUpMaxAge)
 	}
 	panic("config: no text form for key " + k.Name)
 }

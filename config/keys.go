@@ -113,7 +113,7 @@ const (
 	groupAccess   = "Access rules"
 	groupOAuth    = "OAuth 2 and OpenID Connect"
 	groupWebhooks = "Webhooks"
-	groupPasskeys = "Passkeys"
+	groupPasskeys = "Passkeys and second factors"
 	groupLogs     = "Logs"
 	groupEmail    = "Email"
 )
@@ -212,6 +212,10 @@ var keys = []*Key{
 		set: boolean(func(c *Config) *bool { return &c.Passkeys })},
 	{Name: "passkey_rp_id", Group: groupPasskeys, Help: "the WebAuthn relying-party ID, when not public_url's host: a parent domain of it (example.com for auth.example.com), so that passkeys stay valid if the server moves to another subdomain; changing it later voids every registered passkey",
 		set: str(func(c *Config) *string { return &c.PasskeyRPID })},
+	{Name: "second_factor", Default: "optional", Group: groupPasskeys, Help: "who must have a second factor (an authenticator app or a passkey): optional (those who add one are asked for it), admins, or everyone; a user required to have one and without any is sent to enrolment after the password (see docs/second-factors.md)",
+		set: str(func(c *Config) *string { return &c.SecondFactor })},
+	{Name: "step_up_max_age", Default: "10m", Group: groupPasskeys, kind: kindDuration, Help: "how recent a sign-in (password, and second factor at the two-factor level) sensitive actions require: adding or removing a factor, new recovery codes, signing out everywhere, administrators' changes; older, the API answers 401 step_up_required and the pages ask again",
+		set: duration(func(c *Config) *time.Duration { return &c.StepUpMaxAge })},
 	{Name: "smtp_url", Group: groupEmail, secret: true, Help: "the SMTP server mail goes through: smtp://[user@]host[:port] (STARTTLS when offered; port 587) or smtps://[user@]host[:port] (implicit TLS; port 465); the password comes from smtp_password_file or SESAME_SMTP_PASSWORD. Unset: no mail, and sign-up addresses, verification, password reset and new-device notices are off (see docs/email.md)",
 		set: str(func(c *Config) *string { return &c.SMTPURL })},
 	{Name: "smtp_password_file", Group: groupEmail, Help: "a file whose first line is the SMTP password (SESAME_SMTP_PASSWORD, when set, wins)",

@@ -634,7 +634,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, client *Cli
 		Hash: CodeHash(code), ClientID: client.ID, UserID: sess.UserID, SessionID: sess.ID,
 		RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "), Resources: slices.Clone(req.Resources),
 		Nonce: req.Nonce, CodeChallenge: req.CodeChallenge,
-		AuthTime: authTime.UTC(), ACR: "1", AMR: []string{"pwd"},
+		AuthTime: authTime.UTC(), ACR: sess.ACR, AMR: slices.Clone(sess.AMR), // empty: the ID token says "1" and ["pwd"]
 		CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
 	}
 	if err := p.cfg.Store.CreateCode(r.Context(), c); err != nil {

@@ -84,7 +84,7 @@ func (p *Provider) Metadata() *Metadata {
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
 			"sid", "at_hash", "preferred_username", "name", "updated_at", "groups"},
 		PromptValuesSupported:                      []string{"none", "login", "consent", "select_account"},
-		ACRValuesSupported:                         []string{"1"},
+		ACRValuesSupported:                         []string{"1", "2"},
 		RequireRequestURIRegistration:              false,
 		BackchannelLogoutSupported:                 true,
 		BackchannelLogoutSessionSupported:          true,

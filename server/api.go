@@ -57,9 +57,30 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	switch in.Transport {
 	case "", "session":
 	case "header", "cookie":
+		if err := s.transportAllowed(in.Transport); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		u, err := s.authenticate(r, in)
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		step, err := s.accounts.NextStep(r.Context(), u)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if step != nil {
+			// The second factor is given on a pending session cookie, for
+			// every transport; the tokens come with its completion.
+			if err := s.startPending(w, r, u, in.Transport != "cookie" || in.Remember && !s.cfg.NoRememberMe, step); err != nil {
+				if step, ok := needsSecondFactor(err); ok {
+					writeSecondFactorRequired(w, step)
+					return
+				}
+				s.writeError(w, r, err)
+			}
 			return
 		}
 		s.loginWithTokens(w, r, in, u)
@@ -69,6 +90,10 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, sess, err := s.login(w, r, in)
+	if step, ok := needsSecondFactor(err); ok {
+		writeSecondFactorRequired(w, step)
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -78,13 +103,22 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // login authenticates and starts a cookie session; shared by the API and
-// the form.
+// the form. When the user must still give (or enrol) a second factor it
+// starts a pending session instead and returns an error that
+// needsSecondFactor recognises.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, in credentials) (*sesame.User, *sesame.Session, error) {
 	u, err := s.authenticate(r, in)
 	if err != nil {
 		return nil, nil, err
 	}
 	remember := in.Remember && !s.cfg.NoRememberMe
+	step, err := s.accounts.NextStep(r.Context(), u)
+	if err != nil {
+		return nil, nil, err
+	}
+	if step != nil {
+		return u, nil, s.startPending(w, r, u, remember, step)
+	}
 	sess, err := s.sessions.Login(w, r, u.ID, session.LoginOptions{Remember: remember, Device: s.device(r)})
 	if err != nil {
 		return nil, nil, err
@@ -246,6 +280,13 @@ func (s *Server) changePassword(r *http.Request, current, next string, endOthers
 	if err != nil {
 		return err
 	}
+	if p.ACR == sesame.ACRTwoFactors {
+		// The current password is checked below; at the two-factor level the
+		// second factor must be recent too (SEC-14).
+		if err := s.stepUp(p); err != nil {
+			return err
+		}
+	}
 	err = s.accounts.ChangePassword(r.Context(), account.PasswordChange{UserID: p.User.ID, SessionID: p.SessionID,
 		Current: current, New: next, EndOthers: endOthers, IP: s.cfg.ClientIPs.ClientIP(r)})
 	if err != nil {
@@ -277,6 +318,9 @@ func (s *Server) revokeOthers(r *http.Request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := s.stepUp(p); err != nil {
+		return 0, err
+	}
 	ids, err := s.sessions.RevokeUser(r.Context(), p.User.ID, p.SessionID, "signed out other sessions")
 	return len(ids), err
 }
@@ -291,6 +335,11 @@ func (s *Server) admin(r *http.Request) (*sesame.User, error) {
 		s.audit(r, sesame.Event{Type: sesame.EventAccessDenied, UserID: p.UserID, Username: p.User.Username,
 			SessionID: p.SessionID, Reason: "admin required"})
 		return nil, errForbidden
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if err := s.stepUp(p); err != nil { // every administrator's change (SEC-14)
+			return nil, err
+		}
 	}
 	return p.User, nil
 }

@@ -30,8 +30,8 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "error", "consent", "logout", "mail"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "error", "consent", "logout", "mail", "second_factor", "totp", "recovery", "reauth"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/factors.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
 		}
@@ -81,6 +81,9 @@ type pageData struct {
 	// ExplainerOn: the header links to /how-it-works (set by render).
 	ExplainerOn bool
 	Err         *errorView // the error page (errorpages.go)
+	// Factor: the second-factor pages and the account page's section
+	// (factorpages.go); nil without second factors.
+	Factor *factorPage
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -152,6 +155,10 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	in := credentials{Username: r.PostForm.Get("username"), Password: r.PostForm.Get("password"), Remember: r.PostForm.Get("remember") != ""}
 	if _, _, err := s.login(w, r, in); err != nil {
+		if step, ok := needsSecondFactor(err); ok {
+			s.redirectSecondStep(w, r, step, s.returnTarget(r.PostForm.Get("next")))
+			return
+		}
 		setRetryAfter(w, err)
 		next := s.returnTarget(r.PostForm.Get("next"))
 		s.allowFormRedirect(w, next)
@@ -180,6 +187,10 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, _, err := s.login(w, r, credentials{Username: name, Password: pw}); err != nil {
+		if step, ok := needsSecondFactor(err); ok {
+			s.redirectSecondStep(w, r, step, "/account")
+			return
+		}
 		s.renderError(w, r, err)
 		return
 	}
@@ -240,6 +251,14 @@ func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) {
 		d.Devices = append(d.Devices, describeSession(si, now))
 	}
 	sortDevices(d.Devices)
+	if s.cfg.Factors != nil {
+		v, err := s.factorsOf(r, u)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		d.Factor = &factorPage{View: v}
+	}
 	if s.cfg.Passkeys != nil {
 		cs, err := s.cfg.Passkeys.List(r.Context(), u.ID)
 		if err != nil {
@@ -265,6 +284,14 @@ func noticeText(code string) string {
 		return "Your passkey was added."
 	case "passkey-removed":
 		return "The passkey was removed."
+	case "totp":
+		return "Your authenticator app was added."
+	case "totp-removed":
+		return "The authenticator app was removed."
+	case "factors-reset":
+		return "The user's second factors were removed and their sessions ended."
+	case "factors-required":
+		return "The user's second-factor requirement was saved."
 	case "password":
 		return "Your password was changed."
 	case "blocked":

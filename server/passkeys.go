@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -155,6 +156,10 @@ func (s *Server) apiPasskeyRegisterBegin(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.stepUp(p); err != nil { // adding a factor (SEC-14)
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.throttlePasskeyBegin(w, r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -278,6 +283,27 @@ func (s *Server) handlePasskeyRemoveForm(w http.ResponseWriter, r *http.Request)
 func (s *Server) removePasskey(r *http.Request, id string) error {
 	p, err := s.passkeyOwner(r)
 	if err != nil {
+		return err
+	}
+	if err := s.stepUp(p); err != nil { // removing a factor (SEC-14)
+		return err
+	}
+	cs, err := s.cfg.Passkeys.List(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(cs, func(c *passkey.Credential) bool { return c.ID == id }) {
+		return sesame.Errorf(sesame.ENotFound, "no such passkey")
+	}
+	remaining := len(cs) - 1
+	if s.cfg.Factors != nil {
+		fs, err := s.cfg.Factors.List(r.Context(), p.UserID)
+		if err != nil {
+			return err
+		}
+		remaining += len(fs)
+	}
+	if err := s.accounts.CheckRemoval(r.Context(), p.User, remaining); err != nil {
 		return err
 	}
 	if err := s.cfg.Passkeys.Remove(r.Context(), p.UserID, id); err != nil {

@@ -76,6 +76,7 @@ func (s *Server) Routes() []Route {
 		r = append(r, Route{"GET", "/.well-known/jwks.json", false, s.handleJWKS})
 	}
 	r = append(r, s.passkeyRoutes()...)
+	r = append(r, s.factorRoutes()...)
 	r = append(r, s.emailRoutes()...)
 	for _, rt := range s.oauth.routes {
 		r = append(r, Route{rt.Method, rt.Pattern, false, rt.Handler})

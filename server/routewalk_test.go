@@ -38,7 +38,13 @@ import (
 //     themselves (token, revocation, introspection, userinfo): the server
 //     never reads their Authorization header as a Sesame credential, so a
 //     signed-out Bearer token gets the handler's own answer (401, the
-//     endpoint's challenge), like every other caller.
+//     endpoint's challenge), like every other caller;
+//   - enrol: auth, or the pending session of a user who has no second
+//     factor yet (one required to enrol one after the password, SEC-60):
+//     the TOTP enrolment routes;
+//   - pending: the second step of a sign-in, which answers only the
+//     cookie of a pending session (the handler's answer), and 401 to
+//     every other caller, signed in or not.
 type walkPolicy int
 
 const (
@@ -47,10 +53,12 @@ const (
 	adminOnly
 	sessionOnly
 	ownAuth
+	enrol
+	pendingOnly
 )
 
 func (p walkPolicy) String() string {
-	return [...]string{"public", "auth", "admin", "session", "own-auth"}[p]
+	return [...]string{"public", "auth", "admin", "session", "own-auth", "enrol", "pending"}[p]
 }
 
 // walkRoute is how the walk reaches one route: a concrete path, a body,
@@ -390,6 +398,37 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /api/v1/admin/users/{username}/email/reset-link": {adminOnly, "/api/v1/admin/users/{username}/email/reset-link", nil, http.StatusBadRequest},
 		"POST /api/v1/admin/users/{username}/email/verify":     {adminOnly, "/api/v1/admin/users/{username}/email/verify", nil, http.StatusBadRequest},
 		"PUT /api/v1/admin/users/{username}/email":             {adminOnly, "/api/v1/admin/users/{username}/email", map[string]string{"email": ""}, http.StatusNoContent},
+
+		// Second factors (issue 13). The second step answers only a
+		// pending session, which the walk's alice (no factor) never
+		// completes: without one it is 401 or the login page, with one a
+		// wrong code is 401 (the page: the enrolment, alice having no
+		// factor). The step-up takes alice's password. The enrolment
+		// routes are also a pending session's, when its user has no factor.
+		"GET /login/second-factor":                            {public, "/login/second-factor", nil, http.StatusSeeOther},
+		"POST /login/second-factor":                           {public, "/login/second-factor", url.Values{"code": {"000000"}}, http.StatusSeeOther},
+		"POST /api/v1/login/second-factor":                    {pendingOnly, "/api/v1/login/second-factor", map[string]any{"code": "000000"}, http.StatusUnauthorized},
+		"POST /api/v1/reauthenticate":                         {authed, "/api/v1/reauthenticate", map[string]any{"password": alicePW}, http.StatusOK},
+		"GET /reauthenticate":                                 {authed, "/reauthenticate", nil, http.StatusOK},
+		"POST /reauthenticate":                                {authed, "/reauthenticate", url.Values{"password": {alicePW}}, http.StatusSeeOther},
+		"POST /api/v1/login/second-factor/passkey/begin":      {pendingOnly, "/api/v1/login/second-factor/passkey/begin", map[string]any{}, http.StatusBadRequest},
+		"POST /api/v1/login/second-factor/passkey/finish":     {pendingOnly, "/api/v1/login/second-factor/passkey/finish", map[string]any{"credential": map[string]any{}}, http.StatusUnauthorized},
+		"POST /api/v1/reauthenticate/passkey/begin":           {authed, "/api/v1/reauthenticate/passkey/begin", map[string]any{}, http.StatusBadRequest},
+		"POST /api/v1/reauthenticate/passkey/finish":          {authed, "/api/v1/reauthenticate/passkey/finish", map[string]any{"password": alicePW, "credential": map[string]any{}}, http.StatusUnauthorized},
+		"GET /api/v1/factors":                                 {authed, "/api/v1/factors", nil, http.StatusOK},
+		"POST /api/v1/factors/totp":                           {enrol, "/api/v1/factors/totp", map[string]any{"name": "walk"}, http.StatusCreated},
+		"POST /api/v1/factors/totp/confirm":                   {enrol, "/api/v1/factors/totp/confirm", map[string]any{"id": "tf_unknown", "code": "000000"}, http.StatusNotFound},
+		"DELETE /api/v1/factors/{id}":                         {authed, "/api/v1/factors/tf_unknown", nil, http.StatusNotFound},
+		"POST /api/v1/factors/recovery-codes":                 {authed, "/api/v1/factors/recovery-codes", map[string]any{}, http.StatusConflict},
+		"DELETE /api/v1/admin/users/{username}/factors":       {adminOnly, "/api/v1/admin/users/{username}/factors", nil, http.StatusOK},
+		"PUT /api/v1/admin/users/{username}/factors/required": {adminOnly, "/api/v1/admin/users/{username}/factors/required", map[string]any{"required": false}, http.StatusOK},
+		"GET /account/factors/setup":                          {enrol, "/account/factors/setup", nil, http.StatusOK},
+		"POST /account/factors/totp":                          {enrol, "/account/factors/totp", url.Values{"name": {"walk"}}, http.StatusOK},
+		"POST /account/factors/totp/confirm":                  {enrol, "/account/factors/totp/confirm", url.Values{"id": {"tf_unknown"}, "code": {"000000"}}, http.StatusNotFound},
+		"POST /account/factors/{id}/remove":                   {authed, "/account/factors/tf_unknown/remove", url.Values{}, http.StatusNotFound},
+		"POST /account/recovery-codes":                        {authed, "/account/recovery-codes", url.Values{}, http.StatusConflict},
+		"POST /admin/users/{username}/factors/reset":          {adminOnly, "/admin/users/{username}/factors/reset", url.Values{}, http.StatusSeeOther},
+		"POST /admin/users/{username}/factors/required":       {adminOnly, "/admin/users/{username}/factors/required", url.Values{"required": {"1"}}, http.StatusSeeOther},
 	}
 	if preset == "spa" {
 		// Tokens only in cookies: a refresh token in the body and the
@@ -475,6 +514,13 @@ func walkRouteTable(t *testing.T, e *env, preset string) {
 	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.Contains(r.Pattern, "passkey") }) {
 		for k := range table { // passkeys off (an IP address as public URL)
 			if strings.Contains(k, "passkey") {
+				delete(table, k)
+			}
+		}
+	}
+	if !slices.ContainsFunc(routes, func(r server.Route) bool { return strings.Contains(r.Pattern, "/factors") }) {
+		for k := range table { // no TOTP factors (a store without them)
+			if strings.Contains(k, "/factors") || strings.Contains(k, "recovery-codes") {
 				delete(table, k)
 			}
 		}
@@ -592,13 +638,17 @@ func (w *walker) check(method string, spec walkRoute, cred walkCred, user, alice
 	r := w.send(method, path, body, cred)
 	w.checked++
 
-	live := user != "" && !cred.revoked && cred.kind != kindPending
+	live := user != "" && !cred.revoked && (cred.kind != kindPending || spec.policy == enrol)
 	admin := user == "root"
 	what := fmt.Sprintf("%s %s with %s (%s)", method, path, cred, user)
 	page := !strings.HasPrefix(path, "/api/") && path != "/.well-known/jwks.json"
 	wantStatus, wantCode, wantLocation := spec.ok, "", ""
 	switch {
 	case spec.policy == ownAuth:
+	case spec.policy == pendingOnly:
+		if cred.kind != kindPending {
+			wantStatus, wantCode = http.StatusUnauthorized, "unauthenticated"
+		}
 	case cred.revoked && cred.kind == kindBearer:
 		wantStatus, wantCode = http.StatusUnauthorized, "unauthenticated"
 	case !live && spec.policy != public:

@@ -13,6 +13,7 @@ import (
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/csrf"
 	"github.com/sesame-auth/sesame/email"
+	"github.com/sesame-auth/sesame/factor"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/oauth"
 	"github.com/sesame-auth/sesame/passkey"
@@ -140,6 +141,16 @@ type Config struct {
 	// the account page and API, and passwordless sign-in (passkeys.go).
 	// Default nil: no passkey routes, and the pages offer none.
 	Passkeys *passkey.Service
+	// Factors keeps TOTP factors and recovery codes (package factor): it
+	// adds their routes and page sections. Accounts.Factors should be the
+	// same service, so that the login asks for them. Default nil: no TOTP.
+	Factors *factor.Service
+	// StepUpMaxAge is how recent a caller's last proof of every factor of
+	// their session must be for a sensitive action (SEC-14): adding or
+	// removing a factor or passkey, new recovery codes, signing out every
+	// other session, a password change at the two-factor level, and every
+	// administrator's change. Default account.DefaultStepUpMaxAge (10 min).
+	StepUpMaxAge time.Duration
 }
 
 // RequestMetrics observes the server's requests: count, status class and

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -20,6 +21,13 @@ type Info struct {
 	AuthTime    time.Time     // when the user last proved their password
 	Remember    bool          // "remember me": a persistent cookie
 	Device      sesame.Device // the client that logged in
+	// ACR is the session's level (sesame.Session.Level); AMR how it was
+	// authenticated, empty for a session made before methods were
+	// recorded (read: the password). AMR is shared: do not modify it.
+	ACR string
+	AMR []string
+	// FactorTime is when the user last gave a second factor (zero: never).
+	FactorTime time.Time
 }
 
 // Current returns a copy of the request's signed-in session, and ok=false
@@ -37,7 +45,7 @@ func Current(ctx context.Context) (info Info, ok bool) {
 func infoOf(s *sesame.Session) Info {
 	return Info{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastSeen: s.LastSeen,
 		IdleTimeout: s.IdleTimeout, ExpiresAt: s.ExpiresAt, AuthTime: s.AuthTime,
-		Remember: s.Remember, Device: s.Device}
+		Remember: s.Remember, Device: s.Device, ACR: s.Level(), AMR: s.AMR, FactorTime: s.FactorTime}
 }
 
 // Session returns a new sesame.Session with i's fields and no token hashes
@@ -46,5 +54,5 @@ func infoOf(s *sesame.Session) Info {
 func (i Info) Session() *sesame.Session {
 	return &sesame.Session{ID: i.ID, UserID: i.UserID, CreatedAt: i.CreatedAt, LastSeen: i.LastSeen,
 		IdleTimeout: i.IdleTimeout, ExpiresAt: i.ExpiresAt, AuthTime: i.AuthTime,
-		Remember: i.Remember, Device: i.Device}
+		Remember: i.Remember, Device: i.Device, ACR: i.ACR, AMR: slices.Clone(i.AMR), FactorTime: i.FactorTime}
 }

@@ -44,6 +44,7 @@ var EventTypes = []sesame.EventType{
 	sesame.EventRecoveryCodeUsed,
 	sesame.EventRecoveryCodesGenerated,
 	sesame.EventStepUp,
+	sesame.EventFactorRequirement,
 	sesame.EventPasskeyRegistered,
 	sesame.EventPasskeyUsed,
 	sesame.EventPasskeyRemoved,

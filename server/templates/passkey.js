@@ -106,6 +106,27 @@
     });
   }
 
+  // A step-up with the password and a passkey (a user whose second
+  // factor is a passkey).
+  function stepUp(btn) {
+    show("passkey-error", "");
+    var pw = document.getElementById("reauth-password");
+    if (!pw || !pw.value) { show("passkey-error", "Enter your password first."); return; }
+    btn.disabled = true;
+    post("/api/v1/reauthenticate/passkey/begin").then(function (o) {
+      return navigator.credentials.get(requestOptions(o));
+    }).then(function (c) {
+      return post("/api/v1/reauthenticate/passkey/finish", {
+        password: pw.value, credential: credentialJSON(c), next: btn.getAttribute("data-next") || ""
+      });
+    }).then(function (res) {
+      window.location.assign(res.next || "/account");
+    }).catch(function (e) {
+      btn.disabled = false;
+      show("passkey-error", e.message || String(e));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.PublicKeyCredential) return; // the buttons stay hidden
     var reg = document.getElementById("passkey-register");
@@ -119,6 +140,11 @@
       login.addEventListener("click", function () {
         signIn(login, "/api/v1/login/passkey/begin", "/api/v1/login/passkey/finish");
       });
+    }
+    var reauth = document.getElementById("passkey-reauth");
+    if (reauth) {
+      reauth.hidden = false;
+      reauth.addEventListener("click", function () { stepUp(reauth); });
     }
     var second = document.getElementById("passkey-second-factor");
     if (second) {
