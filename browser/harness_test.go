@@ -27,6 +27,7 @@ import (
 	"github.com/sesame-auth/sesame/account"
 	"github.com/sesame-auth/sesame/app"
 	"github.com/sesame-auth/sesame/config"
+	"github.com/sesame-auth/sesame/internal/testclock"
 	"github.com/sesame-auth/sesame/password"
 )
 
@@ -86,6 +87,9 @@ type env struct {
 	// built (newEnvWith); app is the built app.
 	configure func(*config.Config)
 	app       *app.App
+	// clock, when set before startServer, is the app's clock (tests of
+	// TOTP codes and step-up ages move it).
+	clock *testclock.Clock
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
@@ -93,8 +97,15 @@ func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
 // newEnvWith is newEnv with a configuration change.
 func newEnvWith(t *testing.T, configure func(*config.Config)) *env {
 	t.Helper()
+	return newEnvClock(t, configure, nil)
+}
+
+// newEnvClock is newEnvWith with a test clock for the app (nil: the
+// system clock).
+func newEnvClock(t *testing.T, configure func(*config.Config), clock *testclock.Clock) *env {
+	t.Helper()
 	chromium := chromiumPath(t)
-	e := &env{t: t, logs: &testlog.Buffer{}, shots: screenshotDir(t), configure: configure}
+	e := &env{t: t, logs: &testlog.Buffer{}, shots: screenshotDir(t), configure: configure, clock: clock}
 	e.startServer()
 	e.startBrowser(chromium)
 	t.Cleanup(func() {
@@ -122,7 +133,11 @@ func (e *env) startServer() {
 	if e.configure != nil {
 		e.configure(cfg)
 	}
-	a, err := app.New(ctx, cfg, app.WithLogger(logger), app.WithPasswordParams(cheap))
+	opts := []app.Option{app.WithLogger(logger), app.WithPasswordParams(cheap)}
+	if e.clock != nil {
+		opts = append(opts, app.WithClock(e.clock))
+	}
+	a, err := app.New(ctx, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
