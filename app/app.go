@@ -32,6 +32,7 @@ import (
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/email"
+	"github.com/sesame-auth/sesame/factor"
 	"github.com/sesame-auth/sesame/guard"
 	"github.com/sesame-auth/sesame/jose"
 	"github.com/sesame-auth/sesame/keyring"
@@ -53,6 +54,7 @@ type App struct {
 	logger *slog.Logger
 
 	durable  DurableStore
+	factors  *factor.Service // nil when the durable store keeps no second factors
 	state    StateStore
 	notifier session.Notifier
 	master   *keyring.MasterKey

@@ -40,6 +40,11 @@ func (a *App) secondFactors(sc *server.Config) error {
 		return err
 	}
 	a.accounts.Factors = f
+	a.factors = f
 	sc.Factors = f
 	return nil
 }
+
+// Factors returns the TOTP factors and recovery codes service, or nil when
+// the durable store keeps none.
+func (a *App) Factors() *factor.Service { return a.factors }

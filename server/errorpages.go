@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,16 @@ func roughDuration(d time.Duration) string {
 // renderError answers a page request that failed with the error page, in
 // the layout, with the error's status (and Retry-After when it has one).
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	if sesame.ErrorCode(err) == sesame.EStepUp && r.Method == http.MethodPost {
+		// A page's sensitive action with a stale sign-in (SEC-14): the
+		// step-up form, which returns to the page the form was on.
+		back := "/account"
+		if strings.HasPrefix(r.URL.Path, "/admin") {
+			back = "/admin"
+		}
+		http.Redirect(w, r, "/reauthenticate?next="+url.QueryEscape(back), http.StatusSeeOther)
+		return
+	}
 	setRetryAfter(w, err)
 	status := sesame.HTTPStatus(sesame.ErrorCode(err))
 	s.renderStatus(w, r, status, sesame.ErrorMessage(err))

@@ -224,19 +224,16 @@ func (s *Server) handleAdminRequireFactorForm(w http.ResponseWriter, r *http.Req
 	http.Redirect(w, r, "/admin?done=factors-required", http.StatusSeeOther)
 }
 
-// formStepUp answers a form's error: a step-up refusal sends the browser to
-// the step-up form, which returns to back (the form is then submitted
-// again by the user); any other error is the error page.
-func (s *Server) formStepUp(w http.ResponseWriter, r *http.Request, err error, back string) {
+// formStepUp answers a form's error: no caller goes to the login page; a
+// step-up refusal to the step-up form (renderError), which returns to the
+// page (the user then submits the form again); any other error is the
+// error page.
+func (s *Server) formStepUp(w http.ResponseWriter, r *http.Request, err error, _ string) {
 	if errors.Is(err, errUnauthenticated) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	if sesame.ErrorCode(err) == sesame.EStepUp {
-		http.Redirect(w, r, "/reauthenticate?next="+url.QueryEscape(back), http.StatusSeeOther)
-		return
-	}
-	s.renderError(w, r, err)
+	s.renderError(w, r, err) // a step-up refusal: the step-up form
 }
 
 // handleReauthPage is GET /reauthenticate: the step-up form.
