@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -361,20 +362,27 @@ func (s *Server) apiReauthenticate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reauthResponse{StepUpTime: sess.StepUpTime(), ACR: sess.Level(), Refresh: p.Method != sesame.MethodSession})
 }
 
+// errPasskeyStepUp sends a passkey-only user to the passkey step-up.
+var errPasskeyStepUp = sesame.Errorf(sesame.EStepUp, "confirm with your passkey as well as your password (POST /api/v1/reauthenticate/passkey/begin)")
+
 // errCodeRequired asks for the second factor of a step-up.
 var errCodeRequired = sesame.Errorf(sesame.EStepUp, "give the code of your authenticator app (or a recovery code) as well as your password")
 
 func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, p *sesame.Principal, pw, code string) (*sesame.Session, error) {
 	ctx := r.Context()
 	ip := s.cfg.ClientIPs.ClientIP(r)
-	needCode := false // a user with a TOTP factor gives a code too; a passkey-only user uses the passkey step-up
-	if s.cfg.Factors != nil {
-		has, err := s.cfg.Factors.HasTOTP(ctx, p.UserID)
-		if err != nil {
-			return nil, sesame.Wrap(sesame.EUnavailable, err, "factor store unavailable")
-		}
-		needCode = has
+	// A user with an authenticator app gives a code; a user whose only
+	// second factor is a passkey uses the passkey step-up; a user with no
+	// second factor left has nothing more to prove than the password.
+	methods, err := s.accounts.SecondFactors(ctx, p.UserID)
+	if err != nil {
+		return nil, err
 	}
+	needCode := slices.Contains(methods, account.MethodTOTP)
+	if !needCode && slices.Contains(methods, account.MethodPasskey) && p.ACR == sesame.ACRTwoFactors {
+		return nil, errPasskeyStepUp
+	}
+	factorProven := needCode || len(methods) == 0
 	if needCode && code == "" {
 		return nil, errCodeRequired
 	}
@@ -394,7 +402,7 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, p *sesam
 			return nil, err
 		}
 	}
-	sess, err := s.sessions.StepUp(ctx, p.SessionID, needCode)
+	sess, err := s.sessions.StepUp(ctx, p.SessionID, factorProven)
 	if err != nil {
 		return nil, err
 	}

@@ -171,9 +171,12 @@ func TestSEC61_SecondFactorGuessingEndsPending(t *testing.T) {
 	if r := attacker.do("POST", "/api/v1/login/second-factor", map[string]string{"code": right}); r.StatusCode != http.StatusUnauthorized || attacker.me() == http.StatusOK {
 		t.Fatalf("the right code after the limit signed in: %d %s", r.StatusCode, r.body)
 	}
-	// A new password step starts afresh, and the right code works.
+	// The failures count against the account too (throttled like
+	// passwords). Once the wait is over, a new password step starts
+	// afresh and the right code works.
+	e.clock.Advance(2 * time.Minute)
 	passwordStep(t, attacker, "alice", nil)
-	attacker.want(attacker.do("POST", "/api/v1/login/second-factor", map[string]string{"code": right}), http.StatusOK)
+	attacker.want(attacker.do("POST", "/api/v1/login/second-factor", map[string]string{"code": app.code(e.clock.Now())}), http.StatusOK)
 }
 
 // TestSEC61_RecoveryCodeWorksOnce: a recovery code completes a sign-in
@@ -292,7 +295,6 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 		{"DELETE", "/api/v1/factors/" + app.id, nil},
 		{"POST", "/api/v1/factors/recovery-codes", map[string]string{}},
 		{"POST", "/api/v1/sessions/revoke-others", nil},
-		{"POST", "/api/v1/password", map[string]any{"current_password": alicePW, "new_password": "another long password"}},
 	} {
 		r := c.do(rq.method, rq.path, rq.body)
 		if r.StatusCode != http.StatusUnauthorized || r.errCode(t) != "step_up_required" {
@@ -314,9 +316,14 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 	if len(e.events(sesame.EventStepUp)) != 1 {
 		t.Fatal("the step-up is not audited")
 	}
-	// The other session, and the old token, are still stale.
+	// The other session, and the old token, are still stale. At level 2
+	// even a password change, which asks for the current password, needs
+	// the second factor to be recent.
 	if r := other.do("POST", "/api/v1/factors/recovery-codes", map[string]string{}); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("another session of the user passed without a step-up: %d", r.StatusCode)
+	}
+	if r := other.do("POST", "/api/v1/password", map[string]any{"current_password": alicePW, "new_password": "another long password"}); r.StatusCode != http.StatusUnauthorized || r.errCode(t) != "step_up_required" {
+		t.Fatalf("a stale level-2 session changed the password: %d %s", r.StatusCode, r.body)
 	}
 	_ = oldCookie
 	bearer := func(tok string) *resp {
