@@ -75,7 +75,7 @@ func TestTOTPEnrolSignInRecoverStepUpInChromium(t *testing.T) {
 	if got := tb.text(".error"); !strings.Contains(got, "wrong") {
 		t.Errorf("a wrong code shows %q", got)
 	}
-	clock.Advance(30 * time.Second)
+	clock.Add(30 * time.Second)
 	tb.fill("code", factor.TOTP(secret, clock.Now()))
 	tb.page("signed-in-totp", tb.click("#second-factor-submit"), "Your account", "/account")
 
@@ -94,7 +94,7 @@ func TestTOTPEnrolSignInRecoverStepUpInChromium(t *testing.T) {
 	}
 
 	// Step-up: a stale sign-in is asked again.
-	clock.Advance(11 * time.Minute)
+	clock.Add(11 * time.Minute)
 	tb.page("step-up", tb.click("#recovery-regenerate"), "Confirm it's you", "/reauthenticate")
 	tb.fill("reauth-password", alicePW)
 	tb.fill("reauth-code", factor.TOTP(secret, clock.Now()))

@@ -101,7 +101,7 @@ func TestSEC61_TOTPSignIn(t *testing.T) {
 	if r.StatusCode != http.StatusUnauthorized || c.me() == http.StatusOK {
 		t.Fatalf("the confirmation's code signed in again: %d %s", r.StatusCode, r.body)
 	}
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	code := app.code(e.clock.Now())
 	var me struct {
 		Session sesame.SessionInfo `json:"session"`
@@ -145,7 +145,7 @@ func TestSEC61_SecondFactorGuessingEndsPending(t *testing.T) {
 	c.login("alice", alicePW, false)
 	app, _ := enrolTOTP(t, e, c, "Phone")
 	c.want(c.do("POST", "/api/v1/logout", nil), http.StatusNoContent)
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 
 	attacker := e.client()
 	passwordStep(t, attacker, "alice", nil)
@@ -174,7 +174,7 @@ func TestSEC61_SecondFactorGuessingEndsPending(t *testing.T) {
 	// The failures count against the account too (throttled like
 	// passwords). Once the wait is over, a new password step starts
 	// afresh and the right code works.
-	e.clock.Advance(2 * time.Minute)
+	e.clock.Add(2 * time.Minute)
 	passwordStep(t, attacker, "alice", nil)
 	attacker.want(attacker.do("POST", "/api/v1/login/second-factor", map[string]string{"code": app.code(e.clock.Now())}), http.StatusOK)
 }
@@ -219,7 +219,7 @@ func TestSEC60_TokenTransportsWaitForSecondFactor(t *testing.T) {
 	c.login("alice", alicePW, false)
 	app, _ := enrolTOTP(t, e, c, "Phone")
 	c.want(c.do("POST", "/api/v1/logout", nil), http.StatusNoContent)
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 
 	d := e.client()
 	r := d.do("POST", "/api/v1/login", map[string]any{"username": "alice", "password": alicePW, "transport": "header"})
@@ -273,11 +273,11 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 	app, _ := enrolTOTP(t, e, c, "Phone")
 
 	// A second session of alice's, and a token pair, both signed in now.
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	other := e.client()
 	passwordStep(t, other, "alice", nil)
 	other.want(other.do("POST", "/api/v1/login/second-factor", map[string]string{"code": app.code(e.clock.Now())}), http.StatusOK)
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	tc := e.client()
 	passwordStep(t, tc, "alice", map[string]any{"transport": "header"})
 	var pair struct {
@@ -286,7 +286,7 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 	}
 	tc.want(tc.do("POST", "/api/v1/login/second-factor", map[string]string{"code": app.code(e.clock.Now()), "transport": "header"}), http.StatusOK).json(t, &pair)
 
-	e.clock.Advance(11 * time.Minute)
+	e.clock.Add(11 * time.Minute)
 	for _, rq := range []struct {
 		method, path string
 		body         any
@@ -332,7 +332,7 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 	if r := bearer(pair.AccessToken); r.StatusCode != http.StatusUnauthorized || r.errCode(t) != "step_up_required" {
 		t.Fatalf("a stale token passed: %d %s", r.StatusCode, r.body)
 	}
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	tcr := e.client().do("POST", "/api/v1/reauthenticate", map[string]string{"password": alicePW, "code": app.code(e.clock.Now())}, "Authorization", "Bearer "+pair.AccessToken)
 	if tcr.StatusCode != http.StatusOK || !strings.Contains(string(tcr.body), `"refresh":true`) {
 		t.Fatalf("a token caller's step-up: %d %s", tcr.StatusCode, tcr.body)
@@ -355,7 +355,7 @@ func TestSEC14_AdminActionsNeedStepUp(t *testing.T) {
 	e := newEnv(t)
 	root := e.admin()
 	e.client().signup("bob", alicePW)
-	e.clock.Advance(11 * time.Minute)
+	e.clock.Add(11 * time.Minute)
 	root.want(root.do("GET", "/api/v1/admin/users", nil), http.StatusOK)
 	for _, rq := range []struct {
 		method, path string
@@ -413,7 +413,7 @@ func TestRequiredEnrolment(t *testing.T) {
 	if r := c.do("DELETE", "/api/v1/factors/"+app.id, nil); r.StatusCode != http.StatusConflict {
 		t.Fatalf("removing the last required factor: %d %s", r.StatusCode, r.body)
 	}
-	e.clock.Advance(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	second, _ := enrolTOTP(t, e, c, "Tablet")
 	c.want(c.do("DELETE", "/api/v1/factors/"+app.id, nil), http.StatusNoContent)
 
