@@ -241,11 +241,11 @@ func TestMetricsScrapeLabelHygiene(t *testing.T) {
 		"status_class": in("2xx", "3xx", "4xx", "5xx"),
 		"flow":         in("login", "signup", "refresh", "reauth", "second_factor"),
 		"result": in("success", "wrong_password", "unknown_user", "throttled", "blocked", "reuse_detected",
-			"invalid_input", "unavailable", "other", "hit", "miss"),
+			"wrong_code", "invalid_input", "unavailable", "other", "hit", "miss"),
 		"kind": in("session", "refresh_token"),
 		"cause": in("logout", "replaced_at_login", "user", "user_others", "admin", "user_blocked", "password_changed",
 			"reauth_failures", "refresh_reuse", "token_revoked", "code_reuse", "command", "idle_timeout",
-			"absolute_timeout", "api", "client", "other"),
+			"absolute_timeout", "api", "client", "second_factor_given", "second_factor_failures", "factors_reset", "other"),
 		"op": op.MatchString,
 		"le": func(string) bool { return true }, // bucket bounds: numbers, checked by the parser
 	}

@@ -40,11 +40,11 @@
 // Authentication and revocations, from the audit events ([Metrics.Events]):
 //
 //   - sesame_auth_attempts_total{flow, result}: flow login, signup, refresh,
-//     reauth or second_factor (reserved: no event yet); result success,
-//     wrong_password, unknown_user (told apart from wrong_password by the
+//     reauth or second_factor; result success, wrong_password, unknown_user (told apart from wrong_password by the
 //     event's UserID, which the account service sets for a known user only;
 //     clients are told the same for both), throttled, blocked,
-//     reuse_detected (a used refresh token presented again), invalid_input,
+//     reuse_detected (a used refresh token presented again), wrong_code
+//     (a wrong second-factor code or passkey), invalid_input,
 //     unavailable (a store could not answer) or other.
 //   - sesame_revocations_total{kind, cause}: kind session (revoked or
 //     expired) or refresh_token; cause a fixed mapping of the event's

@@ -13,7 +13,7 @@ const (
 	FlowSignup       = "signup"        // a sign-up
 	FlowRefresh      = "refresh"       // a refresh token redeemed
 	FlowReauth       = "reauth"        // a signed-in caller's password check (password change, step-up)
-	FlowSecondFactor = "second_factor" // a second-factor attempt: reserved, no event carries one yet
+	FlowSecondFactor = "second_factor" // a second-factor code or passkey, at sign-in or step-up
 )
 
 // The result label's values of sesame_auth_attempts_total.
@@ -24,6 +24,7 @@ const (
 	ResultThrottled     = "throttled"      // refused by the login throttle before any hashing
 	ResultBlocked       = "blocked"        // a blocked user
 	ResultReuseDetected = "reuse_detected" // a used refresh token presented again: its family ended
+	ResultWrongCode     = "wrong_code"     // a wrong, used or unknown second-factor code, or a passkey that did not verify
 	ResultInvalidInput  = "invalid_input"  // a malformed request
 	ResultUnavailable   = "unavailable"    // a store could not answer
 	ResultOther         = "other"          // any reason not listed here
@@ -36,7 +37,7 @@ var authSeries = map[string][]string{
 	FlowSignup:       {ResultSuccess},
 	FlowRefresh:      {ResultSuccess, ResultReuseDetected},
 	FlowReauth:       {ResultWrongPassword, ResultThrottled, ResultUnavailable, ResultOther},
-	FlowSecondFactor: {ResultSuccess, ResultOther},
+	FlowSecondFactor: {ResultSuccess, ResultWrongCode, ResultThrottled, ResultUnavailable, ResultOther},
 }
 
 func (m *Metrics) initAuth() {
@@ -76,6 +77,13 @@ var sessionCauses = map[string]string{
 	"token revoked":                 "token_revoked",
 	"code_reuse":                    "code_reuse",
 	"revoked from the command line": "command",
+	// Second factors: a pending session replaced by its signed-in
+	// successor; one ended after too many wrong codes (or passkeys); every
+	// session of a user whose factors an administrator reset.
+	"second factor given":                      "second_factor_given",
+	"too many wrong second-factor codes":       "second_factor_failures",
+	"too many failed second factors":           "second_factor_failures",
+	"second factors reset by an administrator": "factors_reset",
 }
 
 // expiryCauses maps sesame.EventSessionExpired's Reason to the cause label.
@@ -107,6 +115,10 @@ func (m *Metrics) count(e sesame.Event) {
 		m.auth.WithLabelValues(FlowLogin, loginResult(e)).Inc()
 	case sesame.EventReauthFailure:
 		m.auth.WithLabelValues(FlowReauth, loginResult(e)).Inc()
+	case sesame.EventSecondFactorSuccess:
+		m.auth.WithLabelValues(FlowSecondFactor, ResultSuccess).Inc()
+	case sesame.EventSecondFactorFailure:
+		m.auth.WithLabelValues(FlowSecondFactor, secondFactorResult(e.Reason)).Inc()
 	case sesame.EventRefreshRotated:
 		m.auth.WithLabelValues(FlowRefresh, ResultSuccess).Inc()
 	case sesame.EventRefreshReuse:
@@ -157,6 +169,21 @@ func loginResult(e sesame.Event) string {
 		return ResultInvalidInput
 	case strings.HasPrefix(r, "store unavailable"):
 		return ResultUnavailable
+	}
+	return ResultOther
+}
+
+// secondFactorResult maps a second_factor.failure's Reason (package
+// account: "sign-in: wrong code (2 of 5)", "step-up: throttled", "passkey:
+// ...") to the result label.
+func secondFactorResult(reason string) string {
+	switch {
+	case strings.Contains(reason, "not counted"):
+		return ResultUnavailable
+	case strings.Contains(reason, "throttled"):
+		return ResultThrottled
+	case strings.Contains(reason, "wrong code"), strings.HasPrefix(reason, "passkey:"):
+		return ResultWrongCode
 	}
 	return ResultOther
 }
