@@ -187,6 +187,12 @@ func TestEventsMapping(t *testing.T) {
 		{Type: sesame.EventSessionExpired, Reason: "idle timeout"},
 		{Type: sesame.EventTokenRevoked, Reason: "revoked by client secret-client"},
 		{Type: sesame.EventCSRFRejected, Reason: "secret"},
+		{Type: sesame.EventSecondFactorSuccess, Reason: "sign-in: otp (secret-phone)"},
+		{Type: sesame.EventSecondFactorFailure, Reason: "sign-in: wrong code (1 of 5)"},
+		{Type: sesame.EventSecondFactorFailure, Reason: "step-up: wrong code (5 of 5): session ended"},
+		{Type: sesame.EventSecondFactorFailure, Reason: "passkey: secret-reason"},
+		{Type: sesame.EventSecondFactorFailure, Reason: "sign-in: throttled"},
+		{Type: sesame.EventSessionRevoked, Reason: "too many wrong second-factor codes"},
 	}
 	for _, e := range events {
 		sink.Emit(context.Background(), e)
@@ -209,7 +215,10 @@ func TestEventsMapping(t *testing.T) {
 		{"sesame_auth_attempts_total", []string{"flow", "reauth", "result", "wrong_password"}, 1},
 		{"sesame_auth_attempts_total", []string{"flow", "refresh", "result", "success"}, 1},
 		{"sesame_auth_attempts_total", []string{"flow", "refresh", "result", "reuse_detected"}, 1},
-		{"sesame_auth_attempts_total", []string{"flow", "second_factor", "result", "success"}, 0},
+		{"sesame_auth_attempts_total", []string{"flow", "second_factor", "result", "success"}, 1},
+		{"sesame_auth_attempts_total", []string{"flow", "second_factor", "result", "wrong_code"}, 3},
+		{"sesame_auth_attempts_total", []string{"flow", "second_factor", "result", "throttled"}, 1},
+		{"sesame_revocations_total", []string{"kind", "session", "cause", "second_factor_failures"}, 1},
 		{"sesame_revocations_total", []string{"kind", "session", "cause", "user_blocked"}, 1},
 		{"sesame_revocations_total", []string{"kind", "session", "cause", "other"}, 1},
 		{"sesame_revocations_total", []string{"kind", "session", "cause", "idle_timeout"}, 1},
