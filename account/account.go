@@ -85,6 +85,9 @@ type Service struct {
 	// HasPasskey reports whether a user has a passkey, which is a second
 	// factor after a password. Default nil: none counts.
 	HasPasskey func(ctx context.Context, userID string) (bool, error)
+	// RemovePasskeys removes every passkey of a user and returns how many
+	// ([Service.ResetFactors]). Default nil: passkeys are not touched.
+	RemovePasskeys func(ctx context.Context, userID string) (int, error)
 	// FactorPolicy says who must have a second factor: FactorsOptional
 	// (the default, ""), FactorsAdmins or FactorsEveryone. A user required
 	// to have one and without any is sent to enrolment after the password

@@ -22,6 +22,11 @@ type Factors interface {
 	Recovery(ctx context.Context, userID string) (factor.RecoveryState, error)
 	// Required reports the per-user switch set by an administrator.
 	Required(ctx context.Context, userID string) (bool, error)
+	// SetRequired sets it.
+	SetRequired(ctx context.Context, userID string, on bool) error
+	// Reset removes every TOTP factor and recovery code of the user and
+	// returns how many factors there were.
+	Reset(ctx context.Context, userID string) (int, error)
 }
 
 // The values of [Service.FactorPolicy]: who must have a second factor.
@@ -292,3 +297,58 @@ const DefaultStepUpMaxAge = 10 * time.Minute
 // proven their factors recently: re-authenticate (POST
 // /api/v1/reauthenticate) and try again.
 var ErrStepUpRequired = sesame.Errorf(sesame.EStepUp, "this action needs a recent sign-in: confirm your password (and second factor) and try again")
+
+// ErrNoFactors is the answer to an administrator's factor change on a
+// deployment that keeps no second factors.
+var ErrNoFactors = sesame.Errorf(sesame.EInvalid, "this deployment keeps no second factors")
+
+// ResetFactors removes every second factor of the user named username
+// (TOTP factors, recovery codes and, with RemovePasskeys, passkeys) and
+// ends every session of theirs: an administrator's answer to a lost phone.
+// by names the administrator for the audit event (factor.reset). It
+// returns the user and how many factors were removed.
+func (s *Service) ResetFactors(ctx context.Context, username, by string) (*sesame.User, int, error) {
+	if s.Factors == nil {
+		return nil, 0, ErrNoFactors
+	}
+	u, err := s.lookup(ctx, username)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := s.Factors.Reset(ctx, u.ID)
+	if err != nil {
+		return nil, 0, storeError(err)
+	}
+	if s.RemovePasskeys != nil {
+		k, err := s.RemovePasskeys(ctx, u.ID)
+		n += k
+		if err != nil {
+			return nil, n, storeError(err)
+		}
+	}
+	if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "second factors reset by an administrator"); err != nil {
+		return nil, n, err
+	}
+	s.emit(ctx, sesame.Event{Type: sesame.EventFactorsReset, UserID: u.ID, Username: u.Username,
+		Reason: fmt.Sprintf("by %s: %d removed", by, n)})
+	return u, n, nil
+}
+
+// SetFactorRequired sets the per-user switch that requires a second factor
+// of the user named username (audited factor.requirement, by naming the
+// administrator).
+func (s *Service) SetFactorRequired(ctx context.Context, username string, on bool, by string) (*sesame.User, error) {
+	if s.Factors == nil {
+		return nil, ErrNoFactors
+	}
+	u, err := s.lookup(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Factors.SetRequired(ctx, u.ID, on); err != nil {
+		return nil, storeError(err)
+	}
+	s.emit(ctx, sesame.Event{Type: sesame.EventFactorRequirement, UserID: u.ID, Username: u.Username,
+		Reason: fmt.Sprintf("by %s: required=%t", by, on)})
+	return u, nil
+}

@@ -144,6 +144,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.buildSessions(); err != nil {
 		return err
 	}
+	if err := a.wireFactors(); err != nil {
+		return err
+	}
 	if err := a.openKeyring(ctx); err != nil {
 		return err
 	}
@@ -276,9 +279,7 @@ func (a *App) buildServer() error {
 	if sc.Passkeys, err = a.passkeys(); err != nil {
 		return err
 	}
-	if err := a.secondFactors(&sc); err != nil {
-		return err
-	}
+	a.secondFactors(&sc)
 	if sc.Email, err = a.buildEmail(); err != nil {
 		return err
 	}

@@ -2,25 +2,37 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/url"
+
+	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/passkey"
 
 	"github.com/sesame-auth/sesame/factor"
 	"github.com/sesame-auth/sesame/server"
 )
 
-// secondFactors wires the second factors into the login policy and the
-// server: TOTP factors and recovery codes in the durable database (their
-// secrets sealed with the master key), passkeys as a second factor, the
-// second_factor policy and step_up_max_age. Call it after sc.Passkeys is
-// set and before server.New.
-func (a *App) secondFactors(sc *server.Config) error {
+// wireFactors gives the login policy its second factors, for the server
+// and the operator commands alike: TOTP factors and recovery codes in the
+// durable database (their secrets sealed with the master key), passkey
+// removal for an administrator's reset, and the second_factor policy.
+func (a *App) wireFactors() error {
 	c := a.cfg
 	a.accounts.FactorPolicy = c.SecondFactor
-	sc.StepUpMaxAge = c.StepUpMaxAge
-	if pk := sc.Passkeys; pk != nil {
-		a.accounts.HasPasskey = func(ctx context.Context, userID string) (bool, error) {
-			cs, err := pk.List(ctx, userID)
-			return len(cs) > 0, err
+	if ps, ok := a.durable.(passkey.Store); ok {
+		a.accounts.RemovePasskeys = func(ctx context.Context, userID string) (int, error) {
+			cs, err := ps.Passkeys(ctx, userID)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, c := range cs {
+				if err := ps.DeletePasskey(ctx, userID, c.ID); err != nil && !errors.Is(err, sesame.ErrNotFound) {
+					return n, err
+				}
+				n++
+			}
+			return n, nil
 		}
 	}
 	store, ok := a.durable.(factor.Store)
@@ -41,8 +53,22 @@ func (a *App) secondFactors(sc *server.Config) error {
 	}
 	a.accounts.Factors = f
 	a.factors = f
-	sc.Factors = f
 	return nil
+}
+
+// secondFactors completes the server's configuration: its factor service,
+// step_up_max_age, and passkeys as second factors when passkeys are on
+// (off, a user's passkeys are no factor they could give). Call it after
+// sc.Passkeys is set and before server.New.
+func (a *App) secondFactors(sc *server.Config) {
+	sc.StepUpMaxAge = a.cfg.StepUpMaxAge
+	sc.Factors = a.factors
+	if pk := sc.Passkeys; pk != nil {
+		a.accounts.HasPasskey = func(ctx context.Context, userID string) (bool, error) {
+			cs, err := pk.List(ctx, userID)
+			return len(cs) > 0, err
+		}
+	}
 }
 
 // Factors returns the TOTP factors and recovery codes service, or nil when

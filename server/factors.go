@@ -745,52 +745,15 @@ func (s *Server) apiRecoveryRegenerate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string][]string{"recovery_codes": codes})
 }
 
-// adminTarget returns the user an admin action names, after checking the
-// caller is an admin (with a recent step-up: admin() asks it of every
-// state change).
-func (s *Server) adminTarget(r *http.Request) (*sesame.User, *sesame.User, error) {
+// resetFactors removes every second factor of a user (TOTP, recovery
+// codes and passkeys) and ends their sessions (account.ResetFactors).
+func (s *Server) resetFactors(r *http.Request) (int, error) {
 	admin, err := s.admin(r)
 	if err != nil {
-		return nil, nil, err
-	}
-	u, err := s.accounts.Lookup(r.Context(), r.PathValue("username"))
-	if err != nil {
-		return nil, nil, err
-	}
-	return admin, u, nil
-}
-
-// resetFactors removes every second factor of a user (TOTP, recovery
-// codes and passkeys) and ends their sessions: an administrator's answer
-// to a lost phone.
-func (s *Server) resetFactors(r *http.Request) (int, error) {
-	admin, u, err := s.adminTarget(r)
-	if err != nil {
 		return 0, err
 	}
-	ctx := r.Context()
-	n, err := s.cfg.Factors.Reset(ctx, u.ID)
-	if err != nil {
-		return 0, err
-	}
-	if s.cfg.Passkeys != nil {
-		cs, err := s.cfg.Passkeys.List(ctx, u.ID)
-		if err != nil {
-			return 0, err
-		}
-		for _, c := range cs {
-			if err := s.cfg.Passkeys.Remove(ctx, u.ID, c.ID); err != nil && sesame.ErrorCode(err) != sesame.ENotFound {
-				return 0, err
-			}
-			n++
-		}
-	}
-	if _, err := s.sessions.RevokeUser(ctx, u.ID, "", "second factors reset by an administrator"); err != nil {
-		return 0, err
-	}
-	s.audit(r, sesame.Event{Type: sesame.EventFactorsReset, UserID: u.ID, Username: u.Username,
-		Reason: "by " + admin.Username + ": " + strconv.Itoa(n) + " removed"})
-	return n, nil
+	_, n, err := s.accounts.ResetFactors(r.Context(), r.PathValue("username"), admin.Username)
+	return n, err
 }
 
 // apiAdminResetFactors is DELETE /api/v1/admin/users/{username}/factors:
@@ -806,16 +769,12 @@ func (s *Server) apiAdminResetFactors(w http.ResponseWriter, r *http.Request) {
 
 // requireFactor sets the per-user switch that requires a second factor.
 func (s *Server) requireFactor(r *http.Request, on bool) error {
-	admin, u, err := s.adminTarget(r)
+	admin, err := s.admin(r)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Factors.SetRequired(r.Context(), u.ID, on); err != nil {
-		return err
-	}
-	s.audit(r, sesame.Event{Type: sesame.EventFactorRequirement, UserID: u.ID, Username: u.Username,
-		Reason: "by " + admin.Username + ": required=" + strconv.FormatBool(on)})
-	return nil
+	_, err = s.accounts.SetFactorRequired(r.Context(), r.PathValue("username"), on, admin.Username)
+	return err
 }
 
 // apiAdminRequireFactor is PUT /api/v1/admin/users/{username}/factors/required

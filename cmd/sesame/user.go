@@ -56,6 +56,7 @@ func runUser(ctx context.Context, env *Env, args []string) error {
 		"unblock": {"unblock a user: sesame user unblock NAME", userBlock(false)},
 		"passwd":  {"set a user's password and end their sessions: sesame user passwd [--password-stdin] NAME", userPasswd},
 		"groups":  {"list or change a user's groups: sesame user groups NAME add|remove|list [GROUP...]", userGroupsCmd},
+		"factors": {"list a user's second factors, reset them, or require one: sesame user factors NAME list|reset|require|optional", userFactorsCmd},
 	}, args)
 }
 
