@@ -270,6 +270,7 @@ func (s *Server) apiPasskeySecondFinish(w http.ResponseWriter, r *http.Request) 
 		ClientID   string          `json:"client_id"`
 		Scope      string          `json:"scope"`
 		Next       string          `json:"next"`
+		Remember   bool            `json:"remember"` // sent by passkey.js; the pending session's choice stands
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		s.writeError(w, r, err)

@@ -326,14 +326,16 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 		t.Fatalf("a stale level-2 session changed the password: %d %s", r.StatusCode, r.body)
 	}
 	_ = oldCookie
+	api := e.client()
+	api.origin = "" // an API client: no browser Origin, no CSRF token
 	bearer := func(tok string) *resp {
-		return e.client().do("POST", "/api/v1/factors/recovery-codes", map[string]string{}, "Authorization", "Bearer "+tok)
+		return api.do("POST", "/api/v1/factors/recovery-codes", map[string]string{}, "Authorization", "Bearer "+tok)
 	}
 	if r := bearer(pair.AccessToken); r.StatusCode != http.StatusUnauthorized || r.errCode(t) != "step_up_required" {
 		t.Fatalf("a stale token passed: %d %s", r.StatusCode, r.body)
 	}
 	e.clock.Add(30 * time.Second)
-	tcr := e.client().do("POST", "/api/v1/reauthenticate", map[string]string{"password": alicePW, "code": app.code(e.clock.Now())}, "Authorization", "Bearer "+pair.AccessToken)
+	tcr := api.do("POST", "/api/v1/reauthenticate", map[string]string{"password": alicePW, "code": app.code(e.clock.Now())}, "Authorization", "Bearer "+pair.AccessToken)
 	if tcr.StatusCode != http.StatusOK || !strings.Contains(string(tcr.body), `"refresh":true`) {
 		t.Fatalf("a token caller's step-up: %d %s", tcr.StatusCode, tcr.body)
 	}
@@ -343,7 +345,7 @@ func TestSEC14_StepUpRequired(t *testing.T) {
 	var fresh struct {
 		AccessToken string `json:"access_token"`
 	}
-	e.client().want(e.client().do("POST", "/api/v1/token/refresh", map[string]string{"refresh_token": pair.RefreshToken}), http.StatusOK).json(t, &fresh)
+	api.want(api.do("POST", "/api/v1/token/refresh", map[string]string{"refresh_token": pair.RefreshToken}), http.StatusOK).json(t, &fresh)
 	if r := bearer(fresh.AccessToken); r.StatusCode != http.StatusOK {
 		t.Fatalf("a token refreshed after the step-up: %d %s", r.StatusCode, r.body)
 	}
