@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sesame-auth/sesame"
+	"github.com/sesame-auth/sesame/account"
 )
 
 // adminPageSize is how many users one page of the admin table shows.
@@ -23,6 +24,7 @@ type adminView struct {
 	Groups  string // the subject's groups, "a, b"
 	Devices []deviceView
 	Confirm *confirmView
+	Factors *factorsView // the subject's second factors; nil without them
 }
 
 // confirmView is the confirm step of an admin action: what will happen,
@@ -34,7 +36,10 @@ type confirmView struct {
 	Button  string
 	Danger  bool
 	Groups  *string // the groups field to post, for "groups"
-	Back    string
+	// Required is the required field to post ("1" or "0"), for
+	// "factors-require" and "factors-optional".
+	Required string
+	Back     string
 }
 
 // handleAdminPage is GET /admin[?q=prefix][&after=username]: one page of
@@ -125,6 +130,12 @@ func (s *Server) handleAdminUserPage(w http.ResponseWriter, r *http.Request) {
 		v.Devices = append(v.Devices, describeSession(x.Info(p != nil && x.ID == p.SessionID), now))
 	}
 	sortDevices(v.Devices)
+	if s.cfg.Factors != nil {
+		if v.Factors, err = s.factorsOf(r, sub); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
 	d := pageData{Title: "User " + sub.Username, Nav: "admin", User: &pa, Admin: v, Notice: noticeText(r.URL.Query().Get("done"))}
 	s.render(w, r, http.StatusOK, "adminuser", d)
 }
@@ -185,6 +196,25 @@ func (s *Server) handleAdminConfirmPage(w http.ResponseWriter, r *http.Request) 
 		} else {
 			c.Action, c.Heading, c.Button = base+"/email/verify", "Mark "+name+"'s address verified?", "Mark verified"
 			c.What = []string{"The address will count as confirmed, as if " + name + " had followed the link."}
+		}
+	case "factors-reset", "factors-require", "factors-optional":
+		if s.cfg.Factors == nil {
+			s.renderError(w, r, account.ErrNoFactors)
+			return
+		}
+		switch r.PathValue("action") {
+		case "factors-reset":
+			c.Action, c.Heading, c.Button, c.Danger = base+"/factors/reset", "Reset the second factors of "+name+"?", "Reset second factors", true
+			c.What = []string{"Every authenticator app, recovery code and passkey of " + name + " is removed.",
+				"Every session of " + name + " ends now; the password alone signs in again (or leads to a new enrolment, if a second factor is required).",
+				"Do this only once you are sure the request comes from " + name + "."}
+		case "factors-require":
+			c.Action, c.Heading, c.Button, c.Required = base+"/factors/required", "Require a second factor of "+name+"?", "Require a second factor", "1"
+			c.What = []string{"Without one, " + name + " is sent to set one up at the next sign-in and can do nothing else until done.",
+				"The last second factor of " + name + " can no longer be removed."}
+		default:
+			c.Action, c.Heading, c.Button, c.Required = base+"/factors/required", "Stop requiring a second factor of "+name+"?", "Make it optional", "0"
+			c.What = []string{name + " keeps any second factor they have; the deployment's second_factor policy still applies."}
 		}
 	default:
 		s.renderError(w, r, sesame.Errorf(sesame.ENotFound, "no such action"))

@@ -209,7 +209,7 @@ func (s *Server) handleAdminResetFactorsForm(w http.ResponseWriter, r *http.Requ
 		s.formStepUp(w, r, err, "/admin")
 		return
 	}
-	http.Redirect(w, r, "/admin?done=factors-reset", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(r.PathValue("username"))+"?done=factors-reset", http.StatusSeeOther)
 }
 
 func (s *Server) handleAdminRequireFactorForm(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +221,7 @@ func (s *Server) handleAdminRequireFactorForm(w http.ResponseWriter, r *http.Req
 		s.formStepUp(w, r, err, "/admin")
 		return
 	}
-	http.Redirect(w, r, "/admin?done=factors-required", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(r.PathValue("username"))+"?done=factors-required", http.StatusSeeOther)
 }
 
 // formStepUp answers a form's error: no caller goes to the login page; a

@@ -453,3 +453,53 @@ func TestAdminResetsFactors(t *testing.T) {
 		t.Fatal("the reset is not audited")
 	}
 }
+
+// TestAdminFactorPages: the admin's user page shows the user's second
+// factors; requiring one and resetting them go through a confirm step
+// (a GET that changes nothing) and its form.
+func TestAdminFactorPages(t *testing.T) {
+	e := newEnv(t)
+	root := e.admin()
+	c := e.client()
+	c.signup("alice", alicePW)
+	c.login("alice", alicePW, false)
+	enrolTOTP(t, e, c, "Phone")
+
+	page := root.want(root.do("GET", "/admin/users/alice", nil, "Accept", "text/html"), http.StatusOK)
+	if !strings.Contains(string(page.body), `id="user-totp">1<`) || !strings.Contains(string(page.body), "/confirm/factors-reset") {
+		t.Fatalf("the admin's user page does not show the factors: %.2000s", page.body)
+	}
+	confirm := root.want(root.do("GET", "/admin/users/alice/confirm/factors-require", nil, "Accept", "text/html"), http.StatusOK)
+	if !strings.Contains(string(confirm.body), `name="required" value="1"`) {
+		t.Fatalf("the confirm step has no required field: %.2000s", confirm.body)
+	}
+	if req, _ := e.app.Factors().Required(context.Background(), mustUserID(t, e, "alice")); req {
+		t.Fatal("the confirm step changed something")
+	}
+	r := root.do("POST", "/admin/users/alice/factors/required", url.Values{"required": {"1"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("require form: %d %s", r.StatusCode, r.body)
+	}
+	if req, _ := e.app.Factors().Required(context.Background(), mustUserID(t, e, "alice")); !req {
+		t.Fatal("the form did not require a second factor")
+	}
+	root.want(root.do("GET", "/admin/users/alice/confirm/factors-reset", nil, "Accept", "text/html"), http.StatusOK)
+	if r := root.do("POST", "/admin/users/alice/factors/reset", url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset form: %d %s", r.StatusCode, r.body)
+	}
+	if c.me() != http.StatusUnauthorized {
+		t.Fatal("the reset did not end the user's session")
+	}
+	if has, _ := e.app.Factors().HasTOTP(context.Background(), mustUserID(t, e, "alice")); has {
+		t.Fatal("the reset left a factor")
+	}
+}
+
+func mustUserID(t *testing.T, e *env, name string) string {
+	t.Helper()
+	u, err := e.accounts.Lookup(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
