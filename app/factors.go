@@ -47,7 +47,8 @@ func (a *App) wireFactors() error {
 	if u, err := url.Parse(public); err == nil && u.Hostname() != "" {
 		issuer = u.Hostname()
 	}
-	f, err := factor.New(factor.Config{Store: store, Sealer: a.master, Issuer: issuer, Clock: a.opts.clock})
+	f, err := factor.New(factor.Config{Store: store, Sealer: a.master, Issuer: issuer, Clock: a.opts.clock,
+		RecoveryKey: a.master.Derive("recovery codes", 32)})
 	if err != nil {
 		return err
 	}

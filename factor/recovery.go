@@ -1,6 +1,7 @@
 package factor
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"strings"
@@ -33,8 +34,8 @@ func newRecoveryCode() string {
 }
 
 // newRecoverySet returns RecoveryCodeCount fresh codes, as shown, and
-// their hashes, as stored. The codes are distinct.
-func newRecoverySet() (codes []string, hashes [][]byte) {
+// their hashes for userID under key, as stored. The codes are distinct.
+func newRecoverySet(key []byte, userID string) (codes []string, hashes [][]byte) {
 	seen := make(map[string]bool, RecoveryCodeCount)
 	for len(codes) < RecoveryCodeCount {
 		c := newRecoveryCode()
@@ -44,7 +45,7 @@ func newRecoverySet() (codes []string, hashes [][]byte) {
 		seen[c] = true
 		n, _ := normalizeRecoveryCode(c)
 		codes = append(codes, c)
-		hashes = append(hashes, hashRecoveryCode(n))
+		hashes = append(hashes, hashRecoveryCode(key, userID, n))
 	}
 	return codes, hashes
 }
@@ -76,8 +77,20 @@ func normalizeRecoveryCode(s string) (string, bool) {
 	return string(out), true
 }
 
-// hashRecoveryCode is what the store keeps of a normalised code.
-func hashRecoveryCode(normalized string) []byte {
-	sum := sha256.Sum256([]byte(normalized))
-	return sum[:]
+// hashRecoveryCode is what the store keeps of a normalised code of
+// userID's: HMAC-SHA256 under key (Config.RecoveryKey, derived from the
+// master key) of the user's ID and the code, so that a copy of the
+// database alone does not let anyone search the 2^50 codes offline, and a
+// hash says nothing about another user's codes. Without a key (tests, a
+// library user who sets none), SHA-256 of the same input.
+func hashRecoveryCode(key []byte, userID, normalized string) []byte {
+	msg := make([]byte, 0, len(userID)+1+len(normalized))
+	msg = append(append(append(msg, userID...), 0), normalized...)
+	if len(key) == 0 {
+		sum := sha256.Sum256(msg)
+		return sum[:]
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
 }

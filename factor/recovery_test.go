@@ -2,6 +2,7 @@ package factor
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"math"
 	"regexp"
@@ -20,7 +21,8 @@ func TestRecoverySetFormat(t *testing.T) {
 		t.Fatalf("alphabet %q holds a look-alike", recoveryAlphabet)
 	}
 	shape := regexp.MustCompile(`^[` + recoveryAlphabet + `]{5}-[` + recoveryAlphabet + `]{5}$`)
-	codes, hashes := newRecoverySet()
+	key := []byte("a test recovery key of 32 bytes!")
+	codes, hashes := newRecoverySet(key, "u1")
 	if len(codes) != 10 || len(hashes) != 10 {
 		t.Fatalf("got %d codes and %d hashes, want 10", len(codes), len(hashes))
 	}
@@ -33,9 +35,16 @@ func TestRecoverySetFormat(t *testing.T) {
 			t.Errorf("code %q twice", c)
 		}
 		seen[c] = true
-		want := sha256.Sum256([]byte(strings.ReplaceAll(c, "-", "")))
-		if !bytes.Equal(hashes[i], want[:]) {
-			t.Errorf("hash of %q: got %x, want SHA-256 of the code without its dash", c, hashes[i])
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("u1\x00" + strings.ReplaceAll(c, "-", "")))
+		if want := m.Sum(nil); !bytes.Equal(hashes[i], want) {
+			t.Errorf("hash of %q: got %x, want HMAC-SHA256 of the user and the code without its dash", c, hashes[i])
+		}
+		if other := hashRecoveryCode(key, "u2", strings.ReplaceAll(c, "-", "")); bytes.Equal(other, hashes[i]) {
+			t.Errorf("the hash of %q does not depend on the user", c)
+		}
+		if unkeyed := hashRecoveryCode(nil, "u1", strings.ReplaceAll(c, "-", "")); bytes.Equal(unkeyed, hashes[i]) {
+			t.Errorf("the hash of %q does not depend on the key", c)
 		}
 		if bytes.Contains(hashes[i], []byte(c)) {
 			t.Errorf("hash holds the code")

@@ -66,6 +66,12 @@ type Config struct {
 	Issuer string
 	// Clock tells the time. Default: the system clock.
 	Clock sesame.Clock
+	// RecoveryKey keys the hashes of recovery codes (HMAC-SHA256 of the
+	// user's ID and the code): with it, a copy of the database alone is
+	// not enough to search the codes offline. Changing it voids every
+	// recovery code. Default none: SHA-256 (package app derives one from
+	// the master key).
+	RecoveryKey []byte
 	// Skew is how many time steps on each side of the current one a code
 	// may be from (clock drift, a code typed as it changed). Default 1
 	// (RFC 6238 §5.2's one step back, and one ahead); at most 10.
@@ -301,7 +307,7 @@ func (s *Service) Check(ctx context.Context, userID, code string) (string, *Fact
 	if !ok {
 		return "", nil, ErrWrongCode
 	}
-	used, err := s.cfg.Store.UseRecoveryCode(ctx, userID, hashRecoveryCode(n), s.now())
+	used, err := s.cfg.Store.UseRecoveryCode(ctx, userID, hashRecoveryCode(s.cfg.RecoveryKey, userID, n), s.now())
 	switch {
 	case err != nil:
 		return "", nil, unavailable(err)
@@ -397,7 +403,7 @@ func (s *Service) HasTOTP(ctx context.Context, userID string) (bool, error) {
 // voiding the old set, and returns them, to show once: only their SHA-256
 // hashes are stored. Each is "xxxxx-xxxxx", 50 random bits.
 func (s *Service) Regenerate(ctx context.Context, userID string) ([]string, error) {
-	codes, hashes := newRecoverySet()
+	codes, hashes := newRecoverySet(s.cfg.RecoveryKey, userID)
 	if err := s.cfg.Store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now()); err != nil {
 		return nil, unavailable(err)
 	}
