@@ -276,6 +276,7 @@ func (a *App) buildServer() error {
 	if c.ForwardAssertion || slices.ContainsFunc(c.AccessRules, func(r authz.Rule) bool { return r.Assertion }) {
 		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
+	sc.Explainer = c.Explainer
 	if sc.Passkeys, err = a.passkeys(); err != nil {
 		return err
 	}

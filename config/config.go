@@ -118,6 +118,9 @@ type Config struct {
 	// Default 0s.
 	ShutdownDelay time.Duration
 
+	// Explainer serves the explainer page, GET /how-it-works (key
+	// explainer). Default true.
+	Explainer bool
 	// Passkeys turns on passkeys (WebAuthn): registration from the account
 	// page and passwordless sign-in (key passkeys). Default true.
 	Passkeys bool
@@ -383,6 +386,8 @@ func (c *Config) text(k *Key) string {
 		return c.LogFormat
 	case "log_level":
 		return c.LogLevel
+	case "explainer":
+		return strconv.FormatBool(c.Explainer)
 	case "passkeys":
 		return strconv.FormatBool(c.Passkeys)
 	case "passkey_rp_id":

@@ -30,7 +30,7 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "error", "consent", "logout", "mail", "second_factor", "totp", "recovery", "reauth"} {
+	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "explainer", "error", "consent", "logout", "mail", "second_factor", "totp", "recovery", "reauth"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/factors.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
@@ -83,7 +83,8 @@ type pageData struct {
 	Err         *errorView // the error page (errorpages.go)
 	// Factor: the second-factor pages and the account page's section
 	// (factorpages.go); nil without second factors.
-	Factor *factorPage
+	Factor    *factorPage
+	Explainer *explainerView // GET /how-it-works (explainer.go)
 }
 
 // render writes a page. It renders into a buffer first so that a template
@@ -98,6 +99,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	d.RememberMe = !s.cfg.NoRememberMe
 	d.PasskeysOn = s.cfg.Passkeys != nil
 	d.EmailOn = s.mail != nil
+	d.ExplainerOn = s.cfg.Explainer
 	tok, err := s.csrf.Token(w, r)
 	if err != nil {
 		s.log.Error("csrf token", "err", err)

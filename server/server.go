@@ -137,6 +137,10 @@ type Config struct {
 	// Metrics observes every request (package metrics implements it).
 	// Default nil: no metrics, and nothing added to the request path.
 	Metrics RequestMetrics
+	// Explainer serves GET /how-it-works, the page that shows a visitor
+	// their own cookie, session and token, and revokes the session as
+	// another node would. Default false (`sesame serve`: key explainer).
+	Explainer bool
 	// Passkeys runs the WebAuthn ceremonies of passkeys: registration from
 	// the account page and API, and passwordless sign-in (passkeys.go).
 	// Default nil: no passkey routes, and the pages offer none.
