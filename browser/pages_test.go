@@ -142,6 +142,7 @@ func TestPagesSignedOut(t *testing.T) {
 	tb := e.newTab("visitor")
 	tb.checkPage("login", "/login", 200, axe, nil)
 	tb.checkPage("signup", "/signup", 200, axe, nil)
+	tb.checkPage("explainer-signed-out", "/how-it-works", 200, axe, nil)
 	tb.checkPage("not-found", "/no/such/page", 404, axe, func(viewport) {
 		if got := tb.text("#error-heading"); got != "Page not found" {
 			tb.errorf("404 heading %q", got)
@@ -173,6 +174,7 @@ func TestPagesAccount(t *testing.T) {
 			tb.errorf("account at %s: Sign out is not (only) in the header", v.name)
 		}
 	})
+	tb.checkPage("explainer", "/how-it-works", 200, axe, nil)
 	tb.checkPage("admin-forbidden", "/admin", 403, axe, func(viewport) {
 		body := eval[string](tb, `document.querySelector("main").innerText`)
 		if strings.Count(strings.ToLower(body), "forbidden") != 0 || strings.Count(body, "Access denied") != 1 {

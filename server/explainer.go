@@ -113,7 +113,8 @@ func (s *Server) renderExplainer(w http.ResponseWriter, r *http.Request, v *expl
 
 // handleExplainerToken is POST /how-it-works/token: an access token for
 // the visitor's session, shown decoded (header and claims), never the
-// token itself. Its refresh token is revoked at once.
+// token itself. Its refresh token is never sent: its family ends with the
+// session (revoking it would end the session: token.Service.Revoke).
 func (s *Server) handleExplainerToken(w http.ResponseWriter, r *http.Request) {
 	p, err := s.principal(r)
 	if err != nil {
@@ -131,12 +132,6 @@ func (s *Server) handleExplainerToken(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			s.renderError(w, r, err)
 			return
-		}
-		if pair.RefreshToken != "" {
-			if err := s.tokens.Revoke(r.Context(), pair.RefreshToken, "refresh_token"); err != nil {
-				s.renderError(w, r, err)
-				return
-			}
 		}
 		t := &tokenFacts{ExpiresAt: pair.AccessExpiresAt}
 		parts := strings.Split(pair.AccessToken, ".")
