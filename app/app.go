@@ -276,7 +276,7 @@ func (a *App) buildServer() error {
 	if c.ForwardAssertion || slices.ContainsFunc(c.AccessRules, func(r authz.Rule) bool { return r.Assertion }) {
 		sc.JWKS = a.ring.JWKS // upstreams verify assertions against it
 	}
-	sc.Explainer = c.Explainer
+	sc.Explainer = c.Explainer || c.Source("explainer").Kind == config.FromDefault && c.File == "" && config.IsLoopback(c.Addr) // the dev server
 	if sc.Passkeys, err = a.passkeys(); err != nil {
 		return err
 	}

@@ -119,7 +119,8 @@ type Config struct {
 	ShutdownDelay time.Duration
 
 	// Explainer serves the explainer page, GET /how-it-works (key
-	// explainer). Default true.
+	// explainer). Default false; package app turns it on for the dev
+	// server (no configuration file, a loopback address) unless it is set.
 	Explainer bool
 	// Passkeys turns on passkeys (WebAuthn): registration from the account
 	// page and passwordless sign-in (key passkeys). Default true.

@@ -208,7 +208,7 @@ var keys = []*Key{
 	{Name: "webhooks", Group: groupWebhooks, kind: kindWebhooks, fileOnly: true, secret: true, Help: "webhook endpoints for lifecycle events, signed per Standard Webhooks: a list of {url, events (exact types or \"*\"), secrets (whsec_..., one or two) or secret_files}; delivered at least once from the database's outbox (see docs/webhooks.md); in the file only",
 		set: func(c *Config, _ string) error { c.Webhooks, c.webhookLines = nil, nil; return nil }},
 
-	{Name: "explainer", Default: "true", Group: groupPasskeys, kind: kindBool, Help: "the explainer page GET /how-it-works: the visitor's own cookie (attributes, never the value), session record, a decoded access token and a live revocation demo (see docs/pages.md); on by default (the dev server), set false to hide it",
+	{Name: "explainer", Default: "false", Group: groupPasskeys, kind: kindBool, Help: "the explainer page GET /how-it-works: the visitor's own cookie (attributes, never the value), session record, a decoded access token and a live revocation demo (see docs/pages.md); off by default, except on the dev server (sesame serve with no configuration file, on a loopback address), where it is on unless set false",
 		set: boolean(func(c *Config) *bool { return &c.Explainer })},
 	{Name: "passkeys", Default: "true", Group: groupPasskeys, kind: kindBool, Help: "passkeys (WebAuthn): users add them on the account page and sign in with one instead of a password (user verification required); the relying party is public_url (see docs/passkeys.md)",
 		set: boolean(func(c *Config) *bool { return &c.Passkeys })},
