@@ -46,6 +46,16 @@ const (
 // DefaultSecondFactorLimit is the default of [Service.SecondFactorLimit].
 const DefaultSecondFactorLimit = 5
 
+// AccountCodeLimit is how many second-factor codes one account may be
+// given, from all clients together, within AccountCodeWindow of each other;
+// more are refused (429) until the account has been quiet for the window.
+// With about 3 valid codes in a million, 20 tries per quarter hour leave a
+// guesser about 0.02 % a hour, however many addresses it uses.
+const (
+	AccountCodeLimit  = 20
+	AccountCodeWindow = 15 * time.Minute
+)
+
 // LoginStep is what a user who has just proven their password must still
 // do before they are signed in.
 type LoginStep struct {
@@ -214,6 +224,18 @@ func (s *Service) SecondFactor(ctx context.Context, req SecondFactorRequest) (st
 			failed("throttled")
 		}
 		return "", err
+	}
+	// Every code given for the account counts, from any client, so that
+	// guessing spread over many addresses (each with its own pending
+	// session) is bounded too: past AccountCodeLimit attempts in
+	// AccountCodeWindow, codes are refused until the account has been
+	// quiet that long (SEC-61).
+	if n, err := s.strikeWindow(ctx, "2fa-acct:"+u.ID, AccountCodeWindow); err != nil {
+		failed("not checked: throttle store unavailable")
+		return "", err
+	} else if n > AccountCodeLimit {
+		failed("throttled (too many codes for the account)")
+		return "", &WaitError{Wait: AccountCodeWindow, Err: sesame.Errorf(sesame.ETooMany, "too many codes were tried for this account: try again later")}
 	}
 	method, f, err := s.Factors.Check(ctx, u.ID, req.Code)
 	if err == nil {

@@ -361,6 +361,12 @@ func (s *Service) strikeKey(ctx context.Context, key string) (int, error) {
 	if window <= 0 {
 		window = 30 * 24 * time.Hour
 	}
+	return s.strikeWindow(ctx, key, window)
+}
+
+// strikeWindow counts one event under key, remembered for window after
+// the latest, and returns the count.
+func (s *Service) strikeWindow(ctx context.Context, key string, window time.Duration) (int, error) {
 	if s.Throttle != nil {
 		return s.Throttle.Strike(ctx, key, window)
 	}

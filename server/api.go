@@ -280,12 +280,12 @@ func (s *Server) changePassword(r *http.Request, current, next string, endOthers
 	if err != nil {
 		return err
 	}
-	if p.ACR == sesame.ACRTwoFactors {
-		// The current password is checked below; at the two-factor level the
-		// second factor must be recent too (SEC-14).
-		if err := s.stepUp(p); err != nil {
-			return err
-		}
+	// The current password is checked below; a user with a second factor
+	// must also have given it recently, whatever the session's level
+	// (SEC-14: a one-factor session from before the enrolment is no
+	// way around it).
+	if err := s.factorStepUp(r, p); err != nil {
+		return err
 	}
 	err = s.accounts.ChangePassword(r.Context(), account.PasswordChange{UserID: p.User.ID, SessionID: p.SessionID,
 		Current: current, New: next, EndOthers: endOthers, IP: s.cfg.ClientIPs.ClientIP(r)})

@@ -196,12 +196,10 @@ func (s *Server) changeEmail(r *http.Request, addr, pw string) error {
 	if err != nil {
 		return err
 	}
-	if p.ACR == sesame.ACRTwoFactors {
-		// The password is asked below; at the two-factor level the second
-		// factor must be recent too (SEC-14), as for a password change.
-		if err := s.stepUp(p); err != nil {
-			return err
-		}
+	// The password is asked below; a user with a second factor must also
+	// have given it recently (SEC-14), as for a password change.
+	if err := s.factorStepUp(r, p); err != nil {
+		return err
 	}
 	if _, err := s.accounts.Reauthenticate(r.Context(), p.User.ID, p.SessionID, pw, s.cfg.ClientIPs.ClientIP(r)); err != nil {
 		return err

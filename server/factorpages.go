@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
@@ -247,14 +248,13 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 		s.renderError(w, r, err)
 		return
 	}
-	fp := &factorPage{}
-	if s.cfg.Factors != nil {
-		if fp.NeedCode, err = s.cfg.Factors.HasTOTP(r.Context(), p.UserID); err != nil {
-			s.renderError(w, r, err)
-			return
-		}
+	methods, err := s.accounts.SecondFactors(r.Context(), p.UserID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
 	}
-	fp.PasskeyStepUp = !fp.NeedCode && p.ACR == sesame.ACRTwoFactors && s.cfg.Passkeys != nil
+	fp := &factorPage{NeedCode: slices.Contains(methods, account.MethodTOTP)}
+	fp.PasskeyStepUp = !fp.NeedCode && slices.Contains(methods, account.MethodPasskey) && s.cfg.Passkeys != nil
 	s.render(w, r, status, "reauth", pageData{Title: "Confirm it's you", Next: next, Error: msg, Factor: fp})
 }
 

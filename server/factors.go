@@ -3,9 +3,11 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sesame-auth/sesame"
@@ -325,6 +327,21 @@ func (s *Server) stepUp(p *sesame.Principal) error {
 	return account.ErrStepUpRequired
 }
 
+// factorStepUp is the step-up of an action that checks the password
+// itself (a password or address change): a user who has a second factor
+// must have given it recently, whatever the level of the session asking
+// (SEC-14); a user without one needs nothing more than the password.
+func (s *Server) factorStepUp(r *http.Request, p *sesame.Principal) error {
+	methods, err := s.accounts.SecondFactors(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	if len(methods) == 0 {
+		return nil
+	}
+	return s.stepUp(p)
+}
+
 // reauthIn is the body of POST /api/v1/reauthenticate.
 type reauthIn struct {
 	Password string `json:"password"`
@@ -380,7 +397,9 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, p *sesam
 		return nil, err
 	}
 	needCode := slices.Contains(methods, account.MethodTOTP)
-	if !needCode && slices.Contains(methods, account.MethodPasskey) && p.ACR == sesame.ACRTwoFactors {
+	if !needCode && slices.Contains(methods, account.MethodPasskey) {
+		// Whatever the session's level: a one-factor session from before
+		// the passkey was added must not step up with the password alone.
 		return nil, errPasskeyStepUp
 	}
 	factorProven := needCode || len(methods) == 0
@@ -672,6 +691,7 @@ func (s *Server) removeFactor(r *http.Request, id string) error {
 	if err := s.stepUp(p); err != nil {
 		return err
 	}
+	defer s.lockRemovals(p.UserID)()
 	v, err := s.factorsOf(r, p.User)
 	if err != nil {
 		return err
@@ -797,4 +817,19 @@ func (s *Server) apiAdminRequireFactor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"required": *in.Required})
+}
+
+// removalLocks serialise the removals of one user's factors in this
+// process, so that two concurrent removals cannot both see the other
+// factor and leave a user who must have one with none. (Two nodes can
+// still race; the check and the delete are not one store transaction.)
+type removalLocks [64]sync.Mutex
+
+// lockRemovals locks userID's removals and returns the unlock.
+func (s *Server) lockRemovals(userID string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	m := &s.removals[h.Sum32()%uint32(len(s.removals))]
+	m.Lock()
+	return m.Unlock
 }

@@ -288,6 +288,7 @@ func (s *Server) removePasskey(r *http.Request, id string) error {
 	if err := s.stepUp(p); err != nil { // removing a factor (SEC-14)
 		return err
 	}
+	defer s.lockRemovals(p.UserID)()
 	cs, err := s.cfg.Passkeys.List(r.Context(), p.UserID)
 	if err != nil {
 		return err

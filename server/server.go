@@ -188,6 +188,7 @@ type Server struct {
 	oauth    oauthRoutes    // the provider's routes (oauth.go)
 	forward  http.Handler   // the forward-auth handler, as routed (with its metrics label)
 	mail     *email.Service // nil without Config.Email (email.go)
+	removals removalLocks   // one user's factor removals, one at a time (factors.go)
 }
 
 // New returns a server for cfg.
