@@ -167,3 +167,36 @@ func TestPasskeySecondFactorInChromium(t *testing.T) {
 		t.Errorf("passkey.used events: %v", e.events(sesame.EventPasskeyUsed))
 	}
 }
+
+// TestPagesSecondFactors: the second-factor pages at 1280 and 390 px,
+// light and dark, with the layout checks and axe (no serious or critical
+// violation): the enrolment start, the QR code page, the step-up form, and
+// the second step of a sign-in.
+func TestPagesSecondFactors(t *testing.T) {
+	axe := axeSource(t)
+	clock := testclock.New(time.Now())
+	e := newEnvClock(t, nil, clock)
+	tb := e.newTab("alice")
+	tb.signup("alice", alicePW)
+	tb.checkPage("totp-setup", "/account/factors/setup", 200, axe, nil)
+	tb.checkPage("reauth", "/reauthenticate?next=%2Faccount", 200, axe, nil)
+	tb.page("setup", tb.open("/account/factors/setup"), "Set up an authenticator app", "/account/factors/setup")
+	tb.fill("totp-name", "Phone")
+	tb.page("totp-qr", tb.click("#totp-start"), "Set up an authenticator app", "/account/factors/totp")
+	for _, v := range viewports {
+		tb.emulate(v, "light")
+		tb.screenshot("totp-qr-" + v.name)
+		for _, p := range eval[[]string](tb, layoutProblems) {
+			t.Errorf("QR page at %s: %s", v.name, p)
+		}
+	}
+	tb.emulate(viewport{"default", 1024, 768, false}, "light")
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(tb.text("#totp-secret"))
+	tb.fill("totp-code", factor.TOTP(secret, clock.Now()))
+	tb.page("recovery-codes", tb.click("#totp-confirm"), "Your recovery codes", "/account/factors/totp/confirm")
+	tb.page("logout", tb.click("#logout"), "Sign in", "/login")
+	tb.fill("username", "alice")
+	tb.fill("password", alicePW)
+	tb.page("second-step", tb.click("#login-submit"), "Second step", "/login/second-factor")
+	tb.checkPage("second-factor", "/login/second-factor", 200, axe, nil)
+}
