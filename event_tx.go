@@ -28,8 +28,16 @@ type TxEvents struct {
 	// (session.Store's DeleteByUser), built by the store for every ID it
 	// deletes.
 	Revoked func(sessionID string) Event
-	taken   bool
-	queued  []Event
+	// Removed, when set, is the event of a write that removes n records
+	// (factor.Store's DeleteUserFactors: factor.reset, whose reason
+	// counts them), built by the store with the count it removed.
+	Removed func(n int) Event
+	// Added, when set, is the event of a write that adds the record id
+	// named name (passkey.Store's AddPasskey: passkey.registered, whose
+	// ID the write's caller makes), built by the store.
+	Added  func(id, name string) Event
+	taken  bool
+	queued []Event
 }
 
 type txEventsKey struct{}
@@ -59,6 +67,24 @@ func (t *TxEvents) Take() ([]Event, bool) {
 	}
 	t.taken = true
 	return append([]Event(nil), t.events...), true
+}
+
+// RemovedEvents is the event Removed builds for a write that removed n
+// records, or none when t or Removed is nil.
+func (t *TxEvents) RemovedEvents(n int) []Event {
+	if t == nil || t.Removed == nil {
+		return nil
+	}
+	return []Event{t.Removed(n)}
+}
+
+// AddedEvents is the event Added builds for a write that added the
+// record id named name, or none when t or Added is nil.
+func (t *TxEvents) AddedEvents(id, name string) []Event {
+	if t == nil || t.Added == nil {
+		return nil
+	}
+	return []Event{t.Added(id, name)}
 }
 
 // MarkQueued records that the store committed the outbox rows of events

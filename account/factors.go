@@ -237,7 +237,13 @@ func (s *Service) SecondFactor(ctx context.Context, req SecondFactorRequest) (st
 		failed("throttled (too many codes for the account)")
 		return "", &WaitError{Wait: AccountCodeWindow, Err: sesame.Errorf(sesame.ETooMany, "too many codes were tried for this account: try again later")}
 	}
-	method, f, err := s.Factors.Check(ctx, u.ID, req.Code)
+	// recovery_code.used is queued with the write that spends the code.
+	cctx := ctx
+	if factor.IsRecoveryCode(req.Code) {
+		cctx = s.withEvent(ctx, sesame.Event{Type: sesame.EventRecoveryCodeUsed, UserID: u.ID, Username: u.Username,
+			SessionID: req.SessionID, IP: ipText(req.IP), UserAgent: req.UserAgent, Reason: what})
+	}
+	method, f, err := s.Factors.Check(cctx, u.ID, req.Code)
 	if err == nil {
 		s.throttleSuccess(ctx, req.IP, u.Username)
 		reason := what + ": " + method
@@ -247,7 +253,7 @@ func (s *Service) SecondFactor(ctx context.Context, req SecondFactorRequest) (st
 		s.emit(ctx, sesame.Event{Type: sesame.EventSecondFactorSuccess, UserID: u.ID, Username: u.Username,
 			SessionID: req.SessionID, IP: ipText(req.IP), UserAgent: req.UserAgent, Reason: reason})
 		if method == sesame.AMRRecoveryCode {
-			s.emit(ctx, sesame.Event{Type: sesame.EventRecoveryCodeUsed, UserID: u.ID, Username: u.Username,
+			s.emit(cctx, sesame.Event{Type: sesame.EventRecoveryCodeUsed, UserID: u.ID, Username: u.Username,
 				SessionID: req.SessionID, IP: ipText(req.IP), UserAgent: req.UserAgent, Reason: what})
 		}
 		return method, nil
@@ -337,22 +343,33 @@ func (s *Service) ResetFactors(ctx context.Context, username, by string) (*sesam
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := s.Factors.Reset(ctx, u.ID)
-	if err != nil {
-		return nil, 0, storeError(err)
-	}
+	// Passkeys first: factor.reset, which counts them with the factors,
+	// is queued with the write that removes the factors (the store counts
+	// those).
+	k := 0
 	if s.RemovePasskeys != nil {
-		k, err := s.RemovePasskeys(ctx, u.ID)
-		n += k
+		k, err = s.RemovePasskeys(ctx, u.ID)
 		if err != nil {
-			return nil, n, storeError(err)
+			return nil, k, storeError(err)
 		}
 	}
-	if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "second factors reset by an administrator"); err != nil {
-		return nil, n, err
+	reset := func(n int) sesame.Event {
+		return sesame.Event{Type: sesame.EventFactorsReset, UserID: u.ID, Username: u.Username, Time: s.now(),
+			Reason: fmt.Sprintf("by %s: %d removed", by, n+k)}
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventFactorsReset, UserID: u.ID, Username: u.Username,
-		Reason: fmt.Sprintf("by %s: %d removed", by, n)})
+	rctx, te := sesame.WithTxEvents(ctx)
+	te.Removed = reset
+	n, err := s.Factors.Reset(rctx, u.ID)
+	if err != nil {
+		return nil, k, storeError(err)
+	}
+	if _, err := s.Sessions.RevokeUser(ctx, u.ID, "", "second factors reset by an administrator"); err != nil {
+		return nil, n + k, err
+	}
+	if s.Events != nil {
+		s.Events.Emit(rctx, reset(n))
+	}
+	n += k
 	return u, n, nil
 }
 
@@ -367,10 +384,12 @@ func (s *Service) SetFactorRequired(ctx context.Context, username string, on boo
 	if err != nil {
 		return nil, err
 	}
+	e := sesame.Event{Type: sesame.EventFactorRequirement, UserID: u.ID, Username: u.Username,
+		Reason: fmt.Sprintf("by %s: required=%t", by, on)}
+	ctx = s.withEvent(ctx, e)
 	if err := s.Factors.SetRequired(ctx, u.ID, on); err != nil {
 		return nil, storeError(err)
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventFactorRequirement, UserID: u.ID, Username: u.Username,
-		Reason: fmt.Sprintf("by %s: required=%t", by, on)})
+	s.emit(ctx, e)
 	return u, nil
 }

@@ -265,10 +265,12 @@ func (s *Service) Verify(ctx context.Context, tok string) error {
 		return ErrBadLink // the address changed since the link was sent
 	}
 	a.VerifiedAt = s.now()
+	e := sesame.Event{Type: sesame.EventEmailVerified, UserID: u.ID, Username: u.Username, Reason: "link"}
+	ctx = s.withEvent(ctx, e)
 	if err := s.Store.SetEmail(ctx, a); err != nil {
 		return storeError(err)
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventEmailVerified, UserID: u.ID, Username: u.Username, Reason: "link"})
+	s.emit(ctx, e)
 	return nil
 }
 
@@ -308,11 +310,13 @@ func (s *Service) ConfirmChange(ctx context.Context, tok string) error {
 		return err
 	}
 	now := s.now()
-	if err := s.Store.SetEmail(ctx, &Address{UserID: u.ID, Email: t.Email, VerifiedAt: now}); err != nil {
+	e := sesame.Event{Type: sesame.EventEmailChanged, UserID: u.ID, Username: u.Username}
+	ectx := s.withEvent(ctx, e)
+	if err := s.Store.SetEmail(ectx, &Address{UserID: u.ID, Email: t.Email, VerifiedAt: now}); err != nil {
 		return storeError(err)
 	}
 	_ = s.Store.DeleteEmailTokens(ctx, u.ID, PurposeVerify) // links to the old address are moot
-	s.emit(ctx, sesame.Event{Type: sesame.EventEmailChanged, UserID: u.ID, Username: u.Username})
+	s.emit(ectx, e)
 	if old != nil && old.Email != t.Email {
 		s.notify(ctx, old.Email, mail.KindChanged, mail.Data{Username: u.Username, Email: t.Email, Time: stamp(now)})
 	}
@@ -448,13 +452,15 @@ func (s *Service) MarkVerified(ctx context.Context, username, admin string) erro
 	if a == nil {
 		return sesame.Errorf(sesame.EInvalid, "the user has no email address")
 	}
+	e := sesame.Event{Type: sesame.EventEmailVerified, UserID: u.ID, Username: u.Username, Reason: "admin " + admin}
 	if !a.Verified() {
 		a.VerifiedAt = s.now()
+		ctx = s.withEvent(ctx, e)
 		if err := s.Store.SetEmail(ctx, a); err != nil {
 			return storeError(err)
 		}
 	}
-	s.emit(ctx, sesame.Event{Type: sesame.EventEmailVerified, UserID: u.ID, Username: u.Username, Reason: "admin " + admin})
+	s.emit(ctx, e)
 	return nil
 }
 
@@ -590,6 +596,18 @@ func (s *Service) ttl(purpose string) time.Duration {
 }
 
 func (s *Service) now() time.Time { return sesame.ClockOrSystem(s.Clock).Now().UTC() }
+
+// withEvent is ctx carrying e for the store write about to be made
+// ([sesame.TxEvents]): a SQL store queues its webhooks in the write's
+// transaction. Pass it to that one write, and to emit.
+func (s *Service) withEvent(ctx context.Context, e sesame.Event) context.Context {
+	if s.Events == nil {
+		return ctx
+	}
+	e.Time = s.now()
+	ctx, _ = sesame.WithTxEvents(ctx, e)
+	return ctx
+}
 
 func (s *Service) emit(ctx context.Context, e sesame.Event) {
 	if s.Events == nil {

@@ -317,6 +317,17 @@ func (s *Service) Check(ctx context.Context, userID, code string) (string, *Fact
 	return sesame.AMRRecoveryCode, nil, nil
 }
 
+// IsRecoveryCode reports whether [Service.Check] takes code as a recovery
+// code (its only write is then the code's use), rather than a TOTP code or
+// nothing.
+func IsRecoveryCode(code string) bool {
+	if _, ok := parseTOTPCode(code); ok {
+		return false
+	}
+	_, ok := normalizeRecoveryCode(code)
+	return ok
+}
+
 // checkTOTP is Check for a well-formed TOTP code.
 func (s *Service) checkTOTP(ctx context.Context, userID, code string) (*Factor, error) {
 	fs, err := s.cfg.Store.Factors(ctx, userID)
@@ -352,6 +363,18 @@ func (s *Service) checkTOTP(ctx context.Context, userID, code string) (*Factor, 
 		return nil, sealErr
 	}
 	return nil, ErrWrongCode
+}
+
+// Factor returns userID's factor id, confirmed or not, without its
+// secret: for the caller to describe an enrolment before confirming it.
+// Another user's factor, or none, is an ENotFound error.
+func (s *Service) Factor(ctx context.Context, userID, id string) (*Factor, error) {
+	f, err := s.ownFactor(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	f.Secret = nil
+	return f, nil
 }
 
 // List returns userID's confirmed factors, oldest first, without their

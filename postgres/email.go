@@ -28,24 +28,21 @@ func (db *DB) SetEmail(ctx context.Context, a *email.Address) error {
 	if !storableText(a.UserID) || !storableText(a.Email) {
 		return errBadText
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return writeErr("set email", err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `DELETE FROM user_emails WHERE user_id = $1`, a.UserID); err != nil {
-		return writeErr("set email", err)
-	}
-	if a.Email != "" {
-		if _, err := tx.Exec(ctx, `INSERT INTO user_emails (user_id, email, email_key, verified_at) VALUES ($1, $2, $3, $4)`,
-			a.UserID, a.Email, email.Key(a.Email), nanosOrNil(a.VerifiedAt)); err != nil {
-			if pgCode(err) == codeUniqueViolation {
-				return sesame.Errorf(sesame.EConflict, "email address is taken")
-			}
-			return writeErr("set email", err)
+	err := db.eventedTx(ctx, func(tx querier) ([]sesame.Event, error) {
+		if _, err := tx.Exec(ctx, `DELETE FROM user_emails WHERE user_id = $1`, a.UserID); err != nil {
+			return nil, err
 		}
+		if a.Email == "" {
+			return nil, nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO user_emails (user_id, email, email_key, verified_at) VALUES ($1, $2, $3, $4)`,
+			a.UserID, a.Email, email.Key(a.Email), nanosOrNil(a.VerifiedAt))
+		return nil, err
+	})
+	if pgCode(err) == codeUniqueViolation {
+		return sesame.Errorf(sesame.EConflict, "email address is taken")
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err != nil {
 		return writeErr("set email", err)
 	}
 	return nil

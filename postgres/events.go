@@ -15,7 +15,9 @@ import (
 
 // The webhook outbox rows of a write's events, in the write's own
 // transaction ([sesame.TxEvents]): users created and updated (sign-up,
-// password, block), sessions created and deleted. Without events in the
+// password, block), sessions created and deleted, second factors,
+// recovery codes, the second-factor requirement, passkeys added and
+// removed, and email addresses set. Without events in the
 // context, or without QueueEventsWith, a write is its one statement as
 // before.
 
@@ -35,6 +37,7 @@ func (db *DB) QueueEventsWith(enc EventEncoder) { db.events.enc.Store(&enc) }
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // errNothing ends an evented write that changed nothing, so that its
@@ -46,6 +49,17 @@ var errNothing = errors.New("postgres: nothing to change")
 // are events the write made itself (sessions it deleted); they are queued
 // too.
 func (db *DB) evented(ctx context.Context, write func(q querier) (more []sesame.Event, err error)) error {
+	return db.eventedIn(ctx, false, write)
+}
+
+// eventedTx is evented for a write of several statements: it always runs
+// in a transaction, with the outbox rows of ctx's events when there are
+// some to queue.
+func (db *DB) eventedTx(ctx context.Context, write func(q querier) (more []sesame.Event, err error)) error {
+	return db.eventedIn(ctx, true, write)
+}
+
+func (db *DB) eventedIn(ctx context.Context, alwaysTx bool, write func(q querier) (more []sesame.Event, err error)) error {
 	te := sesame.TxEventsFrom(ctx)
 	encp := db.events.enc.Load()
 	var events []sesame.Event
@@ -53,7 +67,7 @@ func (db *DB) evented(ctx context.Context, write func(q querier) (more []sesame.
 	if te != nil && encp != nil {
 		events, ok = te.Take()
 	}
-	if !ok {
+	if !ok && !alwaysTx {
 		_, err := write(db.pool)
 		return err
 	}
@@ -65,6 +79,9 @@ func (db *DB) evented(ctx context.Context, write func(q querier) (more []sesame.
 	more, err := write(tx)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return tx.Commit(ctx)
 	}
 	events = append(events, more...)
 	ms, err := (*encp)(events)

@@ -89,12 +89,21 @@ func (db *DB) UseFactorStep(ctx context.Context, userID, id string, step int64, 
 		return false, sesame.ErrNotFound
 	}
 	var updated, exists bool
-	err := db.pool.QueryRow(ctx, `WITH upd AS (
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		err := q.QueryRow(ctx, `WITH upd AS (
 			UPDATE factors SET last_step = $3, last_used_at = $4,
 				confirmed_at = CASE WHEN $5 AND confirmed_at IS NULL THEN $4 ELSE confirmed_at END
 			WHERE user_id = $1 AND id = $2 AND last_step < $3 RETURNING 1)
 		SELECT EXISTS (SELECT 1 FROM upd), EXISTS (SELECT 1 FROM factors WHERE user_id = $1 AND id = $2)`,
-		userID, id, step, nanos(at), confirm).Scan(&updated, &exists)
+			userID, id, step, nanos(at), confirm).Scan(&updated, &exists)
+		if err == nil && !updated {
+			err = errNothing // a replay or no factor: no event, nothing committed
+		}
+		return nil, err
+	})
+	if errors.Is(err, errNothing) {
+		err = nil
+	}
 	if err != nil {
 		return false, writeErr("use factor", err)
 	}
@@ -109,12 +118,18 @@ func (db *DB) DeleteFactor(ctx context.Context, userID, id string) error {
 	if !storableText(userID) || !storableText(id) {
 		return sesame.ErrNotFound
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM factors WHERE user_id = $1 AND id = $2`, userID, id)
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		tag, err := q.Exec(ctx, `DELETE FROM factors WHERE user_id = $1 AND id = $2`, userID, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = sesame.ErrNotFound // and the transaction, with the events' rows, is rolled back
+		}
+		return nil, err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return writeErr("delete factor", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return sesame.ErrNotFound
 	}
 	return nil
 }
@@ -133,9 +148,9 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 	if !storableText(userID) {
 		return errBadText
 	}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.eventedTx(ctx, func(tx querier) ([]sesame.Event, error) {
 		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
-			return err
+			return nil, err
 		}
 		for _, h := range hashes {
 			if h == nil {
@@ -143,10 +158,10 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES ($1, $2, $3)
 				ON CONFLICT (user_id, hash) DO NOTHING`, userID, h, nanos(at)); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return writeErr("replace recovery codes", err)
@@ -160,12 +175,21 @@ func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte, a
 	if !storableText(userID) || hash == nil {
 		return false, nil
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND hash = $2 AND used_at IS NULL`,
-		userID, hash, nanos(at))
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		tag, err := q.Exec(ctx, `UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND hash = $2 AND used_at IS NULL`,
+			userID, hash, nanos(at))
+		if err == nil && tag.RowsAffected() == 0 {
+			err = errNothing // no such unused code: no event, nothing committed
+		}
+		return nil, err
+	})
+	if errors.Is(err, errNothing) {
+		return false, nil
+	}
 	if err != nil {
 		return false, writeErr("use recovery code", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return true, nil
 }
 
 // RecoveryCodes implements [factor.Store].
@@ -192,14 +216,16 @@ func (db *DB) DeleteUserFactors(ctx context.Context, userID string) (int, error)
 		return 0, nil
 	}
 	var n int64
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.eventedTx(ctx, func(tx querier) ([]sesame.Event, error) {
 		tag, err := tx.Exec(ctx, `DELETE FROM factors WHERE user_id = $1`, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		n = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return nil, err
+		}
+		return sesame.TxEventsFrom(ctx).RemovedEvents(int(n)), nil
 	})
 	if err != nil {
 		return 0, writeErr("delete user factors", err)
@@ -228,8 +254,11 @@ func (db *DB) SetFactorRequired(ctx context.Context, userID string, required boo
 	if !storableText(userID) {
 		return errBadText
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO factor_requirements (user_id, required) VALUES ($1, $2)
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		_, err := q.Exec(ctx, `INSERT INTO factor_requirements (user_id, required) VALUES ($1, $2)
 		ON CONFLICT (user_id) DO UPDATE SET required = excluded.required`, userID, required)
+		return nil, err
+	})
 	if err != nil {
 		return writeErr("set factor required", err)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -50,9 +51,15 @@ func (db *DB) AddPasskey(ctx context.Context, c *passkey.Credential) error {
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO passkeys (`+passkeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		c.ID, c.UserID, c.CredentialID, c.Name, nanos(c.CreatedAt), nanos(c.LastUsedAt), int64(c.SignCount),
-		c.CloneWarning, c.BackupEligible, c.BackupState, strings.Join(c.Transports, ","), data)
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		_, err := q.Exec(ctx, `INSERT INTO passkeys (`+passkeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			c.ID, c.UserID, c.CredentialID, c.Name, nanos(c.CreatedAt), nanos(c.LastUsedAt), int64(c.SignCount),
+			c.CloneWarning, c.BackupEligible, c.BackupState, strings.Join(c.Transports, ","), data)
+		if err != nil {
+			return nil, err
+		}
+		return sesame.TxEventsFrom(ctx).AddedEvents(c.ID, c.Name), nil
+	})
 	if pgCode(err) == codeUniqueViolation {
 		return sesame.Errorf(sesame.EConflict, "passkey exists")
 	}
@@ -99,12 +106,18 @@ func (db *DB) changePasskey(ctx context.Context, what, query string, args ...any
 	if !storableText(args[0].(string)) || !storableText(args[1].(string)) {
 		return sesame.ErrNotFound
 	}
-	tag, err := db.pool.Exec(ctx, query, args...)
+	err := db.evented(ctx, func(q querier) ([]sesame.Event, error) {
+		tag, err := q.Exec(ctx, query, args...)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = sesame.ErrNotFound // and the transaction, with the events' rows, is rolled back
+		}
+		return nil, err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return writeErr(what, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return sesame.ErrNotFound
 	}
 	return nil
 }

@@ -66,10 +66,19 @@ func (s *Server) withRequestInfo(next http.Handler) http.Handler {
 }
 
 // audit emits e for request r, filling in the time and where it came from.
-func (s *Server) audit(r *http.Request, e sesame.Event) {
+func (s *Server) audit(r *http.Request, e sesame.Event) { s.auditIn(r.Context(), r, e) }
+
+// auditIn is audit with ctx, the context of a store write's events
+// ([Server.withEvent]): the webhook sink skips the events the write queued.
+func (s *Server) auditIn(ctx context.Context, r *http.Request, e sesame.Event) {
 	if s.cfg.Events == nil {
 		return
 	}
+	s.cfg.Events.Emit(ctx, s.filled(r, e))
+}
+
+// filled is e with the time and where request r came from.
+func (s *Server) filled(r *http.Request, e sesame.Event) sesame.Event {
 	if e.Time.IsZero() {
 		e.Time = sesame.ClockOrSystem(s.accounts.Clock).Now().UTC()
 	}
@@ -79,7 +88,16 @@ func (s *Server) audit(r *http.Request, e sesame.Event) {
 	if e.UserAgent == "" {
 		e.UserAgent = truncate(r.UserAgent(), 256)
 	}
-	s.cfg.Events.Emit(r.Context(), e)
+	return e
+}
+
+// withEvent is r's context carrying e, filled, for the store write about
+// to be made ([sesame.TxEvents]): a SQL store queues its webhooks in the
+// write's transaction. Pass it to that one write, and e to auditIn with it.
+func (s *Server) withEvent(r *http.Request, e sesame.Event) (context.Context, sesame.Event) {
+	e = s.filled(r, e)
+	ctx, _ := sesame.WithTxEvents(r.Context(), e)
+	return ctx, e
 }
 
 // clientIP is the client's address: the connection's peer, or the

@@ -619,7 +619,14 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, id, code st
 		return nil, err
 	}
 	ctx := r.Context()
-	codes, err := s.cfg.Factors.ConfirmTOTP(ctx, o.User.ID, id, code)
+	// factor.enrolled is queued with the write that confirms the factor.
+	tctx := ctx
+	var enrolled sesame.Event
+	if f, err := s.cfg.Factors.Factor(ctx, o.User.ID, id); err == nil && f.Kind == factor.KindTOTP {
+		tctx, enrolled = s.withEvent(r, sesame.Event{Type: sesame.EventFactorEnrolled, UserID: o.User.ID, Username: o.User.Username,
+			SessionID: o.SessionID, Reason: "totp " + f.ID + " " + strconv.Quote(f.Name)})
+	}
+	codes, err := s.cfg.Factors.ConfirmTOTP(tctx, o.User.ID, id, code)
 	if err != nil {
 		if errors.Is(err, factor.ErrWrongCode) {
 			if ferr := s.accounts.FactorFailure(ctx, o.User.ID, o.SessionID, s.cfg.ClientIPs.ClientIP(r), "enrolment: wrong code"); ferr != nil {
@@ -642,8 +649,12 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, id, code st
 	for _, f := range fs {
 		if f.ID == id {
 			out.Factor = TOTPView{ID: f.ID, Name: f.Name, CreatedAt: f.CreatedAt, LastUsedAt: timePtr(f.LastUsedAt)}
-			s.audit(r, sesame.Event{Type: sesame.EventFactorEnrolled, UserID: o.User.ID, Username: o.User.Username,
-				SessionID: o.SessionID, Reason: "totp " + f.ID + " " + strconv.Quote(f.Name)})
+			e := sesame.Event{Type: sesame.EventFactorEnrolled, UserID: o.User.ID, Username: o.User.Username,
+				SessionID: o.SessionID, Reason: "totp " + f.ID + " " + strconv.Quote(f.Name)}
+			if enrolled.Reason == e.Reason {
+				e = enrolled
+			}
+			s.auditIn(tctx, r, e)
 		}
 	}
 	if len(codes) > 0 {
@@ -706,11 +717,12 @@ func (s *Server) removeFactor(r *http.Request, id string) error {
 	if err := s.accounts.CheckRemoval(r.Context(), p.User, len(v.TOTP)-1+v.Passkeys); err != nil {
 		return err
 	}
-	if err := s.cfg.Factors.Remove(r.Context(), p.UserID, id); err != nil {
+	ctx, e := s.withEvent(r, sesame.Event{Type: sesame.EventFactorRemoved, UserID: p.UserID, Username: p.User.Username,
+		SessionID: p.SessionID, Reason: "totp " + truncate(id, 64)})
+	if err := s.cfg.Factors.Remove(ctx, p.UserID, id); err != nil {
 		return notFoundAs(err, "no such factor")
 	}
-	s.audit(r, sesame.Event{Type: sesame.EventFactorRemoved, UserID: p.UserID, Username: p.User.Username,
-		SessionID: p.SessionID, Reason: "totp " + truncate(id, 64)})
+	s.auditIn(ctx, r, e)
 	return nil
 }
 
@@ -740,12 +752,13 @@ func (s *Server) regenerateRecovery(r *http.Request) ([]string, error) {
 	if len(has) == 0 {
 		return nil, sesame.Errorf(sesame.EConflict, "add a second factor first: recovery codes replace one")
 	}
-	codes, err := s.cfg.Factors.Regenerate(r.Context(), p.UserID)
+	ctx, e := s.withEvent(r, sesame.Event{Type: sesame.EventRecoveryCodesGenerated, UserID: p.UserID, Username: p.User.Username,
+		SessionID: p.SessionID, Reason: "regenerated"})
+	codes, err := s.cfg.Factors.Regenerate(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(r, sesame.Event{Type: sesame.EventRecoveryCodesGenerated, UserID: p.UserID, Username: p.User.Username,
-		SessionID: p.SessionID, Reason: "regenerated"})
+	s.auditIn(ctx, r, e)
 	return codes, nil
 }
 

@@ -194,13 +194,22 @@ func (s *Server) apiPasskeyRegisterFinish(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.cfg.Passkeys.FinishRegistration(r.Context(), p.User, p.SessionID, takePasskeyCookie(w, r), in.Name, in.Credential)
+	// passkey.registered is queued with the write that adds the passkey;
+	// the store names it (its ID is made there).
+	registered := s.filled(r, sesame.Event{Type: sesame.EventPasskeyRegistered, UserID: p.UserID, Username: p.User.Username,
+		SessionID: p.SessionID})
+	ctx, te := sesame.WithTxEvents(r.Context())
+	te.Added = func(id, name string) sesame.Event {
+		e := registered
+		e.Reason = id + " " + strconv.Quote(name)
+		return e
+	}
+	c, err := s.cfg.Passkeys.FinishRegistration(ctx, p.User, p.SessionID, takePasskeyCookie(w, r), in.Name, in.Credential)
 	if err != nil {
 		s.passkeyFailed(w, r, sesame.Event{UserID: p.UserID, Username: p.User.Username, SessionID: p.SessionID, Reason: "registration"}, err)
 		return
 	}
-	s.audit(r, sesame.Event{Type: sesame.EventPasskeyRegistered, UserID: p.UserID, Username: p.User.Username,
-		SessionID: p.SessionID, Reason: c.ID + " " + strconv.Quote(c.Name)})
+	s.auditIn(ctx, r, te.Added(c.ID, c.Name))
 	writeJSON(w, http.StatusCreated, map[string]PasskeyView{"passkey": passkeyView(c)})
 }
 
@@ -307,11 +316,12 @@ func (s *Server) removePasskey(r *http.Request, id string) error {
 	if err := s.accounts.CheckRemoval(r.Context(), p.User, remaining); err != nil {
 		return err
 	}
-	if err := s.cfg.Passkeys.Remove(r.Context(), p.UserID, id); err != nil {
+	ctx, e := s.withEvent(r, sesame.Event{Type: sesame.EventPasskeyRemoved, UserID: p.UserID, Username: p.User.Username,
+		SessionID: p.SessionID, Reason: truncate(id, 64)})
+	if err := s.cfg.Passkeys.Remove(ctx, p.UserID, id); err != nil {
 		return notFoundAs(err, "no such passkey")
 	}
-	s.audit(r, sesame.Event{Type: sesame.EventPasskeyRemoved, UserID: p.UserID, Username: p.User.Username,
-		SessionID: p.SessionID, Reason: truncate(id, 64)})
+	s.auditIn(ctx, r, e)
 	return nil
 }
 

@@ -24,16 +24,16 @@ var (
 
 // SetEmail implements [email.Store].
 func (db *DB) SetEmail(ctx context.Context, a *email.Address) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.eventedTx(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = ?`, a.UserID); err != nil {
-			return err
+			return nil, err
 		}
 		if a.Email == "" {
-			return nil
+			return nil, nil
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, email, email_key, verified_at) VALUES (?, ?, ?, ?)`,
 			a.UserID, a.Email, email.Key(a.Email), nanosOrNil(a.VerifiedAt))
-		return err
+		return nil, err
 	})
 	if constraint(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return sesame.Errorf(sesame.EConflict, "email address is taken")

@@ -12,7 +12,9 @@ import (
 
 // The webhook outbox rows of a write's events, in the write's own
 // transaction ([sesame.TxEvents]): users created and updated (sign-up,
-// password, block), sessions created and deleted. Without events in the
+// password, block), sessions created and deleted, second factors,
+// recovery codes, the second-factor requirement, passkeys added and
+// removed, and email addresses set. Without events in the
 // context, or without QueueEventsWith, a write is its one statement as
 // before.
 
@@ -33,6 +35,17 @@ func (db *DB) QueueEventsWith(enc EventEncoder) { db.events.enc.Store(&enc) }
 // write's own statement, on the writer connection). more are events the
 // write made itself (sessions it deleted); they are queued too.
 func (db *DB) evented(ctx context.Context, write func(tx *sql.Tx) (more []sesame.Event, err error)) error {
+	return db.eventedIn(ctx, false, write)
+}
+
+// eventedTx is evented for a write of several statements: it always runs
+// in a transaction, with the outbox rows of ctx's events when there are
+// some to queue.
+func (db *DB) eventedTx(ctx context.Context, write func(tx *sql.Tx) (more []sesame.Event, err error)) error {
+	return db.eventedIn(ctx, true, write)
+}
+
+func (db *DB) eventedIn(ctx context.Context, alwaysTx bool, write func(tx *sql.Tx) (more []sesame.Event, err error)) error {
 	te := sesame.TxEventsFrom(ctx)
 	encp := db.events.enc.Load()
 	var events []sesame.Event
@@ -40,7 +53,7 @@ func (db *DB) evented(ctx context.Context, write func(tx *sql.Tx) (more []sesame
 	if te != nil && encp != nil {
 		events, ok = te.Take()
 	}
-	if !ok {
+	if !ok && !alwaysTx {
 		_, err := write(nil)
 		return err
 	}
@@ -52,6 +65,9 @@ func (db *DB) evented(ctx context.Context, write func(tx *sql.Tx) (more []sesame
 	more, err := write(tx)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return tx.Commit()
 	}
 	events = append(events, more...)
 	ms, err := (*encp)(events)
@@ -74,6 +90,20 @@ func stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
 		return st
 	}
 	return tx.StmtContext(ctx, st)
+}
+
+// writer is the writer connection, or a transaction.
+type writer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// on is tx, or the writer connection when tx is nil.
+func (db *DB) on(tx *sql.Tx) writer {
+	if tx == nil {
+		return db.w
+	}
+	return tx
 }
 
 // insertWebhooks inserts outbox messages in tx.

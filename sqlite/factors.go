@@ -94,33 +94,42 @@ func (db *DB) Factors(ctx context.Context, userID string) ([]*factor.Factor, err
 // last_step < step; when it changes nothing, a read tells a replay from a
 // factor that does not exist.
 func (db *DB) UseFactorStep(ctx context.Context, userID, id string, step int64, at time.Time, confirm bool) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `UPDATE factors SET last_step = ?, last_used_at = ?,
+	var missing bool
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		q := db.on(tx)
+		res, err := q.ExecContext(ctx, `UPDATE factors SET last_step = ?, last_used_at = ?,
 		confirmed_at = CASE WHEN ? AND confirmed_at IS NULL THEN ? ELSE confirmed_at END
 		WHERE id = ? AND user_id = ? AND last_step < ?`, step, nanos(at), boolInt(confirm), nanos(at), id, userID, step)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: use factor: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlite: use factor: %w", err)
-	}
-	if n == 1 {
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 1 {
+			return nil, err
+		}
+		var one int
+		err = q.QueryRowContext(ctx, `SELECT 1 FROM factors WHERE id = ? AND user_id = ?`, id, userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			missing = true
+		} else if err != nil {
+			return nil, err
+		}
+		return nil, errNothing // a replay: no event, nothing committed
+	})
+	switch {
+	case err == nil:
 		return true, nil
-	}
-	var one int
-	err = db.w.QueryRowContext(ctx, `SELECT 1 FROM factors WHERE id = ? AND user_id = ?`, id, userID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
+	case missing:
 		return false, sesame.ErrNotFound
+	case errors.Is(err, errNothing):
+		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("sqlite: use factor: %w", err)
-	}
-	return false, nil
+	return false, fmt.Errorf("sqlite: use factor: %w", err)
 }
 
 // DeleteFactor implements [factor.Store].
 func (db *DB) DeleteFactor(ctx context.Context, userID, id string) error {
-	return db.changeOne(ctx, "delete factor", `DELETE FROM factors WHERE id = ? AND user_id = ?`, id, userID)
+	return db.changeOne(ctx, "delete factor", `DELETE FROM factors WHERE id = ? AND user_id = ?`, id, userID) // evented
 }
 
 // DeleteUnconfirmedFactors implements [factor.Store].
@@ -138,17 +147,17 @@ func (db *DB) DeleteUnconfirmedFactors(ctx context.Context, cutoff time.Time) (i
 
 // ReplaceRecoveryCodes implements [factor.Store], in one transaction.
 func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.eventedTx(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return err
+			return nil, err
 		}
 		for _, h := range hashes {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)
 				ON CONFLICT (user_id, hash) DO NOTHING`, userID, nonNil(h), nanos(at)); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: replace recovery codes: %w", err)
@@ -159,16 +168,25 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 // UseRecoveryCode implements [factor.Store] in one UPDATE ... WHERE
 // used_at IS NULL.
 func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
-		nanos(at), userID, nonNil(hash))
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		res, err := db.on(tx).ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
+			nanos(at), userID, nonNil(hash))
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = errNothing // no such unused code: no event, nothing committed
+		}
+		return nil, err
+	})
+	if errors.Is(err, errNothing) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("sqlite: use recovery code: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlite: use recovery code: %w", err)
-	}
-	return n == 1, nil
+	return true, nil
 }
 
 // RecoveryCodes implements [factor.Store].
@@ -194,16 +212,18 @@ func (db *DB) RecoveryCodes(ctx context.Context, userID string) (factor.Recovery
 // DeleteUserFactors implements [factor.Store], in one transaction.
 func (db *DB) DeleteUserFactors(ctx context.Context, userID string) (int, error) {
 	var n int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.eventedTx(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
 		res, err := tx.ExecContext(ctx, `DELETE FROM factors WHERE user_id = ?`, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, err = res.RowsAffected(); err != nil {
-			return err
+			return nil, err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return nil, err
+		}
+		return sesame.TxEventsFrom(ctx).RemovedEvents(int(n)), nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete user factors: %w", err)
@@ -226,8 +246,11 @@ func (db *DB) FactorRequired(ctx context.Context, userID string) (bool, error) {
 
 // SetFactorRequired implements [factor.Store].
 func (db *DB) SetFactorRequired(ctx context.Context, userID string, required bool) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO factor_requirements (user_id, required) VALUES (?, ?)
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		_, err := db.on(tx).ExecContext(ctx, `INSERT INTO factor_requirements (user_id, required) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET required = excluded.required`, userID, boolInt(required))
+		return nil, err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: set factor required: %w", err)
 	}

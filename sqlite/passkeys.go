@@ -50,9 +50,15 @@ func (db *DB) PasskeyUserByHandle(ctx context.Context, h []byte) (string, error)
 
 // AddPasskey implements [passkey.Store].
 func (db *DB) AddPasskey(ctx context.Context, c *passkey.Credential) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO passkeys (`+passkeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.CredentialID, c.Name, nanos(c.CreatedAt), nanos(c.LastUsedAt), int64(c.SignCount),
-		boolInt(c.CloneWarning), boolInt(c.BackupEligible), boolInt(c.BackupState), strings.Join(c.Transports, ","), nonNil(c.Data))
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		_, err := db.on(tx).ExecContext(ctx, `INSERT INTO passkeys (`+passkeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.UserID, c.CredentialID, c.Name, nanos(c.CreatedAt), nanos(c.LastUsedAt), int64(c.SignCount),
+			boolInt(c.CloneWarning), boolInt(c.BackupEligible), boolInt(c.BackupState), strings.Join(c.Transports, ","), nonNil(c.Data))
+		if err != nil {
+			return nil, err
+		}
+		return sesame.TxEventsFrom(ctx).AddedEvents(c.ID, c.Name), nil
+	})
 	switch constraint(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return sesame.Errorf(sesame.EConflict, "passkey exists")
@@ -102,19 +108,26 @@ func (db *DB) Passkeys(ctx context.Context, userID string) ([]*passkey.Credentia
 	return out, nil
 }
 
-// changeOne runs a statement that changes the user's passkey id:
-// ErrNotFound when no row matched.
+// changeOne runs a statement that changes the user's passkey or factor
+// id: ErrNotFound when no row matched. It is evented: ctx's events are
+// queued with the change, and not when nothing matched.
 func (db *DB) changeOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := db.w.ExecContext(ctx, query, args...)
+	err := db.evented(ctx, func(tx *sql.Tx) ([]sesame.Event, error) {
+		res, err := db.on(tx).ExecContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = sesame.ErrNotFound // and the transaction, with the events' rows, is rolled back
+		}
+		return nil, err
+	})
+	if errors.Is(err, sesame.ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if n == 0 {
-		return sesame.ErrNotFound
 	}
 	return nil
 }
