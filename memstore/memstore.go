@@ -42,6 +42,9 @@ type Store struct {
 	oauthOnce sync.Once
 	oauthTab  *oauthTable // OAuth provider state (oauth.go), under its own mutex
 
+	auditOnce sync.Once
+	auditTab  *auditTable // the audit log (audit.go), under its own mutex
+
 	webhookOnce sync.Once
 	webhookTab  *webhookTable // webhook outbox (webhooks.go), under its own mutex
 
