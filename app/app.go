@@ -29,6 +29,7 @@ import (
 
 	"github.com/sesame-auth/sesame"
 	"github.com/sesame-auth/sesame/account"
+	"github.com/sesame-auth/sesame/audit"
 	"github.com/sesame-auth/sesame/authz"
 	"github.com/sesame-auth/sesame/config"
 	"github.com/sesame-auth/sesame/email"
@@ -71,7 +72,9 @@ type App struct {
 	meteredState *meteredState // a.state, instrumented (metrics.go)
 	meteredOAuth *meteredOAuth // a.durable's oauth.Store, instrumented (metrics_stores.go)
 
-	webhooks *webhook.Dispatcher // nil without webhooks, or for a command (webhooks.go)
+	auditLog  audit.Log           // nil when the durable store keeps none (audit.go)
+	auditSink *audit.Sink         // nil with auditLog
+	webhooks  *webhook.Dispatcher // nil without webhooks, or for a command (webhooks.go)
 
 	mail   *email.Service // nil without smtp_url (email.go)
 	outbox *mail.Outbox   // nil without smtp_url (email.go)
@@ -135,6 +138,7 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.setupWebhooks(); err != nil {
 		return err
 	}
+	a.setupAudit()
 	if err := a.openMasterKey(ctx); err != nil {
 		return err
 	}
@@ -252,7 +256,7 @@ func (a *App) buildServer() error {
 	if err != nil {
 		return err
 	}
-	sc := server.Config{Accounts: a.accounts, Sessions: a.sessions, Logger: a.logger, Events: a.opts.events,
+	sc := server.Config{Audit: a.auditLog, Accounts: a.accounts, Sessions: a.sessions, Logger: a.logger, Events: a.opts.events,
 		AllowedOrigins: c.AllowedOrigins, TLS: a.useTLS(), CSRFKey: a.master.Derive("csrf", 32),
 		Throttle: a.limiter, ClientIPs: guard.IPResolver{TrustedProxies: proxies},
 		TokenTransports: c.TokenTransports, NoRememberMe: !c.RememberMe, GroupsClaim: c.GroupsClaim}
@@ -326,6 +330,7 @@ func (a *App) Start(ctx context.Context) {
 	runCleanup(a.cleanupContext(ctx, "cleanup_sessions"), a.state, a.logger, a.spawn, a.meterCleanup("cleanup_throttle"))
 	a.startOAuth(ctx)
 	a.startWebhooks(ctx)
+	a.startAuditPrune(ctx)
 	a.announce(ctx)
 	a.startMail(ctx)
 	a.accounts.Hasher.Dummy("warm-up") // the first unknown-user login costs what the others do

@@ -33,6 +33,7 @@ type Sink struct {
 	mu      sync.RWMutex // guards closed against the close of ch
 	closed  bool
 	ch      chan sesame.Event
+	flush   chan chan struct{}
 	done    chan struct{}
 	started atomic.Bool
 	dropped atomic.Int64 // drops not yet logged
@@ -47,6 +48,7 @@ func (s *Sink) init() {
 		}
 		s.ch = make(chan sesame.Event, n)
 		s.done = make(chan struct{})
+		s.flush = make(chan chan struct{})
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
@@ -103,6 +105,27 @@ func (s *Sink) Close(ctx context.Context) {
 	}
 }
 
+// Flush waits until the events emitted before it are written (or ctx
+// ends). Tests use it; a running server never needs to.
+func (s *Sink) Flush(ctx context.Context) {
+	s.init()
+	if !s.started.Load() {
+		return
+	}
+	ack := make(chan struct{})
+	select {
+	case s.flush <- ack:
+	case <-s.done:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-ack:
+	case <-ctx.Done():
+	}
+}
+
 func (s *Sink) run() {
 	defer close(s.done)
 	tick := time.NewTicker(dropLogEvery)
@@ -129,6 +152,24 @@ func (s *Sink) run() {
 				}
 			}
 			s.write(batch)
+		case ack := <-s.flush:
+			batch = batch[:0]
+		drain:
+			for {
+				select {
+				case e, ok := <-s.ch:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			if len(batch) > 0 {
+				s.write(batch)
+			}
+			close(ack)
 		case <-tick.C:
 			s.logDrops()
 		}

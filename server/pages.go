@@ -30,7 +30,7 @@ func loadPages() (*pages, error) {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
 	p := &pages{byName: make(map[string]*template.Template)}
-	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "explainer", "error", "consent", "logout", "mail", "second_factor", "totp", "recovery", "reauth"} {
+	for _, name := range []string{"login", "signup", "account", "admin", "adminuser", "confirm", "explainer", "error", "consent", "logout", "mail", "second_factor", "totp", "recovery", "reauth", "admin_audit"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/factors.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("server: parse template %s: %w", name, err)
@@ -85,6 +85,7 @@ type pageData struct {
 	// (factorpages.go); nil without second factors.
 	Factor    *factorPage
 	Explainer *explainerView // GET /how-it-works (explainer.go)
+	Audit     *auditView     // GET /admin/audit (auditpages.go)
 }
 
 // render writes a page. It renders into a buffer first so that a template

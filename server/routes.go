@@ -79,6 +79,7 @@ func (s *Server) Routes() []Route {
 	r = append(r, s.factorRoutes()...)
 	r = append(r, s.explainerRoutes()...)
 	r = append(r, s.emailRoutes()...)
+	r = append(r, s.auditRoutes()...)
 	for _, rt := range s.oauth.routes {
 		r = append(r, Route{rt.Method, rt.Pattern, false, rt.Handler})
 	}

@@ -312,6 +312,8 @@ func walkTable(alicePW, preset string) map[string]walkRoute {
 		"POST /api/v1/sessions/revoke-others":            {authed, "/api/v1/sessions/revoke-others", nil, http.StatusOK},
 		"POST /api/v1/password":                          {authed, "/api/v1/password", badNewPW, http.StatusBadRequest},
 		"GET /api/v1/admin/users":                        {adminOnly, "/api/v1/admin/users", nil, http.StatusOK},
+		"GET /api/v1/admin/audit":                        {adminOnly, "/api/v1/admin/audit", nil, http.StatusOK},
+		"GET /admin/audit":                               {adminOnly, "/admin/audit", nil, http.StatusOK},
 		"POST /api/v1/admin/users/{username}/block":      {adminOnly, "/api/v1/admin/users/{username}/block", nil, http.StatusOK},
 		"POST /api/v1/admin/users/{username}/unblock":    {adminOnly, "/api/v1/admin/users/{username}/unblock", nil, http.StatusOK},
 		"DELETE /api/v1/admin/users/{username}/sessions": {adminOnly, "/api/v1/admin/users/{username}/sessions", nil, http.StatusOK},

@@ -5,6 +5,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/sesame-auth/sesame/audit"
 	"log/slog"
 	"net/http"
 	"time"
@@ -37,6 +38,10 @@ type Config struct {
 	// cross-origin unsafe requests are accepted. Default none: only the
 	// server's own origin.
 	AllowedOrigins []string
+	// Audit is the durable audit log the admin audit view reads
+	// (GET /admin/audit, GET /api/v1/admin/audit). Default nil: no audit
+	// view. Events reach it through Events (an audit.Sink), not from here.
+	Audit audit.Log
 	// Events receives audit events raised by the HTTP layer (login
 	// success and failure, CSRF rejections). Default none. Pass the same
 	// sink to the session manager and the account service.
