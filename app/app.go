@@ -135,10 +135,10 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.openDurable(ctx); err != nil {
 		return err
 	}
+	a.setupAudit() // inside the webhook sink, which tests find as the outermost
 	if err := a.setupWebhooks(); err != nil {
 		return err
 	}
-	a.setupAudit()
 	if err := a.openMasterKey(ctx); err != nil {
 		return err
 	}

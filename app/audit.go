@@ -19,7 +19,8 @@ import (
 const auditPruneEvery = time.Hour
 
 // setupAudit wraps the event sink with the audit Sink, after the durable
-// store is open and before any component takes the sink. The sink's
+// store is open, before the webhook sink wraps it and before any component
+// takes the sink. The sink's
 // writer runs from now on; closing the stores flushes it first.
 func (a *App) setupAudit() {
 	p, ok := a.durable.(audit.Provider)
