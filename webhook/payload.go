@@ -49,6 +49,11 @@ var EventTypes = []sesame.EventType{
 	sesame.EventPasskeyUsed,
 	sesame.EventPasskeyRemoved,
 	sesame.EventPasskeyFailure,
+	sesame.EventEmailVerified,
+	sesame.EventEmailChanged,
+	sesame.EventPasswordReset,
+	sesame.EventResetLinkSent,
+	sesame.EventNewDeviceLogin,
 }
 
 // KnownEventType reports whether t is one of [EventTypes].
