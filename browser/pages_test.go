@@ -205,4 +205,10 @@ func TestPagesAdmin(t *testing.T) {
 	})
 	tb.checkPage("admin-user", "/admin/users/bob", 200, axe, nil)
 	tb.checkPage("admin-confirm", "/admin/users/bob/confirm/block", 200, axe, nil)
+	tb.checkPage("admin-audit", "/admin/audit", 200, axe, func(v viewport) {
+		if n := eval[int](tb, `document.querySelectorAll("main table tbody tr").length`); n == 0 {
+			tb.errorf("audit view at %s: no event listed", v.name)
+		}
+	})
+	tb.checkPage("admin-factors-confirm", "/admin/users/bob/confirm/factors-require", 200, axe, nil)
 }
