@@ -24,48 +24,7 @@ const MaxLimit = 500
 
 // EventTypes are the event types the audit view offers as filters: every
 // [sesame.EventType], in the order they are documented.
-var EventTypes = []sesame.EventType{
-	sesame.EventSignup,
-	sesame.EventLoginSuccess,
-	sesame.EventLoginFailure,
-	sesame.EventReauthFailure,
-	sesame.EventLogout,
-	sesame.EventSessionCreated,
-	sesame.EventSessionRenewed,
-	sesame.EventSessionRevoked,
-	sesame.EventSessionExpired,
-	sesame.EventUserBlocked,
-	sesame.EventUserUnblocked,
-	sesame.EventPasswordChange,
-	sesame.EventGroupsChanged,
-	sesame.EventCSRFRejected,
-	sesame.EventTokenIssued,
-	sesame.EventRefreshRotated,
-	sesame.EventRefreshReuse,
-	sesame.EventTokenRevoked,
-	sesame.EventBadToken,
-	sesame.EventAccessDenied,
-	sesame.EventOAuthConsent,
-	sesame.EventBackchannelLogoutFailed,
-	sesame.EventFactorEnrolled,
-	sesame.EventFactorRemoved,
-	sesame.EventFactorsReset,
-	sesame.EventSecondFactorSuccess,
-	sesame.EventSecondFactorFailure,
-	sesame.EventRecoveryCodeUsed,
-	sesame.EventRecoveryCodesGenerated,
-	sesame.EventStepUp,
-	sesame.EventFactorRequirement,
-	sesame.EventPasskeyRegistered,
-	sesame.EventPasskeyUsed,
-	sesame.EventPasskeyRemoved,
-	sesame.EventPasskeyFailure,
-	sesame.EventEmailVerified,
-	sesame.EventEmailChanged,
-	sesame.EventPasswordReset,
-	sesame.EventResetLinkSent,
-	sesame.EventNewDeviceLogin,
-}
+var EventTypes = sesame.EventTypes
 
 // Record is one stored event. Seq orders the records: a later Append has a
 // higher Seq.

@@ -286,31 +286,13 @@ func (s *Server) handleReauthForm(w http.ResponseWriter, r *http.Request) {
 // apiReauthPasskeyBegin is POST /api/v1/reauthenticate/passkey/begin {}:
 // the options of a passkey step-up, bound to the caller's session.
 func (s *Server) apiReauthPasskeyBegin(w http.ResponseWriter, r *http.Request) {
-	var in struct{}
-	if err := decodeJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.principal(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.throttlePasskeyBegin(w, r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts, c, err := s.cfg.Passkeys.BeginSecondFactor(r.Context(), p.UserID, p.SessionID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.setPasskeyCookie(w, c); err != nil {
-		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the ceremony cookie"))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, opts)
+	var p *sesame.Principal
+	s.passkeyBegin(w, r, func() (err error) {
+		p, err = s.principal(r)
+		return err
+	}, func() (json.RawMessage, string, error) {
+		return s.cfg.Passkeys.BeginSecondFactor(r.Context(), p.UserID, p.SessionID)
+	})
 }
 
 // apiReauthPasskeyFinish is POST /api/v1/reauthenticate/passkey/finish

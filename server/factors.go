@@ -233,31 +233,13 @@ func (s *Server) answerLogin(w http.ResponseWriter, r *http.Request, u *sesame.U
 // {}: the options for navigator.credentials.get with the pending user's
 // passkeys, bound to the pending session.
 func (s *Server) apiPasskeySecondBegin(w http.ResponseWriter, r *http.Request) {
-	var in struct{}
-	if err := decodeJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := pendingFor(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.throttlePasskeyBegin(w, r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts, c, err := s.cfg.Passkeys.BeginSecondFactor(r.Context(), p.UserID, p.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.setPasskeyCookie(w, c); err != nil {
-		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the ceremony cookie"))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, opts)
+	var p *sesame.Session
+	s.passkeyBegin(w, r, func() (err error) {
+		p, err = pendingFor(r)
+		return err
+	}, func() (json.RawMessage, string, error) {
+		return s.cfg.Passkeys.BeginSecondFactor(r.Context(), p.UserID, p.ID)
+	})
 }
 
 // apiPasskeySecondFinish is POST /api/v1/login/second-factor/passkey/finish

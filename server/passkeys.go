@@ -146,35 +146,15 @@ func (s *Server) passkeyOwner(r *http.Request) (*sesame.Principal, error) {
 // options for navigator.credentials.create, and the ceremony cookie. It
 // needs a signed-in session, whose ID the ceremony is bound to.
 func (s *Server) apiPasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
-	var in struct{}
-	if err := decodeJSON(r, &in); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.passkeyOwner(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.stepUp(p); err != nil { // adding a factor (SEC-14)
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.throttlePasskeyBegin(w, r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts, c, err := s.cfg.Passkeys.BeginRegistration(r.Context(), p.User, p.SessionID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.setPasskeyCookie(w, c); err != nil {
-		s.writeError(w, r, sesame.Wrap(sesame.EInternal, err, "could not set the ceremony cookie"))
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, opts)
+	var p *sesame.Principal
+	s.passkeyBegin(w, r, func() (err error) {
+		if p, err = s.passkeyOwner(r); err != nil {
+			return err
+		}
+		return s.stepUp(p) // adding a factor (SEC-14)
+	}, func() (json.RawMessage, string, error) {
+		return s.cfg.Passkeys.BeginRegistration(r.Context(), p.User, p.SessionID)
+	})
 }
 
 // apiPasskeyRegisterFinish is POST /api/v1/passkeys/register/finish
@@ -338,16 +318,31 @@ func notFoundAs(err error, msg string) error {
 // discoverable passkey of this site, user verification required), and the
 // ceremony cookie. Throttled per client IP.
 func (s *Server) apiPasskeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	s.passkeyBegin(w, r, nil, func() (json.RawMessage, string, error) {
+		return s.cfg.Passkeys.BeginPasswordless(r.Context())
+	})
+}
+
+// passkeyBegin is the begin request of every ceremony: an empty JSON body,
+// the caller's check (nil: none), the per-IP throttle, then begin's
+// options for the browser and its ceremony cookie.
+func (s *Server) passkeyBegin(w http.ResponseWriter, r *http.Request, caller func() error, begin func() (json.RawMessage, string, error)) {
 	var in struct{}
 	if err := decodeJSON(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if caller != nil {
+		if err := caller(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if err := s.throttlePasskeyBegin(w, r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	opts, c, err := s.cfg.Passkeys.BeginPasswordless(r.Context())
+	opts, c, err := begin()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

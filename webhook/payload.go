@@ -13,48 +13,7 @@ import (
 
 // EventTypes are the event types an endpoint may subscribe to: Sesame's
 // audit events ([sesame.EventType]), in the order they are documented.
-var EventTypes = []sesame.EventType{
-	sesame.EventSignup,
-	sesame.EventLoginSuccess,
-	sesame.EventLoginFailure,
-	sesame.EventReauthFailure,
-	sesame.EventLogout,
-	sesame.EventSessionCreated,
-	sesame.EventSessionRenewed,
-	sesame.EventSessionRevoked,
-	sesame.EventSessionExpired,
-	sesame.EventUserBlocked,
-	sesame.EventUserUnblocked,
-	sesame.EventPasswordChange,
-	sesame.EventGroupsChanged,
-	sesame.EventCSRFRejected,
-	sesame.EventTokenIssued,
-	sesame.EventRefreshRotated,
-	sesame.EventRefreshReuse,
-	sesame.EventTokenRevoked,
-	sesame.EventBadToken,
-	sesame.EventAccessDenied,
-	sesame.EventOAuthConsent,
-	sesame.EventBackchannelLogoutFailed,
-	sesame.EventFactorEnrolled,
-	sesame.EventFactorRemoved,
-	sesame.EventFactorsReset,
-	sesame.EventSecondFactorSuccess,
-	sesame.EventSecondFactorFailure,
-	sesame.EventRecoveryCodeUsed,
-	sesame.EventRecoveryCodesGenerated,
-	sesame.EventStepUp,
-	sesame.EventFactorRequirement,
-	sesame.EventPasskeyRegistered,
-	sesame.EventPasskeyUsed,
-	sesame.EventPasskeyRemoved,
-	sesame.EventPasskeyFailure,
-	sesame.EventEmailVerified,
-	sesame.EventEmailChanged,
-	sesame.EventPasswordReset,
-	sesame.EventResetLinkSent,
-	sesame.EventNewDeviceLogin,
-}
+var EventTypes = sesame.EventTypes
 
 // KnownEventType reports whether t is one of [EventTypes].
 func KnownEventType(t string) bool {

@@ -1,0 +1,48 @@
+package sesame
+
+// EventTypes lists every [EventType] Sesame emits, in the order they are
+// documented (docs/webhooks.md): the types webhook endpoints may subscribe
+// to and the audit view filters on. TestEventTypesComplete fails when a
+// new EventType constant is missing here.
+var EventTypes = []EventType{
+	EventSignup,
+	EventLoginSuccess,
+	EventLoginFailure,
+	EventReauthFailure,
+	EventLogout,
+	EventSessionCreated,
+	EventSessionRenewed,
+	EventSessionRevoked,
+	EventSessionExpired,
+	EventUserBlocked,
+	EventUserUnblocked,
+	EventPasswordChange,
+	EventGroupsChanged,
+	EventCSRFRejected,
+	EventTokenIssued,
+	EventRefreshRotated,
+	EventRefreshReuse,
+	EventTokenRevoked,
+	EventBadToken,
+	EventAccessDenied,
+	EventOAuthConsent,
+	EventBackchannelLogoutFailed,
+	EventFactorEnrolled,
+	EventFactorRemoved,
+	EventFactorsReset,
+	EventSecondFactorSuccess,
+	EventSecondFactorFailure,
+	EventRecoveryCodeUsed,
+	EventRecoveryCodesGenerated,
+	EventStepUp,
+	EventFactorRequirement,
+	EventPasskeyRegistered,
+	EventPasskeyUsed,
+	EventPasskeyRemoved,
+	EventPasskeyFailure,
+	EventEmailVerified,
+	EventEmailChanged,
+	EventPasswordReset,
+	EventResetLinkSent,
+	EventNewDeviceLogin,
+}
